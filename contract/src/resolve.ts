@@ -1,0 +1,141 @@
+import { parse as parseYaml, YAMLParseError } from 'yaml';
+import { GatewayConfig, type DeviceConfig, type LineConfig } from './config-schema.js';
+import type { DeviceProfile, PointSpec } from './profile-schema.js';
+import { createCatalog, type ProfileCatalog } from './profiles.js';
+import { problemsFromZod, type Problem } from './problems.js';
+
+/** A device with its profile applied: the points it really polls, at their final addresses. */
+export interface ResolvedDevice {
+  id: string;
+  name?: string;
+  lineId: string;
+  profile: DeviceProfile;
+  unitId: number;
+  pollIntervalMs: number;
+  timeoutMs: number;
+  points: PointSpec[];
+}
+
+export interface ResolvedLine {
+  config: LineConfig;
+  devices: ResolvedDevice[];
+}
+
+export interface ResolvedConfig {
+  config: GatewayConfig;
+  lines: ResolvedLine[];
+  catalog: ProfileCatalog;
+}
+
+export type Result<T> = { ok: true; value: T } | { ok: false; problems: Problem[] };
+
+/** Parses YAML or JSON text; a syntax error is reported with its line and column. */
+export function parseDocumentText(text: string): Result<unknown> {
+  try {
+    return { ok: true, value: parseYaml(text, { prettyErrors: true, maxAliasCount: 100 }) };
+  } catch (err) {
+    if (err instanceof YAMLParseError) {
+      const pos = err.linePos?.[0];
+      const where = pos ? `line ${pos.line}, column ${pos.col}` : '(document)';
+      return { ok: false, problems: [{ path: where, message: (err.message.split('\n')[0] ?? 'syntax error').replace(/ at line \d+, column \d+:?$/, '') }] };
+    }
+    throw err;
+  }
+}
+
+const DEFAULT_POLL_MS = 5000;
+
+function resolveDevice(
+  device: DeviceConfig,
+  line: LineConfig,
+  profile: DeviceProfile,
+  at: (string | number)[],
+  problems: Problem[],
+): ResolvedDevice {
+  const names = new Set(profile.points.map((p) => p.name));
+  for (const name of Object.keys(device.points)) {
+    if (!names.has(name)) {
+      problems.push({ path: [...at, 'points', name].join('.').replace(/\.(\d+)/g, '[$1]'), message: `profile "${profile.id}" has no point "${name}" (it has ${[...names].join(', ')})` });
+    }
+  }
+  const points: PointSpec[] = [];
+  for (const base of profile.points) {
+    const o = device.points[base.name] ?? {};
+    if (o.enabled === false) continue;
+    const address = base.address + device.addressOffset;
+    if (address > 65535) {
+      problems.push({ path: pathOf([...at, 'addressOffset']), message: `moves point "${base.name}" past address 65535` });
+      continue;
+    }
+    points.push({
+      ...base,
+      address,
+      ...(o.wordOrder !== undefined && { wordOrder: o.wordOrder }),
+      ...(o.scale !== undefined && { scale: o.scale }),
+      ...(o.offset !== undefined && { offset: o.offset }),
+      ...(o.unit !== undefined && { unit: o.unit }),
+    });
+  }
+  // A point whose decimals come from a disabled point cannot be scaled.
+  for (const p of points) {
+    if (p.decimalsFrom && !points.some((q) => q.name === p.decimalsFrom)) {
+      problems.push({ path: pathOf([...at, 'points', p.decimalsFrom, 'enabled']), message: `"${p.name}" takes its decimals from "${p.decimalsFrom}", which cannot be disabled` });
+    }
+  }
+  return {
+    id: device.id,
+    ...(device.name !== undefined && { name: device.name }),
+    lineId: line.id,
+    profile,
+    unitId: device.unitId ?? profile.defaults.unitId ?? 1,
+    pollIntervalMs: device.pollIntervalMs ?? profile.defaults.pollIntervalMs ?? DEFAULT_POLL_MS,
+    timeoutMs: device.timeoutMs ?? line.timeoutMs,
+    points,
+  };
+}
+
+function pathOf(parts: (string | number)[]): string {
+  return parts.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? p : `.${p}`)).join('');
+}
+
+/**
+ * Validates a gateway configuration document and applies profiles to its devices. Every problem
+ * is reported at once, each with its path; nothing is returned unless there are none.
+ * `extraProfiles` are profiles loaded from `profileDirs` by the caller.
+ */
+export function resolveGatewayConfig(
+  raw: unknown,
+  baseCatalog: ProfileCatalog,
+  extraProfiles: readonly DeviceProfile[] = [],
+): Result<ResolvedConfig> {
+  const parsed = GatewayConfig.safeParse(raw);
+  if (!parsed.success) return { ok: false, problems: problemsFromZod(parsed.error) };
+  const config = parsed.data;
+  const catalog = createCatalog([...baseCatalog.values()], extraProfiles, config.profiles);
+  const problems: Problem[] = [];
+  const lines: ResolvedLine[] = config.lines.map((line, li) => {
+    const taken = new Map<string, number>();
+    const devices: ResolvedDevice[] = [];
+    line.devices.forEach((device, di) => {
+      const at: (string | number)[] = ['lines', li, 'devices', di];
+      const profile = catalog.get(device.profile);
+      if (!profile) {
+        problems.push({ path: pathOf([...at, 'profile']), message: `unknown profile "${device.profile}" (known: ${[...catalog.keys()].sort().join(', ')})` });
+        return;
+      }
+      const resolved = resolveDevice(device, line, profile, at, problems);
+      if (line.type !== 'tcp' && (resolved.unitId < 1 || resolved.unitId > 247)) {
+        problems.push({ path: pathOf([...at, 'unitId']), message: `unit id ${resolved.unitId} (from profile "${profile.id}") is outside 1..247 on a serial bus; set unitId` });
+      }
+      const key = `${resolved.unitId}@${device.addressOffset}`;
+      const other = taken.get(key);
+      if (other !== undefined) {
+        problems.push({ path: pathOf([...at, 'unitId']), message: `unit id ${resolved.unitId} at address offset ${device.addressOffset} is already used on this line by devices[${other}]` });
+      } else taken.set(key, di);
+      if (device.enabled) devices.push(resolved);
+    });
+    return { config: line, devices };
+  });
+  if (problems.length > 0) return { ok: false, problems };
+  return { ok: true, value: { config, lines, catalog } };
+}

@@ -1,0 +1,2 @@
+// The device registry arrives with issue 3.
+export {};
