@@ -89,6 +89,11 @@ export type RtuOverTcpLineConfig = z.infer<typeof RtuOverTcpLine>;
 export const ForwardingConfig = z.strictObject({
   /** mqtt://, mqtts://, ws:// or wss:// URL of the broker. */
   brokerUrl: z.string().regex(/^(mqtts?|wss?):\/\/[^\s]+$/, 'expected a mqtt://, mqtts://, ws:// or wss:// URL'),
+  /**
+   * MQTT protocol: 5 (default) or 4 (3.1.1). A broker that refuses 5 (aedes, old brokers) is
+   * retried with 3.1.1 automatically; the sequence numbers in the payload make either safe.
+   */
+  protocolVersion: z.union([z.literal(5), z.literal(4)]).default(5),
   /** Defaults to the gateway id. */
   clientId: z.string().min(1).max(128).optional(),
   username: z.string().optional(),

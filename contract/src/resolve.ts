@@ -108,7 +108,7 @@ export function resolveGatewayConfig(
   baseCatalog: ProfileCatalog,
   extraProfiles: readonly DeviceProfile[] = [],
 ): Result<ResolvedConfig> {
-  const parsed = GatewayConfig.safeParse(raw);
+  const parsed = GatewayConfig.safeParse(raw, { reportInput: true });
   if (!parsed.success) return { ok: false, problems: problemsFromZod(parsed.error) };
   const config = parsed.data;
   const catalog = createCatalog([...baseCatalog.values()], extraProfiles, config.profiles);

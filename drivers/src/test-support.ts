@@ -1,0 +1,38 @@
+// Helpers for this package's tests only (not exported from index.ts).
+import { createServer, type AddressInfo } from 'node:net';
+
+/** An ephemeral port that was free a moment ago (for servers that cannot listen on port 0). */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', resolve);
+  });
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+/** CRC-16/MODBUS: polynomial 0xA001 (reflected 0x8005), initial 0xFFFF; sent low byte first. */
+export function crc16(bytes: Uint8Array): number {
+  let crc = 0xffff;
+  for (const b of bytes) {
+    crc ^= b;
+    for (let i = 0; i < 8; i++) crc = crc & 1 ? (crc >>> 1) ^ 0xa001 : crc >>> 1;
+  }
+  return crc;
+}
+
+/** The frame with its CRC appended. */
+export function withCrc(bytes: readonly number[]): Buffer {
+  const body = Buffer.from(bytes);
+  const crc = Buffer.alloc(2);
+  crc.writeUInt16LE(crc16(body), 0);
+  return Buffer.concat([body, crc]);
+}
+
+export function hex(bytes: Uint8Array): string {
+  return [...bytes].map((b) => b.toString(16).padStart(2, '0')).join(' ');
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));

@@ -1,0 +1,126 @@
+import { Counter, Gauge, Registry } from 'prom-client';
+import type { LineStats } from '../poll/line-scheduler.js';
+import type { OutboxStats } from '../store/outbox.js';
+import type { ForwarderStats } from '../forward/forwarder.js';
+
+export interface MetricSources {
+  lines: () => LineStats[];
+  outbox: () => OutboxStats;
+  forwarder: () => ForwarderStats;
+}
+
+/**
+ * Prometheus metrics of one agent, in a registry of its own (no global default registry).
+ * Poll outcomes are counted as they happen; everything else is read from the parts' stats at
+ * scrape time. Counters fed from cumulative stats advance by the difference since the last scrape.
+ */
+export class AgentMetrics {
+  readonly registry = new Registry();
+  private readonly polls: Counter<'line' | 'device' | 'result'>;
+  private readonly pollSeconds: Counter<'line' | 'device'>;
+
+  constructor(sources: MetricSources) {
+    const registers = [this.registry];
+    this.polls = new Counter({ name: 'cityedge_polls_total', help: 'Device polls by result (ok, partial, failed).', labelNames: ['line', 'device', 'result'], registers });
+    this.pollSeconds = new Counter({ name: 'cityedge_poll_seconds_total', help: 'Time spent polling a device.', labelNames: ['line', 'device'], registers });
+
+    new Gauge({
+      name: 'cityedge_device_up',
+      help: '1 when the device answered its last poll, 0 when it is failing.',
+      labelNames: ['line', 'device'],
+      registers,
+      collect() {
+        this.reset();
+        for (const line of sources.lines()) for (const d of line.devices) this.set({ line: line.id, device: d.id }, d.consecutiveFailures === 0 && d.polls > 0 ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'cityedge_device_quarantined',
+      help: '1 while a device is polled with backoff because it stopped answering.',
+      labelNames: ['line', 'device'],
+      registers,
+      collect() {
+        this.reset();
+        for (const line of sources.lines()) for (const d of line.devices) this.set({ line: line.id, device: d.id }, d.quarantined ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'cityedge_poll_slip_max_seconds',
+      help: 'Largest delay of a poll behind its schedule since start.',
+      labelNames: ['line', 'device'],
+      registers,
+      collect() {
+        this.reset();
+        for (const line of sources.lines()) for (const d of line.devices) this.set({ line: line.id, device: d.id }, d.maxSlipMs / 1000);
+      },
+    });
+    new Gauge({
+      name: 'cityedge_line_connected',
+      help: '1 when the line (serial port or socket) is open.',
+      labelNames: ['line'],
+      registers,
+      collect() {
+        this.reset();
+        for (const line of sources.lines()) this.set({ line: line.id }, line.connected ? 1 : 0);
+      },
+    });
+    gauge(this.registry, 'cityedge_outbox_backlog_rows', 'Readings and events waiting to be forwarded.', () => sources.outbox().backlogRows);
+    gauge(this.registry, 'cityedge_outbox_backlog_bytes', 'Payload bytes waiting to be forwarded.', () => sources.outbox().backlogBytes);
+    gauge(this.registry, 'cityedge_outbox_pending_rows', 'Readings accepted but not yet committed to disk.', () => sources.outbox().pending);
+    gauge(this.registry, 'cityedge_mqtt_connected', '1 while connected to the broker.', () => (sources.forwarder().connected ? 1 : 0));
+    gauge(this.registry, 'cityedge_mqtt_inflight_messages', 'Messages published and not yet acknowledged.', () => sources.forwarder().inflight);
+    cumulative(this.registry, 'cityedge_outbox_dropped_total', 'Rows dropped by the overflow policy, by stream.', ['stream'], () => {
+      const d = sources.outbox().dropped;
+      return [[{ stream: 'telemetry' }, d.telemetry], [{ stream: 'events' }, d.events]];
+    });
+    cumulative(this.registry, 'cityedge_outbox_appended_total', 'Rows accepted into the outbox, by stream.', ['stream'], () => {
+      const a = sources.outbox().appended;
+      return [[{ stream: 'telemetry' }, a.telemetry], [{ stream: 'events' }, a.events]];
+    });
+    cumulative(this.registry, 'cityedge_outbox_storage_errors_total', 'Failed writes to the outbox file.', [], () => [[{}, sources.outbox().storageErrors]]);
+    cumulative(this.registry, 'cityedge_mqtt_published_messages_total', 'Messages published (including resends).', [], () => [[{}, sources.forwarder().published]]);
+    cumulative(this.registry, 'cityedge_mqtt_acked_messages_total', 'Messages acknowledged by the broker (PUBACK).', [], () => [[{}, sources.forwarder().acked]]);
+    cumulative(this.registry, 'cityedge_mqtt_published_readings_total', 'Readings in published messages.', [], () => [[{}, sources.forwarder().publishedReadings]]);
+    cumulative(this.registry, 'cityedge_mqtt_reconnects_total', 'Connection attempts after the first.', [], () => [[{}, sources.forwarder().reconnects]]);
+  }
+
+  recordPoll(line: string, device: string, result: 'ok' | 'partial' | 'failed', durationMs: number): void {
+    this.polls.inc({ line, device, result });
+    this.pollSeconds.inc({ line, device }, durationMs / 1000);
+  }
+
+  text(): Promise<string> {
+    return this.registry.metrics();
+  }
+}
+
+function gauge(registry: Registry, name: string, help: string, read: () => number): void {
+  new Gauge({
+    name,
+    help,
+    registers: [registry],
+    collect() {
+      this.set(read());
+    },
+  });
+}
+
+type Labels = Record<string, string>;
+
+function cumulative(registry: Registry, name: string, help: string, labelNames: string[], read: () => Array<[Labels, number]>): void {
+  const last = new Map<string, number>();
+  new Counter({
+    name,
+    help,
+    labelNames,
+    registers: [registry],
+    collect() {
+      for (const [labels, value] of read()) {
+        const key = JSON.stringify(labels);
+        const delta = value - (last.get(key) ?? 0);
+        if (delta > 0) this.inc(labels, delta);
+        last.set(key, value);
+      }
+    },
+  });
+}

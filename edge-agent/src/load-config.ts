@@ -1,0 +1,82 @@
+import { readFile, readdir } from 'node:fs/promises';
+import { dirname, extname, isAbsolute, join, resolve } from 'node:path';
+import {
+  builtinProfiles,
+  createCatalog,
+  DeviceProfile,
+  parseDocumentText,
+  problemsFromZod,
+  resolveGatewayConfig,
+  type Problem,
+  type ResolvedConfig,
+  type Result,
+} from '@cityedge/contract';
+
+/**
+ * Reads a gateway configuration file (YAML or JSON), loads the profile directories it names and
+ * validates everything. Relative paths in the document (profile directories, password and TLS
+ * files) are taken from the configuration file's directory.
+ */
+export async function loadGatewayConfigFile(path: string): Promise<Result<ResolvedConfig>> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    return { ok: false, problems: [{ path: '(file)', message: `cannot read: ${(err as NodeJS.ErrnoException).code ?? String(err)}` }] };
+  }
+  const doc = parseDocumentText(text);
+  if (!doc.ok) return doc;
+  return resolveDocument(doc.value, dirname(resolve(path)));
+}
+
+export async function resolveDocument(raw: unknown, baseDir: string): Promise<Result<ResolvedConfig>> {
+  const problems: Problem[] = [];
+  const extra: DeviceProfile[] = [];
+  const dirs = isRecord(raw) && Array.isArray(raw.profileDirs) ? raw.profileDirs : [];
+  for (const [i, dir] of dirs.entries()) {
+    if (typeof dir !== 'string') continue; // the schema reports it
+    const loaded = await loadProfileDir(isAbsolute(dir) ? dir : join(baseDir, dir), `profileDirs[${i}]`);
+    problems.push(...loaded.problems);
+    extra.push(...loaded.profiles);
+  }
+  const result = resolveGatewayConfig(raw, createCatalog(builtinProfiles), extra);
+  if (!result.ok) return { ok: false, problems: [...problems, ...result.problems] };
+  if (problems.length > 0) return { ok: false, problems };
+  const fwd = result.value.config.forwarding;
+  const abs = (p: string | undefined) => (p === undefined || isAbsolute(p) ? p : join(baseDir, p));
+  if (fwd.passwordFile !== undefined) fwd.passwordFile = abs(fwd.passwordFile);
+  if (fwd.tls) {
+    fwd.tls.caFile = abs(fwd.tls.caFile);
+    fwd.tls.certFile = abs(fwd.tls.certFile);
+    fwd.tls.keyFile = abs(fwd.tls.keyFile);
+  }
+  return result;
+}
+
+/** Every *.json, *.yaml and *.yml file of a directory as a device profile. */
+export async function loadProfileDir(dir: string, at: string): Promise<{ profiles: DeviceProfile[]; problems: Problem[] }> {
+  const problems: Problem[] = [];
+  const profiles: DeviceProfile[] = [];
+  let names: string[];
+  try {
+    names = (await readdir(dir)).filter((n) => ['.json', '.yaml', '.yml'].includes(extname(n))).sort();
+  } catch (err) {
+    return { profiles, problems: [{ path: at, message: `cannot read directory ${dir}: ${(err as NodeJS.ErrnoException).code ?? String(err)}` }] };
+  }
+  for (const name of names) {
+    const where = `${at} (${name})`;
+    const doc = parseDocumentText(await readFile(join(dir, name), 'utf8'));
+    if (!doc.ok) {
+      problems.push(...doc.problems.map((p) => ({ path: `${where} ${p.path}`, message: p.message })));
+      continue;
+    }
+    const parsed = DeviceProfile.safeParse(doc.value, { reportInput: true });
+    if (!parsed.success) problems.push(...problemsFromZod(parsed.error).map((p) => ({ path: `${where} ${p.path}`, message: p.message })));
+    else profiles.push(parsed.data);
+  }
+  return { profiles, problems };
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}

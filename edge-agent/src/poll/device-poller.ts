@@ -1,0 +1,188 @@
+import type { GatewayEvent, Reading, ResolvedDevice } from '@cityedge/contract';
+import { EventType } from '@cityedge/contract';
+import { decodeBlock, planReads, scaleValue, isValidValue, ModbusError, type ModbusTransport, type ReadBlock } from '@cityedge/drivers';
+
+/** Where polled readings and device events go: the outbox. */
+export interface ReadingSink {
+  appendReadings(readings: Reading[]): void;
+  appendEvent(event: GatewayEvent): void;
+}
+
+export interface DeviceStats {
+  id: string;
+  polls: number;
+  failures: number;
+  consecutiveFailures: number;
+  quarantined: boolean;
+  lastPollAt: number | undefined;
+  lastError: string | undefined;
+  /** How late the last poll started against its schedule, ms. */
+  lastSlipMs: number;
+  maxSlipMs: number;
+}
+
+/** The outcome of one transaction attempt sequence, for the scheduler's bookkeeping. */
+export type PollOutcome = 'ok' | 'partial' | 'failed';
+
+/**
+ * One device's share of a line: its coalesced read plan, its schedule and health. It does no I/O
+ * of its own accord; the line scheduler calls poll() when the device is due and the line is free.
+ */
+export class DevicePoller {
+  readonly device: ResolvedDevice;
+  readonly plan: ReadBlock[];
+  nextDue = 0;
+  readonly stats: DeviceStats;
+  private offlineReported = false;
+  /** Raw values of the last successful reads, e.g. the decimals a write must be scaled with. */
+  readonly lastRaw = new Map<string, number | boolean | string>();
+
+  constructor(device: ResolvedDevice, maxGapRegisters: number) {
+    this.device = device;
+    this.plan = planReads(device.points, { maxGapRegisters });
+    this.stats = {
+      id: device.id,
+      polls: 0,
+      failures: 0,
+      consecutiveFailures: 0,
+      quarantined: false,
+      lastPollAt: undefined,
+      lastError: undefined,
+      lastSlipMs: 0,
+      maxSlipMs: 0,
+    };
+  }
+
+  /**
+   * Reads every block of the plan. A block answered with a Modbus exception marks only its points
+   * bad (the device is alive); a block that gets no valid answer after all attempts ends the poll
+   * early so a silent device does not hold the line for every block.
+   */
+  async poll(
+    transport: ModbusTransport,
+    opts: { attempts: number; gapMs: number; now: () => number; sleep: (ms: number) => Promise<void> },
+  ): Promise<{ outcome: PollOutcome; readings: Reading[]; error?: ModbusError }> {
+    const raw = new Map<string, number | boolean | string>();
+    const failed = new Map<string, string>();
+    let commError: ModbusError | undefined;
+    let answered = 0;
+    for (const block of this.plan) {
+      if (commError) {
+        for (const p of block.points) failed.set(p.name, commError.code);
+        continue;
+      }
+      let lastErr: ModbusError | undefined;
+      for (let attempt = 0; attempt < opts.attempts; attempt++) {
+        try {
+          const data = await readBlock(transport, this.device, block);
+          for (const [name, value] of decodeBlock(block, data)) raw.set(name, value);
+          lastErr = undefined;
+          answered++;
+          break;
+        } catch (err) {
+          lastErr = toModbusError(err);
+          if (lastErr.code === 'EDGE_MODBUS_EXCEPTION' || lastErr.code === 'EDGE_MODBUS_PORT') break;
+        } finally {
+          if (opts.gapMs > 0) await opts.sleep(opts.gapMs);
+        }
+      }
+      if (!lastErr) continue;
+      if (lastErr.code === 'EDGE_MODBUS_EXCEPTION') {
+        answered++;
+        const code = `EDGE_MODBUS_EXCEPTION_${(lastErr.exceptionCode ?? 0).toString(16).padStart(2, '0').toUpperCase()}`;
+        for (const p of block.points) failed.set(p.name, code);
+      } else {
+        commError = lastErr;
+        for (const p of block.points) failed.set(p.name, lastErr.code);
+      }
+    }
+    const ts = opts.now();
+    for (const [name, value] of raw) this.lastRaw.set(name, value);
+    const readings = this.toReadings(raw, failed, ts);
+    const outcome: PollOutcome = commError && answered === 0 ? 'failed' : failed.size > 0 ? 'partial' : 'ok';
+    return commError ? { outcome, readings, error: commError } : { outcome, readings };
+  }
+
+  private toReadings(raw: Map<string, number | boolean | string>, failed: Map<string, string>, ts: number): Reading[] {
+    const out: Reading[] = [];
+    for (const p of this.device.points) {
+      const base = { dev: this.device.id, pt: p.name, ts, ...(p.unit !== undefined && { u: p.unit }) };
+      const err = failed.get(p.name);
+      const value = raw.get(p.name);
+      if (err !== undefined || value === undefined) {
+        out.push({ ...base, v: null, q: 'bad', err: err ?? 'EDGE_MODBUS_FRAME' });
+        continue;
+      }
+      let decimals: number | undefined;
+      if (p.decimalsFrom !== undefined) {
+        const d = raw.get(p.decimalsFrom);
+        if (typeof d !== 'number') {
+          out.push({ ...base, v: null, q: 'bad', err: failed.get(p.decimalsFrom) ?? 'EDGE_VALUE_INVALID' });
+          continue;
+        }
+        decimals = d;
+      }
+      const v = typeof value === 'number' ? scaleValue(p, value, decimals) : value;
+      if (!isValidValue(v)) out.push({ ...base, v: null, q: 'bad', err: 'EDGE_VALUE_INVALID' });
+      else out.push({ ...base, v, q: 'good' });
+    }
+    return out;
+  }
+
+  /** Bookkeeping after a poll; returns an event when the device went offline or came back. */
+  record(outcome: PollOutcome, error: ModbusError | undefined, at: number, quarantineAfter: number): GatewayEvent | undefined {
+    const s = this.stats;
+    s.polls++;
+    s.lastPollAt = at;
+    if (outcome === 'failed') {
+      s.failures++;
+      s.consecutiveFailures++;
+      s.lastError = error?.code;
+      s.quarantined = s.consecutiveFailures >= quarantineAfter;
+      if (s.quarantined && !this.offlineReported) {
+        this.offlineReported = true;
+        return {
+          type: EventType.deviceOffline,
+          ts: at,
+          severity: 'warning',
+          dev: this.device.id,
+          message: `device ${this.device.id} stopped answering (${error?.code ?? 'error'}); polled with backoff until it returns`,
+          data: { failures: s.consecutiveFailures, error: error?.code, unitId: this.device.unitId, line: this.device.lineId },
+        };
+      }
+      return undefined;
+    }
+    s.consecutiveFailures = 0;
+    s.quarantined = false;
+    s.lastError = outcome === 'partial' ? (error?.code ?? 'EDGE_MODBUS_EXCEPTION') : undefined;
+    if (this.offlineReported) {
+      this.offlineReported = false;
+      return { type: EventType.deviceOnline, ts: at, severity: 'info', dev: this.device.id, message: `device ${this.device.id} answers again` };
+    }
+    return undefined;
+  }
+
+  /** Interval until the next poll: the configured one, or an exponential backoff while quarantined. */
+  intervalMs(maxBackoffMs: number, quarantineAfter: number): number {
+    const base = this.device.pollIntervalMs;
+    if (!this.stats.quarantined) return base;
+    const steps = Math.min(this.stats.consecutiveFailures - quarantineAfter + 1, 16);
+    return Math.max(base, Math.min(maxBackoffMs, base * 2 ** steps));
+  }
+}
+
+function readBlock(transport: ModbusTransport, device: ResolvedDevice, block: ReadBlock): Promise<number[] | boolean[]> {
+  switch (block.table) {
+    case 'coil':
+    case 'discrete':
+      return transport.readBits(device.unitId, block.table, block.address, block.count, device.timeoutMs);
+    case 'holding':
+    case 'input':
+      return transport.readRegisters(device.unitId, block.table, block.address, block.count, device.timeoutMs);
+  }
+}
+
+export function toModbusError(err: unknown): ModbusError {
+  if (err instanceof ModbusError) return err;
+  return new ModbusError('EDGE_MODBUS_FRAME', err instanceof Error ? err.message : String(err), { cause: err });
+}

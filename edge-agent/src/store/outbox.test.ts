@@ -1,0 +1,373 @@
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createInterface } from 'node:readline';
+import Database from 'better-sqlite3';
+import pino from 'pino';
+import { afterEach, beforeEach, describe, expect, it, onTestFinished } from 'vitest';
+import type { EventsMessage, GatewayEvent, Reading, TelemetryMessage } from '@cityedge/contract';
+import { Outbox, type Batch, type OutboxOptions } from './outbox.js';
+import { bundleChildScript } from './testing/bundle-child.js';
+
+let dir: string;
+const open: Outbox[] = [];
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'outbox-test-'));
+});
+afterEach(() => {
+  for (const o of open.splice(0)) o.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function make(overrides: Partial<OutboxOptions> = {}): Outbox {
+  const outbox = new Outbox({
+    path: join(dir, 'outbox.db'),
+    gatewayId: 'gw-1',
+    maxRows: 1_000_000,
+    maxBytes: 1_000_000_000,
+    telemetryOverflow: 'drop-oldest',
+    commitIntervalMs: 5,
+    logger: pino({ level: 'silent' }),
+    ...overrides,
+  });
+  outbox.start();
+  open.push(outbox);
+  return outbox;
+}
+
+function close(outbox: Outbox): void {
+  outbox.stop();
+  open.splice(open.indexOf(outbox), 1);
+}
+
+const reading = (v: number, extra: Partial<Reading> = {}): Reading => ({ dev: 'pump-1', pt: 'level', ts: 1_700_000_000_000 + v, v, q: 'good', u: 'm', ...extra });
+const readings = (from: number, n: number): Reading[] => Array.from({ length: n }, (_, i) => reading(from + i));
+const event = (type: string, severity: GatewayEvent['severity'] = 'alarm'): GatewayEvent => ({ type, ts: 1_700_000_000_000, severity, message: type });
+
+/** Takes and acks everything, returning the messages in seq order. */
+function drain(outbox: Outbox): Array<TelemetryMessage | EventsMessage> {
+  const out: Array<TelemetryMessage | EventsMessage> = [];
+  for (const b of outbox.inflight()) out.push(JSON.parse(b.payload) as TelemetryMessage | EventsMessage);
+  for (const b of outbox.inflight()) outbox.ack(b.seq);
+  for (;;) {
+    const batches = outbox.takeBatches(100, 1000);
+    if (batches.length === 0) break;
+    for (const b of batches) {
+      out.push(JSON.parse(b.payload) as TelemetryMessage | EventsMessage);
+      outbox.ack(b.seq);
+    }
+  }
+  outbox.flush();
+  return out.sort((a, b) => a.seq - b.seq);
+}
+
+const values = (msgs: Array<TelemetryMessage | EventsMessage>): number[] => msgs.flatMap((m) => ('readings' in m ? m.readings.map((r) => r.v as number) : []));
+const eventTypes = (msgs: Array<TelemetryMessage | EventsMessage>): string[] => msgs.flatMap((m) => ('events' in m ? m.events.map((e) => e.type) : []));
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+describe('Outbox round trip', () => {
+  it('commits, batches events first with gap-free seqs across streams, and deletes on ack', async () => {
+    const outbox = make();
+    outbox.appendReadings(readings(0, 25));
+    outbox.appendEvent(event('device.offline'));
+    outbox.appendReadings(readings(25, 5));
+    outbox.flush();
+    expect(outbox.stats()).toMatchObject({ backlogRows: 31, pending: 0, appended: { telemetry: 30, events: 1 } });
+
+    const first = outbox.takeBatches(3, 10);
+    expect(first.map((b) => [b.seq, b.stream, b.count])).toEqual([
+      [1, 'events', 1],
+      [2, 'telemetry', 10],
+      [3, 'telemetry', 10],
+    ]);
+    const ev = JSON.parse(first[0]!.payload) as EventsMessage;
+    expect(ev).toEqual({ v: 1, gw: 'gw-1', seq: 1, events: [event('device.offline')] });
+    const tel = JSON.parse(first[1]!.payload) as TelemetryMessage;
+    expect(tel).toEqual({ v: 1, gw: 'gw-1', seq: 2, readings: readings(0, 10) });
+
+    outbox.appendEvent(event('device.online', 'info'));
+    const second = outbox.takeBatches(5, 10);
+    expect(second.map((b) => [b.seq, b.stream, b.count])).toEqual([
+      [4, 'events', 1],
+      [5, 'telemetry', 10],
+    ]);
+    expect(outbox.inflight().map((b) => b.seq)).toEqual([1, 2, 3, 4, 5]);
+
+    for (const b of [...first, ...second]) outbox.ack(b.seq);
+    expect(outbox.inflight()).toEqual([]);
+    await nextTurn();
+    expect(outbox.stats()).toMatchObject({ backlogRows: 0, backlogBytes: 0, inflightBatches: 0, acked: { telemetry: 30, events: 2 } });
+    expect(outbox.takeBatches(5, 10)).toEqual([]);
+  });
+
+  it('commits readings within commitIntervalMs, or at once from 5,000 pending', async () => {
+    const outbox = make({ commitIntervalMs: 10 });
+    let commits = 0;
+    const committed = new Promise<void>((resolve) => outbox.onCommit(() => (++commits, resolve())));
+    outbox.appendReadings(readings(0, 3));
+    expect(outbox.stats()).toMatchObject({ pending: 3, backlogRows: 0 });
+    await committed;
+    expect(outbox.stats()).toMatchObject({ pending: 0, backlogRows: 3 });
+    outbox.appendReadings(readings(3, 5000));
+    expect(outbox.stats()).toMatchObject({ pending: 0, backlogRows: 5003 });
+    expect(commits).toBe(2);
+  });
+
+  it('coalesces acks: applied after the current turn, once, ignoring unknown and repeated seqs', async () => {
+    const outbox = make();
+    outbox.appendReadings(readings(0, 50));
+    outbox.flush();
+    const batches = outbox.takeBatches(5, 10);
+    for (const b of batches) outbox.ack(b.seq);
+    outbox.ack(batches[0]!.seq);
+    outbox.ack(999);
+    expect(outbox.inflight()).toEqual([]);
+    expect(outbox.stats().backlogRows).toBe(50);
+    await nextTurn();
+    expect(outbox.stats()).toMatchObject({ backlogRows: 0, acked: { telemetry: 50 } });
+  });
+
+  it('keeps batches when reopened: unacked ones come back with the same seq and payload, and are never regrouped', async () => {
+    let outbox = make();
+    outbox.appendEvent(event('device.offline'));
+    outbox.appendReadings(readings(0, 25));
+    outbox.flush();
+    const taken = outbox.takeBatches(3, 10);
+    outbox.ack(taken[1]!.seq);
+    await nextTurn();
+    outbox.appendReadings(readings(25, 10));
+    close(outbox);
+
+    outbox = make();
+    const expected = [taken[0]!, taken[2]!].map((b: Batch) => ({ seq: b.seq, stream: b.stream, count: b.count, payload: b.payload }));
+    expect(outbox.inflight().map((b) => ({ seq: b.seq, stream: b.stream, count: b.count, payload: b.payload }))).toEqual(expected);
+    const next = outbox.takeBatches(10, 100);
+    expect(next.map((b) => [b.seq, b.count])).toEqual([[4, 15]]);
+    expect(values([JSON.parse(next[0]!.payload) as TelemetryMessage])).toEqual(readings(20, 15).map((r) => r.v));
+    expect(outbox.stats()).toMatchObject({ backlogRows: 26, nextSeq: 5 });
+  });
+
+  it('accounts bytes of bodies exactly (UTF-8), across a restart', () => {
+    let outbox = make();
+    const rs = [reading(1, { u: 'µg/m³' }), reading(2, { v: null, q: 'bad', err: 'EDGE_MODBUS_TIMEOUT', u: undefined }), reading(3)];
+    const ev = event('buffer.test');
+    outbox.appendReadings(rs);
+    outbox.appendEvent(ev);
+    const bytes = rs.reduce((n, r) => n + Buffer.byteLength(JSON.stringify(r)), 0) + Buffer.byteLength(JSON.stringify(ev));
+    expect(outbox.stats()).toMatchObject({ backlogRows: 4, backlogBytes: bytes });
+    close(outbox);
+    outbox = make();
+    expect(outbox.stats()).toMatchObject({ backlogRows: 4, backlogBytes: bytes });
+    drain(outbox);
+    expect(outbox.stats()).toMatchObject({ backlogRows: 0, backlogBytes: 0 });
+  });
+});
+
+describe('Outbox overflow', () => {
+  it('drop-oldest: keeps the newest telemetry, counts exactly, raises one overflow event and a recovered event', () => {
+    let now = 1_000_000;
+    const outbox = make({ maxRows: 100, now: () => now });
+    outbox.appendReadings(readings(0, 150));
+    outbox.flush();
+    // 50 readings did not fit, and one more made room for the buffer.overflow event
+    expect(outbox.stats()).toMatchObject({ backlogRows: 100, dropped: { telemetry: 51, events: 0 }, overflowing: true });
+    now += 10_000;
+    outbox.appendReadings(readings(150, 10));
+    outbox.flush();
+    expect(outbox.stats()).toMatchObject({ backlogRows: 100, dropped: { telemetry: 61, events: 0 } });
+
+    const msgs = drain(outbox);
+    expect(values(msgs)).toEqual(readings(61, 99).map((r) => r.v));
+    const overflow = msgs.flatMap((m) => ('events' in m ? m.events : []));
+    expect(overflow.map((e) => e.type)).toEqual(['buffer.overflow']);
+    expect(overflow[0]).toMatchObject({ severity: 'alarm', data: { policy: 'drop-oldest', droppedTelemetry: 50, droppedEvents: 0, totalDroppedTelemetry: 50 } });
+
+    outbox.appendReadings(readings(1000, 1));
+    outbox.flush();
+    const recovered = drain(outbox).flatMap((m) => ('events' in m ? m.events : []));
+    expect(recovered).toMatchObject([{ type: 'buffer.recovered', severity: 'info', data: { droppedTelemetry: 61, droppedEvents: 0 } }]);
+    expect(outbox.stats().overflowing).toBe(false);
+  });
+
+  it('drop-newest: refuses new telemetry and keeps the oldest', () => {
+    const outbox = make({ maxRows: 100, telemetryOverflow: 'drop-newest' });
+    outbox.appendReadings(readings(0, 150));
+    outbox.flush();
+    expect(outbox.stats()).toMatchObject({ backlogRows: 100, dropped: { telemetry: 51, events: 0 } });
+    const msgs = drain(outbox);
+    expect(values(msgs)).toEqual(readings(0, 99).map((r) => r.v));
+    expect(eventTypes(msgs)).toEqual(['buffer.overflow']);
+  });
+
+  it('rate-limits overflow events to one per interval with exact counts', () => {
+    let now = 0;
+    const outbox = make({ maxRows: 100, now: () => now, overflowEventIntervalMs: 60_000 });
+    outbox.appendReadings(readings(0, 100));
+    outbox.flush();
+    const batches = outbox.takeBatches(1, 50);
+    for (let i = 0; i < 5; i++) {
+      now += 20_000;
+      outbox.appendReadings(readings(100 + i, 1));
+      outbox.flush();
+    }
+    // each new reading pushed out the oldest unbatched one; each overflow event pushed out one more
+    expect(outbox.stats().dropped).toEqual({ telemetry: 7, events: 0 });
+    outbox.ack(batches[0]!.seq);
+    outbox.flush();
+    const events = drain(outbox).flatMap((m) => ('events' in m ? m.events : []));
+    expect(events.map((e) => [e.type, e.ts, e.data?.droppedTelemetry])).toEqual([
+      ['buffer.overflow', 20_000, 1],
+      ['buffer.overflow', 80_000, 4],
+      ['buffer.recovered', 100_000, 7],
+    ]);
+  });
+
+  it('keeps events over telemetry, drops the oldest events only when no telemetry is left, never rows in flight', () => {
+    const outbox = make({ maxRows: 100 });
+    outbox.appendReadings(readings(0, 60));
+    outbox.flush();
+    const inflight = outbox.takeBatches(1, 10);
+    for (let i = 0; i < 95; i++) outbox.appendEvent(event(`alarm.${i}`));
+    // 50 unbatched readings made room first; then the oldest events; the 10 in flight stay
+    const stats = outbox.stats();
+    expect(stats.backlogRows).toBe(100);
+    expect(stats.dropped.telemetry).toBe(50);
+    expect(outbox.inflight().map((b) => b.payload)).toEqual(inflight.map((b) => b.payload));
+    const msgs = drain(outbox);
+    expect(values(msgs)).toEqual(readings(0, 10).map((r) => r.v));
+    const types = eventTypes(msgs);
+    expect(types).toHaveLength(90);
+    expect(types.at(-1)).toBe('alarm.94');
+    expect(types).toContain('buffer.overflow');
+    expect(stats.dropped.events).toBe(95 + 1 - 90);
+  });
+
+  it('bounds bytes as well as rows', () => {
+    const one = Buffer.byteLength(JSON.stringify(reading(100)));
+    const outbox = make({ maxBytes: one * 50 });
+    outbox.appendReadings(readings(100, 100));
+    outbox.flush();
+    const s = outbox.stats();
+    expect(s.backlogBytes).toBeLessThanOrEqual(one * 50);
+    expect(s.dropped.telemetry).toBeGreaterThan(50);
+    const msgs = drain(outbox);
+    const kept = values(msgs);
+    expect(kept).toEqual(readings(200 - kept.length, kept.length).map((r) => r.v));
+    expect(kept.length + s.dropped.telemetry).toBe(100);
+    expect(eventTypes(msgs)).toEqual(['buffer.overflow']);
+  });
+
+  it('persists drop counters across restarts', () => {
+    let outbox = make({ maxRows: 100 });
+    outbox.appendReadings(readings(0, 150));
+    outbox.flush();
+    close(outbox);
+    outbox = make({ maxRows: 100 });
+    expect(outbox.stats().dropped).toEqual({ telemetry: 51, events: 0 });
+  });
+});
+
+describe('Outbox storage', () => {
+  it('survives a full disk: keeps data in memory, frees space by policy, reports a storage_error event', async () => {
+    const outbox = make({ maxFileBytes: 256 * 1024, retryMinMs: 5, retryMaxMs: 20 });
+    let offered = 0;
+    for (let i = 0; i < 20 && outbox.stats().storageErrors === 0; i++) {
+      outbox.appendReadings(readings(offered, 1000));
+      offered += 1000;
+      outbox.flush();
+    }
+    expect(outbox.stats()).toMatchObject({ storageFailing: true });
+    expect(outbox.stats().storageErrors).toBeGreaterThan(0);
+    await new Promise<void>((resolve) => outbox.onCommit(resolve));
+    const s = outbox.stats();
+    expect(s).toMatchObject({ storageFailing: false, pending: 0 });
+    const msgs = drain(outbox);
+    const types = eventTypes(msgs);
+    expect(types).toContain('buffer.storage_error');
+    expect(types).toContain('buffer.overflow');
+    const kept = values(msgs);
+    expect(kept.length + s.dropped.telemetry).toBe(offered);
+    expect(kept.at(-1)).toBe(offered - 1); // drop-oldest kept the newest
+  });
+
+  it('sets a corrupt file aside and starts a fresh one with a higher seq and a buffer.corrupt event', () => {
+    writeFileSync(join(dir, 'outbox.db'), Buffer.alloc(8192, 7));
+    const outbox = make({ now: () => 5_000_000 });
+    expect(outbox.stats().check).toMatch(/SQLITE_NOTADB/);
+    const msgs = drain(outbox);
+    expect(eventTypes(msgs)).toEqual(['buffer.corrupt']);
+    expect(msgs[0]!.seq).toBe(5_000_000);
+  });
+
+  it('refuses files of a newer schema and unusable paths with EDGE_OUTBOX_OPEN', () => {
+    const db = new Database(join(dir, 'outbox.db'));
+    db.pragma('user_version = 99');
+    db.close();
+    expect(() => make()).toThrow(expect.objectContaining({ code: 'EDGE_OUTBOX_OPEN' }));
+    writeFileSync(join(dir, 'file'), 'x');
+    expect(() => make({ path: join(dir, 'file', 'outbox.db') })).toThrow(expect.objectContaining({ code: 'EDGE_OUTBOX_OPEN' }));
+  });
+
+  it('loses nothing committed when the process is killed with SIGKILL', async () => {
+    const script = await bundleChildScript(fileURLToPath(new URL('./testing/crash-child.ts', import.meta.url)));
+    onTestFinished(() => rmSync(script, { force: true }));
+    const path = join(dir, 'outbox.db');
+    const batches = new Map<number, { hash: string; runs: string }>();
+    const acked = new Set<number>();
+    const committed: Array<[number, number]> = [];
+    for (let round = 0; round < 3; round++) {
+      const offset = round * 10_000_000;
+      const child = spawn(process.execPath, [script, path, String(offset)], { stdio: ['ignore', 'pipe', 'inherit'] });
+      const lines = createInterface({ input: child.stdout });
+      let commits = 0;
+      let upTo = offset;
+      await new Promise<void>((resolve) => {
+        lines.on('line', (line) => {
+          const [kind, a, b, c] = line.split(' ');
+          if (kind === 'committed') {
+            upTo = Number(a);
+            if (++commits === 20 + round * 7) child.kill('SIGKILL');
+          } else if (kind === 'batch') batches.set(Number(a), { hash: b!, runs: c! });
+          else if (kind === 'ack') acked.add(Number(a));
+        });
+        child.on('exit', () => resolve());
+      });
+      expect(commits).toBeGreaterThanOrEqual(20);
+      committed.push([offset, upTo]);
+
+      const outbox = make({ gatewayId: 'gw-crash', startupCheck: 'integrity' });
+      expect(outbox.stats().check).toBe('ok');
+      const inflight = new Map(outbox.inflight().map((x) => [x.seq, x.payload]));
+      for (const [seq, batch] of batches) {
+        const payload = inflight.get(seq);
+        if (payload === undefined) expect(acked.has(seq)).toBe(true);
+        else expect(createHash('sha1').update(payload).digest('hex')).toBe(batch.hash);
+      }
+      close(outbox);
+    }
+    // every reading reported committed is in the file or in an acked batch, and none is in the file twice
+    const outbox = make({ gatewayId: 'gw-crash' });
+    const msgs = drain(outbox);
+    // seqs are gap-free: what is left plus what was acked is 1..n
+    const seqs = [...new Set([...msgs.map((m) => m.seq), ...acked])].sort((a, b) => a - b);
+    expect(seqs).toEqual(seqs.map((_, i) => i + 1));
+    const inFile = values(msgs);
+    expect(new Set(inFile).size).toBe(inFile.length);
+    const present = new Set(inFile);
+    for (const seq of acked) {
+      for (const run of batches.get(seq)!.runs.split(',')) {
+        if (run === '-') continue;
+        const [from, to] = run.split('-').map(Number) as [number, number];
+        for (let v = from; v <= to; v++) present.add(v);
+      }
+    }
+    let missing = 0;
+    for (const [from, to] of committed) for (let v = from; v < to; v++) if (!present.has(v)) missing++;
+    expect(missing).toBe(0);
+    expect(outbox.stats().dropped).toEqual({ telemetry: 0, events: 0 });
+  });
+});

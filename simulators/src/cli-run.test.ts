@@ -1,0 +1,112 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from './cli-run.js';
+import type { Simulation } from './simulation.js';
+import { RawClient, tcpRead } from './test-support/raw-client.js';
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'cityedge-sim-'));
+});
+afterAll(() => rm(dir, { recursive: true, force: true }));
+
+/** Runs the CLI; while it is up, `whileUp` talks to it, then it is stopped as by SIGINT. */
+async function run(argv: string[], whileUp?: (sim: Simulation) => Promise<void>) {
+  let out = '';
+  let err = '';
+  const stop = new AbortController();
+  let failure: unknown;
+  const code = await runCli([...argv, '--log-level', 'silent'], {
+    stdout: (t) => (out += t),
+    stderr: (t) => (err += t),
+    signal: stop.signal,
+    onReady: (sim) => {
+      void (whileUp?.(sim) ?? Promise.resolve())
+        .catch((e: unknown) => (failure = e))
+        .finally(() => stop.abort());
+    },
+  });
+  if (failure) throw failure;
+  return { code, out, err };
+}
+
+describe('cityedge-sim CLI', () => {
+  it('starts devices from flags, prints the bound endpoints and stops cleanly', async () => {
+    const r = await run(
+      ['--device', 'river=vegapuls-c21@tcp:0:unit=246', '--device', 'th=sht20@tcp:0:unit=1:temperature=30.5:humidity=54.6', '--device', 'lights=intesis-dali@rtu-over-tcp:0:channels=0,1', '--fault', 'river=no-reply'],
+      async (sim) => {
+        expect(sim.endpoints).toHaveLength(2);
+        expect(sim.device('river').fault).toEqual({ mode: 'no-reply', probability: 1 });
+        const c = await RawClient.connect(sim.endpoint('tcp-0').port ?? 0);
+        expect(await tcpRead(c, 1, 4, 1, 2)).toEqual([305, 546]);
+        c.close();
+      },
+    );
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^tcp-0\ttcp\t127\.0\.0\.1:\d+\triver=vegapuls-c21@246 th=sht20@1$/m);
+    expect(r.out).toMatch(/^rtu-over-tcp-0\trtu-over-tcp\t127\.0\.0\.1:\d+\tlights=intesis-dali@1$/m);
+    expect(r.err).toContain('stopped');
+  });
+
+  it('reads a YAML config and applies --fault on top', async () => {
+    const file = join(dir, 'ok.yaml');
+    await writeFile(file, 'endpoints:\n  - id: aq\n    transport: tcp\n    devices:\n      - { id: aqt, model: vaisala-aqt530 }\n');
+    const r = await run(['--config', file, '--fault', 'aqt=exception:4@0.5', '--time-scale', '60'], async (sim) => {
+      expect(sim.timeScale).toBe(60);
+      expect(sim.device('aqt').fault).toEqual({ mode: 'exception', code: 4, probability: 0.5 });
+    });
+    expect(r.code).toBe(0);
+  });
+
+  const bad: Array<[string, string[], RegExp]> = [
+    ['an unknown flag', ['--bogus'], /Unknown option '--bogus'/],
+    ['nothing to run', [], /nothing to simulate/],
+    ['a malformed --device', ['--device', 'vegapuls-c21'], /--device "vegapuls-c21": expected \[id=\]model@transport/],
+    ['an unknown model', ['--device', 'x=flow@tcp:0'], /--device "x=flow@tcp:0": model: expected one of/],
+    ['a bad port', ['--device', 'sht20@tcp:http'], /--device "sht20@tcp:http": port: expected number, got string/],
+    ['a bad option', ['--device', 'sht20@tcp:0:colour=red'], /--device "sht20@tcp:0:colour=red": options: unknown key "colour"/],
+    ['a fault for no device', ['--device', 'sht20@tcp:0', '--fault', 'river=no-reply'], /--fault "river=no-reply": no device "river"; devices: sht20/],
+    ['a bad fault', ['--device', 'sht20@tcp:0', '--fault', 'sht20=slow'], /--fault "sht20=slow": delayMs: required/],
+    ['a bad time scale', ['--device', 'sht20@tcp:0', '--time-scale', 'fast'], /--time-scale "fast": not a valid value/],
+    ['a missing config', ['--config', '/nonexistent/sims.yaml'], /--config "\/nonexistent\/sims.yaml": cannot read \(ENOENT\)/],
+  ];
+  for (const [what, argv, message] of bad) {
+    it(`exits 2 with one clear line for ${what}`, async () => {
+      const r = await run(argv);
+      expect(r.code).toBe(2);
+      expect(r.err).toMatch(message);
+      expect(r.err.trim().split('\n')).toHaveLength(1);
+      expect(r.err).not.toMatch(/\n\s+at /);
+    });
+  }
+
+  it('names the config file and path for a bad config', async () => {
+    const file = join(dir, 'bad.yaml');
+    await writeFile(file, 'endpoints:\n  - id: aq\n    transport: udp\n    devices: [{ id: a, model: sht20 }]\n');
+    const r = await run(['--config', file]);
+    expect(r.code).toBe(2);
+    expect(r.err).toBe(`cityedge-sim: ${file}: endpoints[0].transport: expected one of "tcp", "rtu-over-tcp", "serial"\n`);
+    await writeFile(file, 'endpoints: [\n');
+    const y = await run(['--config', file]);
+    expect(y.code).toBe(2);
+    expect(y.err.trim().split('\n')).toHaveLength(1);
+  });
+
+  it('exits 1 with one line when a port is taken', async () => {
+    let port = 0;
+    await run(['--device', 'sht20@tcp:0'], async (sim) => {
+      port = sim.endpoint('tcp-0').port ?? 0;
+      const r = await run(['--device', `sht20@tcp:${port}`]);
+      expect(r.code).toBe(1);
+      expect(r.err).toMatch(/^cityedge-sim: cannot listen on 127\.0\.0\.1:\d+: .*EADDRINUSE.*\n$/);
+    });
+  });
+
+  it('prints usage for --help', async () => {
+    const r = await run(['--help']);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('Usage: cityedge-sim');
+  });
+});

@@ -1,0 +1,29 @@
+import { readFileSync } from 'node:fs';
+import { defineConfig } from 'tsup';
+
+const { version } = JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 'utf8')) as { version: string };
+
+/**
+ * One build for the programs we ship: the agent, the simulator CLI, the demo and the benchmark.
+ * Our workspace packages are TypeScript sources and get bundled in; third-party packages stay
+ * external (native modules must, and pino/aedes load files at run time).
+ */
+export default defineConfig({
+  entry: {
+    'cityedge-agent': 'edge-agent/src/main.ts',
+    'cityedge-sim': 'simulators/src/cli.ts',
+    demo: 'scripts/demo.ts',
+    bench: 'bench/index.ts',
+  },
+  outDir: 'dist',
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  clean: true,
+  sourcemap: true,
+  splitting: true,
+  dts: false,
+  noExternal: [/^@cityedge\//],
+  external: ['better-sqlite3', 'serialport', /^@serialport\//, 'modbus-serial', 'mqtt', 'pino', 'prom-client', 'aedes', 'zod', 'yaml'],
+  define: { __AGENT_VERSION__: JSON.stringify(version) },
+});
