@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { defineConfig } from 'tsup';
+import { defineConfig, type Options } from 'tsup';
 
 const { version } = JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -8,14 +8,7 @@ const { version } = JSON.parse(readFileSync(new URL('./package.json', import.met
  * Our workspace packages are TypeScript sources and get bundled in; third-party packages stay
  * external (native modules must, and pino/aedes load files at run time).
  */
-export default defineConfig({
-  entry: {
-    'cityedge-agent': 'edge-agent/src/main.ts',
-    'cityedge-sim': 'simulators/src/cli.ts',
-    demo: 'scripts/demo.ts',
-    bench: 'bench/index.ts',
-  },
-  outDir: 'dist',
+export const bundleOptions = {
   format: 'esm',
   platform: 'node',
   target: 'node20',
@@ -26,4 +19,17 @@ export default defineConfig({
   noExternal: [/^@cityedge\//],
   external: ['better-sqlite3', 'serialport', /^@serialport\//, 'modbus-serial', 'mqtt', 'pino', 'prom-client', 'aedes', 'zod', 'yaml'],
   define: { __AGENT_VERSION__: JSON.stringify(version) },
+  silent: true,
+} satisfies Options;
+
+export default defineConfig({
+  ...bundleOptions,
+  entry: {
+    'cityedge-agent': 'edge-agent/src/main.ts',
+    'cityedge-sim': 'simulators/src/cli.ts',
+    demo: 'scripts/demo.ts',
+    bench: 'bench/index.ts',
+  },
+  outDir: 'dist',
+  silent: false,
 });

@@ -57,6 +57,7 @@ export class Agent {
       outbox: this.outbox,
       logger: opts.logger.child({ module: 'forwarder' }),
       agentVersion: AGENT_VERSION,
+      protocolVersion: config.forwarding.protocolVersion,
       status: () => ({ configVersion: config.version, devicesFailing: this.devicesFailing() }),
       now,
       ...(opts.random && { random: opts.random }),

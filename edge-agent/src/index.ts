@@ -3,5 +3,7 @@ export { loadGatewayConfigFile, resolveDocument, loadProfileDir } from './load-c
 export { LineScheduler, interFrameGapMs, type LineStats } from './poll/line-scheduler.js';
 export type { ReadingSink, DeviceStats } from './poll/device-poller.js';
 export { AGENT_VERSION } from './version.js';
-export { Outbox } from './store/outbox.js';
-export { Forwarder } from './forward/forwarder.js';
+export { Outbox, type OutboxStats, type OutboxOptions, type Batch } from './store/outbox.js';
+export { OutboxError } from './store/outbox-errors.js';
+export { Forwarder, type ForwarderStats, type ForwarderOptions } from './forward/forwarder.js';
+export { ForwarderError } from './forward/connection-secrets.js';

@@ -13,6 +13,8 @@ export class TelemetryConsumer {
   /** Messages in arrival order: [gw, seq, topic channel]. */
   readonly arrivals: Array<{ gw: string; seq: number; channel: string }> = [];
   duplicates = 0;
+  /** Completed subscriptions, one per (re)connection. */
+  subscriptions = 0;
   readonly statuses: unknown[] = [];
 
   constructor(private readonly url: string, private readonly prefix = 'edge/v1') {}
@@ -22,10 +24,15 @@ export class TelemetryConsumer {
     this.client = client;
     client.on('error', () => undefined);
     client.on('message', (topic, payload) => this.onMessage(topic, payload));
-    await new Promise<void>((resolve) => client.once('connect', () => resolve()));
-    await client.subscribeAsync([`${this.prefix}/+/telemetry`, `${this.prefix}/+/events`, `${this.prefix}/+/status`], { qos: 1 });
-    // Resubscribe after the broker comes back (clean session).
-    client.on('connect', () => void client.subscribeAsync([`${this.prefix}/+/telemetry`, `${this.prefix}/+/events`, `${this.prefix}/+/status`], { qos: 1 }).catch(() => undefined));
+    const filters = [`${this.prefix}/+/telemetry`, `${this.prefix}/+/events`, `${this.prefix}/+/status`];
+    // Subscribe on every connection: after a broker restart the session is new.
+    client.on('connect', () => {
+      client.subscribeAsync(filters, { qos: 1 }).then(
+        () => this.subscriptions++,
+        () => undefined,
+      );
+    });
+    await this.waitFor(() => this.subscriptions > 0, 10_000, 'the consumer to subscribe');
   }
 
   private onMessage(topic: string, payload: Buffer): void {

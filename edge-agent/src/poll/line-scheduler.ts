@@ -147,19 +147,53 @@ export class LineScheduler {
         await this.sleep(wait);
         continue;
       }
+      const deferUntil = next.stats.quarantined ? this.probeWindowBlockedUntil(next) : undefined;
+      if (deferUntil !== undefined) {
+        await this.sleep(deferUntil - this.now());
+        continue;
+      }
       await this.pollOne(next);
     }
   }
 
-  /** The device due first; among devices equally due, those that answer go before quarantined ones. */
+  /**
+   * The device to poll next: among those due, devices that answer go before quarantined ones;
+   * otherwise the one due first.
+   */
   private nextPoller(): DevicePoller | undefined {
+    const now = this.now();
     let best: DevicePoller | undefined;
     for (const p of this.pollers) {
-      if (!best) best = p;
-      else if (p.nextDue < best.nextDue) best = p;
-      else if (p.nextDue === best.nextDue && best.stats.quarantined && !p.stats.quarantined) best = p;
+      if (!best) {
+        best = p;
+        continue;
+      }
+      const pDue = p.nextDue <= now;
+      const bestDue = best.nextDue <= now;
+      if (pDue && bestDue && best.stats.quarantined !== p.stats.quarantined) {
+        if (!p.stats.quarantined) best = p;
+      } else if (p.nextDue < best.nextDue) best = p;
     }
     return best;
+  }
+
+  /**
+   * A probe of a quarantined device can hold the line for its whole timeout (and the wait for a
+   * late reply after it). It goes only where it fits before the next poll of a device that
+   * answers, so a dead device cannot make the others late; after waiting a full backoff
+   * interval for such a window it goes anyway. Returns when to look again, or undefined to go now.
+   */
+  private probeWindowBlockedUntil(probe: DevicePoller): number | undefined {
+    const now = this.now();
+    const line = this.opts.line.config;
+    if (now - probe.nextDue >= line.maxBackoffMs) return undefined;
+    const cost = 2 * probe.device.timeoutMs + this.gapMs;
+    let blockedUntil: number | undefined;
+    for (const p of this.pollers) {
+      if (p === probe || p.stats.quarantined || p.nextDue >= now + cost) continue;
+      blockedUntil = Math.min(blockedUntil ?? Infinity, p.nextDue);
+    }
+    return blockedUntil === undefined ? undefined : Math.max(blockedUntil, now + 1);
   }
 
   private async ensureOpen(): Promise<ModbusError | undefined> {

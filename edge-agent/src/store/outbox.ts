@@ -151,8 +151,13 @@ export class Outbox {
     this.clearTimers();
     this.flushAcks();
     this.commit();
+    this.clearTimers();
     const lost = this.pendT.json.length + this.pendE.length;
-    if (lost > 0) this.log.error({ readings: this.pendT.json.length, events: this.pendE.length }, 'outbox closed while its file could not be written: uncommitted data is lost');
+    if (lost > 0) {
+      this.s.dropped.telemetry += this.pendT.json.length;
+      this.s.dropped.events += this.pendE.length;
+      this.log.error({ readings: this.pendT.json.length, events: this.pendE.length }, 'outbox closed while its file could not be written: uncommitted data is lost');
+    }
     try {
       this.db.close();
     } catch (err) {

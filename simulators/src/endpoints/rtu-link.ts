@@ -22,12 +22,12 @@ export interface RtuLinkOptions {
  */
 export class RtuLink {
   private readonly decoder: RtuRequestDecoder;
-  private readonly queue: ReplyQueue;
+  /** One queue per device: a device answers its own requests in order, but devices on a bus answer independently. */
+  private readonly queues = new Map<number, ReplyQueue>();
   private readonly byUnit = new Map<number, SimDevice>();
 
   constructor(private readonly options: RtuLinkOptions) {
     this.decoder = new RtuRequestDecoder({ gapMs: options.gapMs });
-    this.queue = new ReplyQueue(options.write);
     for (const d of options.devices) this.byUnit.set(d.unitId, d);
   }
 
@@ -36,7 +36,8 @@ export class RtuLink {
   }
 
   close(): void {
-    this.queue.close();
+    for (const q of this.queues.values()) q.close();
+    this.queues.clear();
   }
 
   private handle(frame: RtuRequest): void {
@@ -47,6 +48,9 @@ export class RtuLink {
     const device = this.byUnit.get(frame.unitId);
     if (!device) return;
     const reply = serveDevice(device, frame.pdu, this.options.logger);
-    if (reply) this.queue.push(renderRtu(frame.unitId, reply, this.options.random));
+    if (!reply) return;
+    let queue = this.queues.get(frame.unitId);
+    if (!queue) this.queues.set(frame.unitId, (queue = new ReplyQueue(this.options.write)));
+    queue.push(renderRtu(frame.unitId, reply, this.options.random));
   }
 }
