@@ -66,8 +66,8 @@ async function main(): Promise<void> {
         id: 'river-station',
         transport: 'tcp',
         devices: [
-          { id: 'river-radar', model: 'vegapuls-c21', unitId: 246, options: { wordOrder: 'CDAB', phase: 0.15 } },
-          { id: 'well-pressure', model: 'pressure-level', unitId: 2, options: { phase: 0.15 } },
+          { id: 'river-radar', model: 'vegapuls-c21', unitId: 246, options: { wordOrder: 'CDAB', phase: 0.2 } },
+          { id: 'well-pressure', model: 'pressure-level', unitId: 2, options: { phase: 0.2 } },
         ],
       },
       {
@@ -86,7 +86,7 @@ async function main(): Promise<void> {
           { id: 'cabinet-meter', model: 'eastron-sdm120', unitId: 2, options: { source: 'dali-gw' } },
         ],
       },
-      ...(pty ? [{ id: 'rs485-bus', transport: 'serial' as const, path: pty.devicePath, devices: [{ id: 'bridge-radar', model: 'geolux-lx80' as const, unitId: 1, options: { phase: 0.15 } }] }] : []),
+      ...(pty ? [{ id: 'rs485-bus', transport: 'serial' as const, path: pty.devicePath, devices: [{ id: 'bridge-radar', model: 'geolux-lx80' as const, unitId: 1, options: { phase: 0.2 } }] }] : []),
     ],
   };
   const sim = await startSimulation(spec, { logger: log });
@@ -169,11 +169,13 @@ async function main(): Promise<void> {
     const v = latest.get(k);
     return typeof v === 'number' ? v.toFixed(digits) : String(v ?? '-');
   };
+  // Flood alarm levels of the Dong Ha station (Hieu river), Decision 05/2020/QD-TTg.
+  const alarm = (stage: unknown) => (typeof stage !== 'number' ? '' : stage >= 4 ? ' BD III' : stage >= 3 ? ' BD II' : stage >= 2 ? ' BD I' : '');
   const digest = setInterval(() => {
     const simTime = new Date(sim.simNow() + 7 * 3600_000).toISOString().slice(11, 16);
     const ob = agent.outbox.stats();
     process.stdout.write(
-      `[sim ${simTime} UTC+7] river ${fmt('river-radar.pv')} m | PM2.5 ${fmt('aq-station.pm2_5', 1)} ug/m3 | lamps ${[0, 1, 2, 3].map((a) => fmt(`lamp-${a}.level`, 0)).join('/')} % | meter ${fmt('cabinet-meter.active_power', 0)} W | received ${received} readings, backlog ${ob.backlogRows}\n`,
+      `[sim ${simTime} UTC+7] river ${fmt('river-radar.pv')} m${alarm(latest.get('river-radar.pv'))} | PM2.5 ${fmt('aq-station.pm2_5', 1)} ug/m3 | lamps ${[0, 1, 2, 3].map((a) => fmt(`lamp-${a}.level`, 0)).join('/')} % | meter ${fmt('cabinet-meter.active_power', 0)} W | received ${received} readings, backlog ${ob.backlogRows}\n`,
     );
   }, 5000);
 

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { GatewayConfigInput } from '@cityedge/contract';
@@ -89,10 +89,13 @@ export async function crashCycles(opts: {
     for (let i = 0; i < opts.cycles; i++) {
       await opts.beforeRun?.(i, consumer);
       await runAgent(args, Math.round(opts.minMs + rand() * (opts.maxMs - opts.minMs)));
-      const db = new Database(join(dir, 'state', 'outbox.db'));
+      const file = join(dir, 'state', 'outbox.db');
+      if (!existsSync(file)) continue; // killed before it opened its outbox
+      const db = new Database(file, { fileMustExist: true });
       try {
         integrity.push(String(db.pragma('integrity_check', { simple: true })));
-        for (const { body } of db.prepare('SELECT body FROM telemetry').all() as Array<{ body: string }>) committed.add(key(JSON.parse(body) as never));
+        const created = db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'telemetry'").get();
+        if (created) for (const { body } of db.prepare('SELECT body FROM telemetry').all() as Array<{ body: string }>) committed.add(key(JSON.parse(body) as never));
       } finally {
         db.close();
       }

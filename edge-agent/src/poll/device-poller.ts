@@ -68,7 +68,7 @@ export class DevicePoller {
     let answered = 0;
     for (const block of this.plan) {
       if (commError) {
-        for (const p of block.points) failed.set(p.name, commError.code);
+        for (const p of block.points) failed.set(p.name, errorCode(commError));
         continue;
       }
       let lastErr: ModbusError | undefined;
@@ -88,9 +88,10 @@ export class DevicePoller {
       }
       if (!lastErr) continue;
       if (lastErr.code === 'EDGE_MODBUS_EXCEPTION') {
-        answered++;
-        const code = `EDGE_MODBUS_EXCEPTION_${(lastErr.exceptionCode ?? 0).toString(16).padStart(2, '0').toUpperCase()}`;
-        for (const p of block.points) failed.set(p.name, code);
+        for (const p of block.points) failed.set(p.name, errorCode(lastErr));
+        // 0x0A/0x0B come from a gateway in front of the device: the device itself did not answer.
+        if (lastErr.exceptionCode === 0x0a || lastErr.exceptionCode === 0x0b) commError = lastErr;
+        else answered++;
       } else {
         commError = lastErr;
         for (const p of block.points) failed.set(p.name, lastErr.code);
@@ -180,6 +181,10 @@ function readBlock(transport: ModbusTransport, device: ResolvedDevice, block: Re
     case 'input':
       return transport.readRegisters(device.unitId, block.table, block.address, block.count, device.timeoutMs);
   }
+}
+
+function errorCode(err: ModbusError): string {
+  return err.code === 'EDGE_MODBUS_EXCEPTION' ? `EDGE_MODBUS_EXCEPTION_${(err.exceptionCode ?? 0).toString(16).padStart(2, '0').toUpperCase()}` : err.code;
 }
 
 export function toModbusError(err: unknown): ModbusError {

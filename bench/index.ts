@@ -1,0 +1,150 @@
+/**
+ * `npm run bench`: throughput and latency figures of the edge agent on this machine, printed as
+ * a table (each target next to its figure, "ok" or "MISSED") and one JSON line at the end. It
+ * measures and reports; it asserts nothing.
+ *
+ *   1. outbox append: readings/s committed to the SQLite outbox
+ *   2. backlog drain: readings/s acknowledged by a broker in another process and deleted
+ *   3. live: the agent as a child process at 500 points/s, end-to-end latency, RSS and CPU
+ *   4. the agent's own metrics during the live run (poll slip)
+ *
+ * `node dist/bench.js --aedes-broker <port>` is the broker child the benchmark starts itself.
+ */
+import { parseArgs } from 'node:util';
+import Database from 'better-sqlite3';
+import { pino } from 'pino';
+import { benchBacklogDrain } from './backlog-drain.js';
+import { BROKER_FLAG, runAedesBrokerChild } from './broker-child.js';
+import { buildPaths, findMosquitto, startAedesChild, startMosquitto } from './children.js';
+import { benchLive } from './live.js';
+import { formatMachine, machineFacts } from './machine.js';
+import { benchOutboxAppend } from './outbox-append.js';
+import { clockTicksPerSecond } from './proc-stats.js';
+import { formatJson, formatTable, verdict, type Row } from './report.js';
+import { Scope } from './scope.js';
+
+const progress = (msg: string) => process.stderr.write(`bench: ${msg}\n`);
+
+async function main(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      'window-seconds': { type: 'string', default: '30' },
+      'warmup-seconds': { type: 'string', default: '5' },
+      'no-mosquitto': { type: 'boolean', default: false },
+      only: { type: 'string' },
+    },
+  });
+  const only = values.only?.split(',');
+  const wants = (step: string) => !only || only.includes(step);
+  const windowMs = Number(values['window-seconds']) * 1000;
+  const warmupMs = Number(values['warmup-seconds']) * 1000;
+
+  const root = new Scope();
+  process.on('exit', () => root.killAllSync());
+  let interrupted = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (interrupted) return;
+    interrupted = true;
+    progress(`${signal}: stopping child processes and removing temp dirs`);
+    void root.close().finally(() => process.exit(130));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  const logger = pino({ level: process.env.BENCH_LOG_LEVEL ?? 'silent' });
+  const ticks = clockTicksPerSecond();
+  const machine = { ...machineFacts(), sqlite: sqliteVersion() };
+  process.stdout.write(`cityedge benchmark\n${formatMachine(machine)}\n`);
+
+  const rows: Row[] = [];
+  const failures: string[] = [];
+  const step = async (name: string, section: string, run: () => Promise<Row[]>) => {
+    if (!wants(name) || interrupted) return;
+    progress(`running ${section}`);
+    const t0 = performance.now();
+    try {
+      rows.push(...(await run()));
+    } catch (err) {
+      const message = (err as Error).message;
+      failures.push(`${name}: ${message}`);
+      rows.push({ section, name: 'FAILED', value: undefined, unit: '', note: message.split('\n')[0] ?? '' });
+      progress(`${name} failed: ${message}`);
+    }
+    progress(`${name} took ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  };
+
+  try {
+    const paths = buildPaths();
+    await step('append', '1. outbox append', () => benchOutboxAppend(root, logger));
+    await step('drain', '2. backlog drain to aedes', async () => {
+      const s = root.child();
+      try {
+        const broker = await startAedesChild(s, paths.bench);
+        return await benchBacklogDrain(s, { logger, broker, ticksPerSecond: ticks, withTarget: true });
+      } finally {
+        await s.close();
+      }
+    });
+    const mosquitto = values['no-mosquitto'] ? undefined : findMosquitto();
+    if (mosquitto) {
+      await step('mosquitto', '2b. backlog drain to a private mosquitto', async () => {
+        const s = root.child();
+        try {
+          const broker = await startMosquitto(s, mosquitto);
+          return await benchBacklogDrain(s, { logger, broker, ticksPerSecond: ticks, withTarget: false });
+        } finally {
+          await s.close();
+        }
+      });
+    }
+    await step('live', '3. live agent process', async () => {
+      const s = root.child();
+      try {
+        const broker = await startAedesChild(s, paths.bench);
+        return await benchLive(s, { logger, broker, agentScript: paths.agent, ticksPerSecond: ticks, windowMs, warmupMs });
+      } finally {
+        await s.close();
+      }
+    });
+  } catch (err) {
+    failures.push((err as Error).message);
+  } finally {
+    await root.close();
+  }
+  if (interrupted) return 130;
+
+  process.stdout.write(`${formatTable(rows)}\n\n`);
+  const missed = rows.filter((r) => verdict(r) === 'MISSED');
+  const targets = rows.filter((r) => r.target).length;
+  process.stdout.write(`targets: ${targets - missed.length} of ${targets} ok${missed.length ? `; MISSED: ${missed.map((r) => r.name).join('; ')}` : ''}\n`);
+  for (const f of failures) process.stdout.write(`error: ${f}\n`);
+  process.stdout.write(`${formatJson(machine as unknown as Record<string, unknown>, rows, { failures, at: new Date().toISOString() })}\n`);
+  return failures.length > 0 ? 1 : 0;
+}
+
+function sqliteVersion(): string | undefined {
+  try {
+    const db = new Database(':memory:');
+    const v = db.prepare('SELECT sqlite_version()').pluck().get() as string;
+    db.close();
+    return v;
+  } catch {
+    return undefined;
+  }
+}
+
+if (process.argv[2] === BROKER_FLAG) {
+  runAedesBrokerChild(Number(process.argv[3] ?? 0)).catch((err: unknown) => {
+    process.stderr.write(`aedes broker child: ${(err as Error).message}\n`);
+    process.exit(1);
+  });
+} else {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (err: unknown) => {
+      process.stderr.write(`bench: ${(err as Error).message}\n`);
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,170 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { GatewayConfigInput } from '@cityedge/contract';
+import { startSimulation } from '@cityedge/simulators';
+import type { Logger } from 'pino';
+import { freePort, spawnAgent, type AgentProcess, type BrokerHandle } from './children.js';
+import { LatencySubscriber } from './latency-subscriber.js';
+import { maxOf, scrape, sumOf, type Samples } from './metrics-scrape.js';
+import { CpuMeter, RssSampler } from './proc-stats.js';
+import type { Row } from './report.js';
+import type { Scope } from './scope.js';
+
+export const P99_TARGET_MS = 50;
+export const RSS_TARGET_MB = 80;
+
+export interface LiveOptions {
+  logger: Logger;
+  broker: BrokerHandle;
+  agentScript: string;
+  ticksPerSecond: number;
+  endpoints?: number;
+  devicesPerEndpoint?: number;
+  pollIntervalMs?: number;
+  warmupMs?: number;
+  windowMs?: number;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function assertAlive(agent: AgentProcess, what: string): void {
+  if (agent.proc.exitCode !== null || agent.proc.signalCode !== null) {
+    throw new Error(`the agent exited (${agent.proc.exitCode ?? agent.proc.signalCode}) during ${what}:\n${agent.output()}`);
+  }
+}
+
+async function waitFor(what: string, timeoutMs: number, agent: AgentProcess, check: () => boolean): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    assertAlive(agent, `the wait for ${what}`);
+    if (check()) return;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}:\n${agent.output()}`);
+    await sleep(50);
+  }
+}
+
+/** Lets `ms` pass, checking that the agent is still running. */
+async function hold(ms: number, agent: AgentProcess, what: string): Promise<void> {
+  const end = Date.now() + ms;
+  for (let left = ms; left > 0; left = end - Date.now()) {
+    assertAlive(agent, what);
+    await sleep(Math.min(250, left));
+  }
+  assertAlive(agent, what);
+}
+
+/**
+ * The real agent as a child process (built bundle), polling simulated AQT530 stations over
+ * Modbus TCP (simulators in this process), forwarding to a broker in a third process; a consumer
+ * here measures end-to-end latency while /proc gives the agent's RSS and CPU.
+ */
+export async function benchLive(scope: Scope, opts: LiveOptions): Promise<Row[]> {
+  const endpoints = opts.endpoints ?? 5;
+  const perEndpoint = opts.devicesPerEndpoint ?? 10;
+  const interval = opts.pollIntervalMs ?? 1000;
+  const points = 10; // an AQT530 has 10 points
+  const offered = (endpoints * perEndpoint * points * 1000) / interval;
+  const section = `3. live agent process: ${endpoints * perEndpoint} AQT530 x ${points} points every ${interval} ms over ${endpoints} Modbus TCP lines (${offered} points/s), ${opts.broker.kind} broker process`;
+  const s = scope.child();
+  try {
+    const sim = await startSimulation(
+      {
+        endpoints: Array.from({ length: endpoints }, (_, e) => ({
+          id: `ep-${e}`,
+          transport: 'tcp' as const,
+          devices: Array.from({ length: perEndpoint }, (_, d) => ({ id: `aq-${e * perEndpoint + d}`, model: 'vaisala-aqt530' as const, unitId: d + 1 })),
+        })),
+      },
+      { logger: opts.logger },
+    );
+    s.defer(() => sim.stop());
+    const consumer = new LatencySubscriber();
+    await consumer.start(opts.broker.url);
+    s.defer(() => consumer.stop());
+
+    const dir = s.tempDir('cityedge-bench-live-');
+    const httpPort = await freePort();
+    const config: GatewayConfigInput = {
+      gateway: { id: 'gw-bench' },
+      lines: sim.endpoints.map((ep, e) => ({
+        id: `line-${e}`,
+        type: 'tcp' as const,
+        host: '127.0.0.1',
+        port: ep.port as number,
+        devices: ep.devices.map((d) => ({ id: d.id, profile: 'vaisala-aqt530', unitId: d.unitId, pollIntervalMs: interval })),
+      })),
+      forwarding: { brokerUrl: opts.broker.url },
+      http: { enabled: true, host: '127.0.0.1', port: httpPort },
+    };
+    const configPath = join(dir, 'agent.json');
+    writeFileSync(configPath, JSON.stringify(config, null, 2));
+    const agent = spawnAgent(s, opts.agentScript, configPath, join(dir, 'state'));
+    const metricsUrl = `http://127.0.0.1:${httpPort}/metrics`;
+
+    await waitFor('the first telemetry', 20_000, agent, () => consumer.total > 0);
+    await hold(opts.warmupMs ?? 5000, agent, 'the warm-up');
+    const before = await scrape(metricsUrl);
+
+    const rss = new RssSampler(agent.pid, 250);
+    const cpu = new CpuMeter(agent.pid, opts.ticksPerSecond);
+    const brokerCpu = new CpuMeter(opts.broker.pid, opts.ticksPerSecond);
+    const selfCpu = new CpuMeter(process.pid, opts.ticksPerSecond);
+    rss.start();
+    cpu.begin();
+    brokerCpu.begin();
+    selfCpu.begin();
+    consumer.begin();
+    await hold(opts.windowMs ?? 30_000, agent, 'the measurement window');
+    const lat = consumer.end();
+    const mem = rss.stop();
+    const agentCpu = cpu.percent();
+    const after = await scrape(metricsUrl);
+    return liveRows(section, offered, lat, mem, agentCpu, brokerCpu.percent(), selfCpu.percent(), before, after, opts.broker.kind);
+  } finally {
+    await s.close();
+  }
+}
+
+function liveRows(
+  section: string,
+  offered: number,
+  lat: ReturnType<LatencySubscriber['end']>,
+  mem: ReturnType<RssSampler['stop']>,
+  agentCpu: number | undefined,
+  brokerCpu: number | undefined,
+  selfCpu: number | undefined,
+  before: Samples | undefined,
+  after: Samples | undefined,
+  brokerKind: string,
+): Row[] {
+  const mb = (b: number | undefined) => (b === undefined ? undefined : b / 2 ** 20);
+  const slipBefore = maxOf(before, 'cityedge_poll_slip_max_seconds');
+  const slipAfter = maxOf(after, 'cityedge_poll_slip_max_seconds');
+  const failedPolls = (sumOf(after, 'cityedge_polls_total', 'result="failed"') ?? 0) - (sumOf(before, 'cityedge_polls_total', 'result="failed"') ?? 0);
+  const polls = (sumOf(after, 'cityedge_polls_total') ?? 0) - (sumOf(before, 'cityedge_polls_total') ?? 0);
+  const pollSeconds = (sumOf(after, 'cityedge_poll_seconds_total') ?? 0) - (sumOf(before, 'cityedge_poll_seconds_total') ?? 0);
+  const reconnects = (sumOf(after, 'cityedge_mqtt_reconnects_total') ?? 0) - (sumOf(before, 'cityedge_mqtt_reconnects_total') ?? 0);
+  const slipNote = slipBefore === undefined ? 'metrics not reachable' : slipAfter === slipBefore ? 'max since start; reached before the window' : 'max since start; grew during the window';
+  return [
+    {
+      section,
+      name: 'readings received',
+      value: lat.readings / lat.seconds,
+      unit: 'readings/s',
+      note: `offered ${offered}/s; ${lat.readings.toLocaleString('en-US')} readings in ${lat.messages} messages over ${lat.seconds.toFixed(1)} s, ${lat.bad} bad`,
+    },
+    { section, name: 'latency p50 (received - reading.ts)', value: lat.p50, unit: 'ms' },
+    { section, name: 'latency p90', value: lat.p90, unit: 'ms' },
+    { section, name: 'latency p99', value: lat.p99, unit: 'ms', target: { op: '<=', value: P99_TARGET_MS } },
+    { section, name: 'latency max', value: lat.max, unit: 'ms', note: `mean ${lat.mean?.toFixed(1) ?? 'n/a'} ms` },
+    { section, name: 'agent RSS max', value: mb(mem.max), unit: 'MB', target: { op: '<=', value: RSS_TARGET_MB }, note: `${mem.samples} samples of VmRSS` },
+    { section, name: 'agent RSS mean', value: mb(mem.mean), unit: 'MB' },
+    { section, name: 'agent CPU (utime+stime)', value: agentCpu, unit: '% of a core' },
+    { section, name: `${brokerKind} broker CPU`, value: brokerCpu, unit: '% of a core' },
+    { section, name: 'bench process CPU (simulators + consumer)', value: selfCpu, unit: '% of a core' },
+    { section: '4. agent metrics during the live run', name: 'poll slip max (cityedge_poll_slip_max_seconds)', value: slipAfter === undefined ? undefined : slipAfter * 1000, unit: 'ms', note: slipNote },
+    { section: '4. agent metrics during the live run', name: 'poll duration mean', value: polls > 0 ? (pollSeconds / polls) * 1000 : undefined, unit: 'ms', note: `${polls} polls in the window, ${failedPolls} failed` },
+    { section: '4. agent metrics during the live run', name: 'broker reconnects in the window', value: reconnects, unit: '' },
+    { section: '4. agent metrics during the live run', name: 'outbox backlog at the end', value: maxOf(after, 'cityedge_outbox_backlog_rows'), unit: 'rows' },
+  ];
+}

@@ -1,0 +1,95 @@
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+
+/** Clock ticks per second of /proc/<pid>/stat times (USER_HZ, nearly always 100). */
+export function clockTicksPerSecond(): number {
+  try {
+    const n = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim());
+    return Number.isFinite(n) && n > 0 ? n : 100;
+  } catch {
+    return 100;
+  }
+}
+
+/** utime + stime of a process in ticks, or undefined without /proc. */
+export function cpuTicks(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name, which may hold spaces: field 3 (state) is index 0.
+    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return Number(rest[11]) + Number(rest[12]);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Resident set size in bytes (VmRSS), or undefined without /proc. */
+export function rssBytes(pid: number): number | undefined {
+  try {
+    const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) * 1024 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** CPU use of a process over an interval, in % of one core. */
+export class CpuMeter {
+  private startTicks: number | undefined;
+  private startAt = 0;
+
+  constructor(
+    private readonly pid: number,
+    private readonly ticksPerSecond: number,
+  ) {}
+
+  begin(): void {
+    this.startTicks = cpuTicks(this.pid);
+    this.startAt = performance.now();
+  }
+
+  /** % of one core since begin(). */
+  percent(): number | undefined {
+    const end = cpuTicks(this.pid);
+    if (end === undefined || this.startTicks === undefined) return undefined;
+    const seconds = (performance.now() - this.startAt) / 1000;
+    return ((end - this.startTicks) / this.ticksPerSecond / seconds) * 100;
+  }
+}
+
+/** Samples RSS every intervalMs until stop(); max and mean in bytes. */
+export class RssSampler {
+  private readonly samples: number[] = [];
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly pid: number,
+    private readonly intervalMs = 250,
+  ) {}
+
+  start(): void {
+    this.sample();
+    this.timer = setInterval(() => this.sample(), this.intervalMs);
+  }
+
+  stop(): { max: number | undefined; mean: number | undefined; samples: number } {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    this.sample();
+    const n = this.samples.length;
+    if (n === 0) return { max: undefined, mean: undefined, samples: 0 };
+    return { max: Math.max(...this.samples), mean: this.samples.reduce((a, b) => a + b, 0) / n, samples: n };
+  }
+
+  private sample(): void {
+    const v = rssBytes(this.pid);
+    if (v !== undefined) this.samples.push(v);
+  }
+}
+
+/** The p-th percentile (0..100) of sorted values, nearest rank. */
+export function percentile(sorted: ArrayLike<number>, p: number): number | undefined {
+  if (sorted.length === 0) return undefined;
+  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[rank];
+}

@@ -1,0 +1,90 @@
+import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { startSimulation } from '@cityedge/simulators';
+import { AGENT_BUILD } from '../global-setup.js';
+import { buildAgent, quiet, tempDir, waitUntil } from '../support/fixtures.js';
+import { TestBroker } from '../support/broker.js';
+
+function agentCli(...args: string[]) {
+  const r = spawnSync(process.execPath, [AGENT_BUILD, ...args], { encoding: 'utf8', timeout: 15_000 });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+const noStackTrace = (text: string) => expect(text).not.toMatch(/\n\s+at .+:\d+:\d+/);
+
+describe('cityedge-agent command line', () => {
+  it('accepts the shipped example configuration', () => {
+    const r = agentCli('check-config', '--config', 'deploy/config/agent.example.yaml');
+    expect(r.err).toBe('');
+    expect(r.out).toMatch(/agent\.example\.yaml: ok \(gateway gw-dongha-01, 3 lines, 7 devices\)/);
+    expect(r.code).toBe(0);
+  });
+
+  it('refuses to start on a bad configuration, naming every problem and where', () => {
+    const dir = tempDir();
+    const file = join(dir, 'agent.yaml');
+    writeFileSync(
+      file,
+      ['gateway: { id: gw-1 }', 'forwarding: { brokerUrl: "tcp://x" }', 'lines:', '  - { id: a, type: rtu, path: /dev/ttyUSB0, baudrate: 9600, devices: [{ id: d, profile: nope }] }'].join('\n'),
+    );
+    const r = agentCli('run', '--config', file, '--state-dir', dir);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain(`${file}: forwarding.brokerUrl: expected a mqtt://, mqtts://, ws:// or wss:// URL`);
+    expect(r.err).toContain(`${file}: lines[0]: unknown key "baudrate"`);
+    noStackTrace(r.err);
+  });
+
+  it('reports YAML syntax errors, unknown flags and missing files plainly', () => {
+    const dir = tempDir();
+    const file = join(dir, 'broken.yaml');
+    writeFileSync(file, 'gateway:\n  id: [gw\n');
+    let r = agentCli('check-config', '--config', file);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/broken\.yaml: line \d+, column \d+: /);
+    r = agentCli('run', '--colour');
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/Unknown option '--colour'/);
+    r = agentCli('check-config', '--config', join(dir, 'missing.yaml'));
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('missing.yaml: (file): cannot read: ENOENT');
+    for (const x of [r.err]) noStackTrace(x);
+  });
+});
+
+describe('agent status endpoints', () => {
+  const broker = new TestBroker();
+  const cleanup: Array<() => Promise<void>> = [];
+  afterAll(async () => {
+    for (const c of cleanup.reverse()) await c();
+    await broker.stop();
+  });
+
+  it('serves /healthz and Prometheus /metrics', async () => {
+    await broker.start();
+    const sim = await startSimulation({ endpoints: [{ id: 'bus', transport: 'tcp', devices: [{ id: 'th', model: 'sht20', unitId: 1 }] }] }, { logger: quiet });
+    cleanup.push(() => sim.stop());
+    const agent = await buildAgent({
+      gateway: { id: 'gw-http' },
+      lines: [{ id: 'bus', type: 'tcp', host: '127.0.0.1', port: sim.endpoint('bus').port!, devices: [{ id: 'th', profile: 'sht20', unitId: 1, pollIntervalMs: 200 }, { id: 'ghost', profile: 'sht20', unitId: 9, pollIntervalMs: 200 }] }],
+      forwarding: { brokerUrl: broker.url },
+      http: { host: '127.0.0.1', port: 0 },
+    });
+    await agent.start();
+    cleanup.push(() => agent.stop());
+    const base = `http://127.0.0.1:${agent.httpPort}`;
+    const ghostPolled = () => agent.lines[0]!.stats().devices.find((d) => d.id === 'ghost')!.polls > 0;
+    await waitUntil(() => agent.forwarder.stats().connected && agent.forwarder.stats().acked > 1 && ghostPolled(), 10_000, 'forwarding');
+    const health = await fetch(`${base}/healthz`);
+    expect(health.status).toBe(200);
+    // One of the two devices does not exist on the bus: degraded, not failing.
+    expect(await health.json()).toMatchObject({ status: 'degraded', checks: { broker: { ok: true }, devices: { ok: false, detail: '1 of 2 answering' } } });
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    expect(metrics).toMatch(/cityedge_polls_total\{line="bus",device="th",result="ok"\} [1-9]/);
+    expect(metrics).toMatch(/cityedge_device_up\{line="bus",device="ghost"\} 0/);
+    expect(metrics).toMatch(/cityedge_mqtt_connected 1/);
+    expect(metrics).toMatch(/cityedge_mqtt_acked_messages_total [1-9]/);
+    expect((await fetch(`${base}/nope`)).status).toBe(404);
+  });
+});
