@@ -122,9 +122,12 @@ export interface AgentProcess {
   output: () => string;
 }
 
-/** Runs the built agent (`cityedge-agent run`) as a child process, stopped with SIGTERM on close. */
-export function spawnAgent(scope: Scope, agentScript: string, configPath: string, stateDir: string): AgentProcess {
-  const proc = spawn(process.execPath, [agentScript, 'run', '--config', configPath, '--state-dir', stateDir, '--log-level', 'warn'], {
+/**
+ * Runs the built agent (`cityedge-agent run`) as a child process, stopped with SIGTERM on close.
+ * `nodeArgs` go to node before the script (e.g. --cpu-prof, --heap-prof for an investigation).
+ */
+export function spawnAgent(scope: Scope, agentScript: string, configPath: string, stateDir: string, nodeArgs: readonly string[] = []): AgentProcess {
+  const proc = spawn(process.execPath, [...nodeArgs, agentScript, 'run', '--config', configPath, '--state-dir', stateDir, '--log-level', 'warn'], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   scope.process(proc, 'SIGTERM', 10_000);

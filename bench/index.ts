@@ -39,6 +39,7 @@ async function main(argv: string[]): Promise<number> {
   const wants = (step: string) => !only || only.includes(step);
   const windowMs = Number(values['window-seconds']) * 1000;
   const warmupMs = Number(values['warmup-seconds']) * 1000;
+  const agentNodeArgs = (process.env.BENCH_AGENT_NODE_ARGS ?? '').split(' ').filter(Boolean);
 
   const root = new Scope();
   process.on('exit', () => root.killAllSync());
@@ -102,7 +103,7 @@ async function main(argv: string[]): Promise<number> {
       const s = root.child();
       try {
         const broker = await startAedesChild(s, paths.bench);
-        return await benchLive(s, { logger, broker, agentScript: paths.agent, ticksPerSecond: ticks, windowMs, warmupMs });
+        return await benchLive(s, { logger, broker, agentScript: paths.agent, ticksPerSecond: ticks, windowMs, warmupMs, agentNodeArgs });
       } finally {
         await s.close();
       }

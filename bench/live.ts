@@ -23,6 +23,8 @@ export interface LiveOptions {
   pollIntervalMs?: number;
   warmupMs?: number;
   windowMs?: number;
+  /** Extra node arguments for the agent process (BENCH_AGENT_NODE_ARGS), e.g. --cpu-prof. */
+  agentNodeArgs?: readonly string[];
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -98,7 +100,7 @@ export async function benchLive(scope: Scope, opts: LiveOptions): Promise<Row[]>
     };
     const configPath = join(dir, 'agent.json');
     writeFileSync(configPath, JSON.stringify(config, null, 2));
-    const agent = spawnAgent(s, opts.agentScript, configPath, join(dir, 'state'));
+    const agent = spawnAgent(s, opts.agentScript, configPath, join(dir, 'state'), opts.agentNodeArgs);
     const metricsUrl = `http://127.0.0.1:${httpPort}/metrics`;
 
     await waitFor('the first telemetry', 20_000, agent, () => consumer.total > 0);

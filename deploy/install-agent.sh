@@ -45,7 +45,7 @@ install -m 0644 "$PREFIX/deploy/systemd/cityedge-agent.service" "$UNIT"
 systemctl daemon-reload
 systemctl enable cityedge-agent.service >/dev/null
 
-if sudo -u cityedge node "$PREFIX/dist/cityedge-agent.js" check-config --config /etc/cityedge/agent.yaml; then
+if [ -e /var/lib/cityedge/identity.json ] || sudo -u cityedge node "$PREFIX/dist/cityedge-agent.js" check-config --config /etc/cityedge/agent.yaml; then
   systemctl restart cityedge-agent.service
   echo "install-agent: started; follow it with: journalctl -fu cityedge-agent"
 else

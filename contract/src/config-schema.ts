@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { DeviceProfile, SerialParity, WordOrder } from './profile-schema.js';
 import { DEFAULT_TOPIC_PREFIX, isValidGatewayId } from './topics.js';
+import { CamerasConfig, checkCamerasConfig } from './camera-config.js';
 
 const id = (what: string) =>
   z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, `expected a ${what} id of letters, digits, ".", "_" and "-" (at most 64)`);
@@ -159,7 +160,11 @@ export const GatewayConfig = z
     profiles: z.array(DeviceProfile).default([]),
     /** Directories of extra profile files (*.json, *.yaml). */
     profileDirs: z.array(z.string()).default([]),
+    /** Over-the-air configuration: how long a new configuration must stay healthy before it is committed. */
+    ota: z.strictObject({ healthWindowMs: z.int().min(1000).max(3_600_000).default(60_000) }).default({ healthWindowMs: 60_000 }),
     log: z.strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info') }).default({ level: 'info' }),
+    /** ONVIF cameras probed by this gateway (see camera-config.ts). */
+    cameras: CamerasConfig.default(() => CamerasConfig.parse({})),
   })
   .superRefine((cfg, ctx) => {
     const lineIds = new Map<string, number>();
@@ -183,6 +188,7 @@ export const GatewayConfig = z
       if (profileIds.has(p.id)) ctx.addIssue({ code: 'custom', path: ['profiles', i, 'id'], message: `duplicate profile id "${p.id}"` });
       profileIds.set(p.id, i);
     });
+    checkCamerasConfig(cfg.cameras, new Set(deviceIds.keys()), ctx);
     if (cfg.forwarding.reconnectMaxMs < cfg.forwarding.reconnectMinMs) {
       ctx.addIssue({ code: 'custom', path: ['forwarding', 'reconnectMaxMs'], message: 'must not be less than reconnectMinMs' });
     }

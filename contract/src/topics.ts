@@ -21,6 +21,10 @@ export const Channel = {
   cmd: 'cmd',
   /** gateway -> registry: command results. */
   cmdResult: 'cmd/result',
+  /** gateway -> central: retained state of every camera (CamerasStatusMessage). */
+  cameras: 'cameras',
+  /** gateway -> central: best-effort camera thumbnails, one camera per message (CameraThumbnailMessage). */
+  cameraThumbnail: 'cameras/thumbnail',
 } as const;
 export type Channel = (typeof Channel)[keyof typeof Channel];
 

@@ -1,15 +1,18 @@
 import { isAbsolute, join } from 'node:path';
 import type { Logger } from 'pino';
-import { EventType, type ResolvedConfig } from '@cityedge/contract';
+import { Channel, EventType, topicFor, type ConfigReport, type ResolvedConfig, type ResolvedLine, type Result } from '@cityedge/contract';
 import { createTransport, type ModbusTransport } from '@cityedge/drivers';
 import { Outbox } from './store/outbox.js';
 import { Forwarder } from './forward/forwarder.js';
 import { LineScheduler } from './poll/line-scheduler.js';
 import { AgentMetrics } from './http/metrics.js';
 import { StatusServer, type Health } from './http/status-server.js';
+import { ConfigManager, type HealthSnapshot } from './config/config-manager.js';
+import type { Identity } from './config/identity.js';
 import { AGENT_VERSION } from './version.js';
 
 export interface AgentOptions {
+  /** The configuration to run: from a file (local mode) or the bootstrap one (managed mode). */
   resolved: ResolvedConfig;
   /** Where the outbox and other state live (systemd StateDirectory). */
   stateDir: string;
@@ -17,100 +20,124 @@ export interface AgentOptions {
   now?: () => number;
   random?: () => number;
   /** Builds a line's transport; tests and the benchmark may pass their own. */
-  transportFactory?: (line: ResolvedConfig['lines'][number]['config']) => ModbusTransport;
+  transportFactory?: (line: ResolvedLine['config']) => ModbusTransport;
+  /**
+   * Managed mode: the gateway was enrolled; configurations arrive signed over the air and
+   * `resolveDocument` validates one as the agent will run it (credentials added).
+   */
+  managed?: { identity: Identity; resolveDocument: (doc: Record<string, unknown>) => Promise<Result<ResolvedConfig>> };
 }
 
 /**
  * The composition root: builds every part of the gateway and starts them in dependency order
- * (outbox, forwarder, line schedulers, status server), stopping them in reverse. The outbox is
- * started first and stopped last so that every reading the schedulers produce has a home.
+ * (outbox, configuration, forwarder, line schedulers, status server), stopping them in reverse.
+ * The outbox is started first and stopped last so that every reading has a home. In managed
+ * mode a new configuration is applied in place: lines added, changed or removed, the broker
+ * link rebuilt when its settings change; the outbox stays.
  */
 export class Agent {
-  readonly outbox: Outbox;
-  readonly forwarder: Forwarder;
-  readonly lines: LineScheduler[];
+  outbox!: Outbox;
+  forwarder: Forwarder;
+  lines: LineScheduler[] = [];
   readonly metrics: AgentMetrics;
-  private readonly http: StatusServer | undefined;
+  readonly config: ConfigManager | undefined;
+  private resolved: ResolvedConfig;
+  private http: StatusServer | undefined;
   private readonly opts: AgentOptions;
   private readonly log: Logger;
+  private readonly now: () => number;
   private started = false;
+  private lastReport: string | undefined;
 
   constructor(opts: AgentOptions) {
     this.opts = opts;
-    const { config } = opts.resolved;
-    const now = opts.now ?? Date.now;
+    this.resolved = opts.resolved;
+    this.now = opts.now ?? Date.now;
     this.log = opts.logger;
-    const gatewayId = config.gateway.id;
-    this.outbox = new Outbox({
-      path: isAbsolute(config.buffer.path) ? config.buffer.path : join(opts.stateDir, config.buffer.path),
-      gatewayId,
-      maxRows: config.buffer.maxRows,
-      maxBytes: config.buffer.maxBytes,
-      telemetryOverflow: config.buffer.telemetryOverflow,
-      commitIntervalMs: config.buffer.commitIntervalMs,
-      logger: opts.logger.child({ module: 'outbox' }),
-      now,
-    });
-    this.forwarder = new Forwarder({
-      config: config.forwarding,
-      gatewayId,
-      outbox: this.outbox,
-      logger: opts.logger.child({ module: 'forwarder' }),
-      agentVersion: AGENT_VERSION,
-      protocolVersion: config.forwarding.protocolVersion,
-      status: () => ({ configVersion: config.version, devicesFailing: this.devicesFailing() }),
-      now,
-      ...(opts.random && { random: opts.random }),
-    });
-    const makeTransport = opts.transportFactory ?? createTransport;
+    [this.outbox, this.forwarder, this.http] = this.build(opts.resolved);
     this.metrics = new AgentMetrics({
       lines: () => this.lines.map((l) => l.stats()),
       outbox: () => this.outbox.stats(),
       forwarder: () => this.forwarder.stats(),
     });
-    this.lines = opts.resolved.lines.map(
-      (line) =>
-        new LineScheduler({
-          line,
-          transport: makeTransport(line.config),
-          sink: this.outbox,
-          logger: opts.logger,
-          now,
-          onPoll: (device, outcome, ms) => this.metrics.recordPoll(line.config.id, device, outcome, ms),
-        }),
-    );
-    this.http = config.http.enabled
+    if (opts.managed) {
+      const { identity, resolveDocument } = opts.managed;
+      this.config = new ConfigManager({
+        gatewayId: identity.gatewayId,
+        stateDir: opts.stateDir,
+        trustedKeys: identity.configPublicKeys,
+        logger: opts.logger,
+        now: this.now,
+        resolve: resolveDocument,
+        apply: (next) => this.applyConfig(next),
+        health: () => this.healthSnapshot(),
+        report: (r) => this.report(r),
+      });
+    }
+  }
+
+  /** The parts a configuration shapes before start: outbox, forwarder, status server. */
+  private build(resolved: ResolvedConfig): [Outbox, Forwarder, StatusServer | undefined] {
+    const { config } = resolved;
+    const outbox = new Outbox({
+      path: isAbsolute(config.buffer.path) ? config.buffer.path : join(this.opts.stateDir, config.buffer.path),
+      gatewayId: config.gateway.id,
+      maxRows: config.buffer.maxRows,
+      maxBytes: config.buffer.maxBytes,
+      telemetryOverflow: config.buffer.telemetryOverflow,
+      commitIntervalMs: config.buffer.commitIntervalMs,
+      logger: this.opts.logger.child({ module: 'outbox' }),
+      now: this.now,
+    });
+    this.outbox = outbox;
+    const http = config.http.enabled
       ? new StatusServer({
           host: config.http.host,
           port: config.http.port,
-          logger: opts.logger,
+          logger: this.opts.logger,
           health: () => this.health(),
           metrics: () => this.metrics.text(),
-          metricsContentType: this.metrics.registry.contentType,
+          metricsContentType: this.metrics?.registry.contentType ?? 'text/plain; version=0.0.4; charset=utf-8',
         })
       : undefined;
+    return [outbox, this.buildForwarder(resolved), http];
   }
 
   get httpPort(): number | undefined {
     return this.http?.port;
   }
 
+  /** The configuration version running (0 when none was delivered). */
+  get configVersion(): number {
+    return this.config ? this.config.version : this.resolved.config.version;
+  }
+
   async start(): Promise<void> {
-    const { config } = this.opts.resolved;
+    if (this.config) {
+      // The last committed configuration, verified again, shapes every part from the start.
+      const booted = await this.config.boot(this.resolved);
+      if (booted !== this.resolved) {
+        this.resolved = booted;
+        [this.outbox, this.forwarder, this.http] = this.build(booted);
+      }
+    }
     this.outbox.start();
     this.started = true;
+    const { config } = this.resolved;
     this.outbox.appendEvent({
       type: EventType.agentStarted,
-      ts: (this.opts.now ?? Date.now)(),
+      ts: this.now(),
       severity: 'info',
-      message: `agent ${AGENT_VERSION} started with config version ${config.version}`,
-      data: { agentVersion: AGENT_VERSION, configVersion: config.version, lines: this.lines.length },
+      message: `agent ${AGENT_VERSION} started with config version ${this.configVersion}`,
+      data: { agentVersion: AGENT_VERSION, configVersion: this.configVersion, lines: this.resolved.lines.length, managed: Boolean(this.config) },
     });
-    this.forwarder.start();
+    this.startForwarder(this.forwarder);
+    this.config?.announce();
+    this.lines = this.resolved.lines.map((line) => this.buildLine(line));
     for (const line of this.lines) line.start();
     await this.http?.start();
     this.log.info(
-      { gateway: config.gateway.id, lines: this.lines.length, devices: this.opts.resolved.lines.reduce((n, l) => n + l.devices.length, 0), broker: redactUrl(config.forwarding.brokerUrl) },
+      { gateway: config.gateway.id, lines: this.lines.length, devices: this.devicesTotal(), configVersion: this.configVersion, managed: Boolean(this.config) },
       'agent started',
     );
   }
@@ -119,11 +146,48 @@ export class Agent {
     if (!this.started) return;
     this.started = false;
     await this.http?.stop();
+    await this.config?.stop();
     await Promise.all(this.lines.map((l) => l.stop()));
     this.outbox.flush();
     await this.forwarder.stop();
     this.outbox.stop();
     this.log.info('agent stopped');
+  }
+
+  /**
+   * Runs another configuration without a restart: lines whose definition changed are stopped
+   * and rebuilt, new lines started, removed ones stopped; the broker link is rebuilt when the
+   * forwarding settings change. Buffer and status-server settings take effect at the next start.
+   */
+  async applyConfig(next: ResolvedConfig): Promise<void> {
+    const current = new Map(this.lines.map((l, i) => [l.id, { scheduler: l, def: JSON.stringify(this.resolved.lines[i]) }]));
+    const kept: LineScheduler[] = [];
+    const stopping: Promise<void>[] = [];
+    const started: LineScheduler[] = [];
+    for (const line of next.lines) {
+      const old = current.get(line.config.id);
+      current.delete(line.config.id);
+      if (old && old.def === JSON.stringify(line)) {
+        kept.push(old.scheduler);
+        continue;
+      }
+      if (old) stopping.push(old.scheduler.stop());
+      const scheduler = this.buildLine(line);
+      kept.push(scheduler);
+      started.push(scheduler);
+    }
+    for (const { scheduler } of current.values()) stopping.push(scheduler.stop());
+    await Promise.all(stopping);
+    const brokerChanged = JSON.stringify(next.config.forwarding) !== JSON.stringify(this.resolved.config.forwarding);
+    this.resolved = next;
+    this.lines = kept;
+    if (brokerChanged) {
+      await this.forwarder.stop();
+      this.forwarder = this.buildForwarder(next);
+      this.startForwarder(this.forwarder);
+    }
+    for (const s of started) s.start();
+    this.log.info({ lines: kept.length, rebuilt: started.length }, 'configuration applied');
   }
 
   /** Writes a value to a writable point of a device, on that device's line. */
@@ -137,9 +201,9 @@ export class Agent {
     const ob = this.outbox.stats();
     const fw = this.forwarder.stats();
     const failing = this.devicesFailing();
-    const devices = this.lines.reduce((n, l) => n + l.stats().devices.length, 0);
+    const devices = this.devicesTotal();
     const checks: Health['checks'] = {
-      outbox: { ok: this.started, detail: `${ob.backlogRows} rows waiting, ${ob.storageErrors} storage errors` },
+      outbox: { ok: this.started && !ob.storageFailing, detail: `${ob.backlogRows} rows waiting, ${ob.storageErrors} storage errors` },
       broker: { ok: fw.connected, detail: fw.connected ? 'connected' : `disconnected${fw.lastError ? `: ${fw.lastError}` : ''}` },
       devices: { ok: failing === 0, detail: `${devices - failing} of ${devices} answering` },
     };
@@ -147,23 +211,69 @@ export class Agent {
     return { status, checks };
   }
 
+  private healthSnapshot(): HealthSnapshot {
+    let answering = 0;
+    for (const l of this.lines) for (const d of l.stats().devices) if (d.polls > 0 && d.consecutiveFailures === 0) answering++;
+    return { brokerConnected: this.forwarder.stats().connected, devicesAnswering: answering };
+  }
+
+  private report(r: ConfigReport): void {
+    this.lastReport = JSON.stringify(r);
+    this.forwarder.retain(Channel.configReport, this.lastReport);
+    const bad = r.state === 'rejected' || r.state === 'rolled_back';
+    this.outbox.appendEvent({
+      type: `config.${r.state}`,
+      ts: r.ts,
+      severity: bad ? 'warning' : 'info',
+      message: `configuration ${r.version} ${r.state.replace('_', ' ')}${r.reason ? `: ${r.reason}` : ''}`,
+      data: { version: r.version, running: r.running, ...(r.reason !== undefined && { reason: r.reason }) },
+    });
+  }
+
+  private buildForwarder(resolved: ResolvedConfig): Forwarder {
+    const { config } = resolved;
+    return new Forwarder({
+      config: config.forwarding,
+      gatewayId: config.gateway.id,
+      outbox: this.outbox,
+      logger: this.opts.logger.child({ module: 'forwarder' }),
+      agentVersion: AGENT_VERSION,
+      protocolVersion: config.forwarding.protocolVersion,
+      status: () => ({ configVersion: this.configVersion, devicesFailing: this.devicesFailing() }),
+      now: this.now,
+      ...(this.opts.random && { random: this.opts.random }),
+    });
+  }
+
+  private startForwarder(fw: Forwarder): void {
+    if (this.config) {
+      const { config } = this.resolved;
+      const cm = this.config;
+      fw.subscribe(topicFor(config.gateway.id, Channel.config, config.forwarding.topicPrefix), (_topic, payload) => cm.receive(payload));
+      if (this.lastReport) fw.retain(Channel.configReport, this.lastReport);
+    }
+    fw.start();
+  }
+
+  private buildLine(line: ResolvedLine): LineScheduler {
+    const makeTransport = this.opts.transportFactory ?? createTransport;
+    return new LineScheduler({
+      line,
+      transport: makeTransport(line.config),
+      sink: this.outbox,
+      logger: this.opts.logger,
+      now: this.now,
+      onPoll: (device, outcome, ms) => this.metrics.recordPoll(line.config.id, device, outcome, ms),
+    });
+  }
+
+  private devicesTotal(): number {
+    return this.lines.reduce((n, l) => n + l.stats().devices.length, 0);
+  }
+
   private devicesFailing(): number {
     let n = 0;
     for (const l of this.lines) for (const d of l.stats().devices) if (d.consecutiveFailures > 0) n++;
     return n;
-  }
-}
-
-/** A broker URL without credentials, for logs. */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.username || u.password) {
-      u.username = u.username ? '***' : '';
-      u.password = '';
-    }
-    return u.toString();
-  } catch {
-    return '(invalid url)';
   }
 }

@@ -1,5 +1,7 @@
 export { Agent, type AgentOptions } from './agent.js';
-export { loadGatewayConfigFile, resolveDocument, loadProfileDir } from './load-config.js';
+export { loadGatewayConfigFile, resolveDocument, resolveManagedDocument, loadProfileDir } from './load-config.js';
+export { enroll, loadIdentity, identityPath, EnrollError, type Identity } from './config/identity.js';
+export { ConfigManager, type HealthSnapshot } from './config/config-manager.js';
 export { LineScheduler, interFrameGapMs, type LineStats } from './poll/line-scheduler.js';
 export type { ReadingSink, DeviceStats } from './poll/device-poller.js';
 export { AGENT_VERSION } from './version.js';

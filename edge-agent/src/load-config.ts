@@ -80,3 +80,34 @@ export async function loadProfileDir(dir: string, at: string): Promise<{ profile
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
+
+/**
+ * Validates a configuration delivered over the air for an enrolled gateway: the gateway id must
+ * be its own, and the broker credentials come from its identity (a document never carries them).
+ */
+export function resolveManagedDocument(
+  doc: Record<string, unknown>,
+  identity: { gatewayId: string; mqtt: { url: string; username: string; password: string; topicPrefix: string } },
+  baseDir: string,
+): Promise<Result<ResolvedConfig>> {
+  const gateway = isRecord(doc.gateway) ? doc.gateway : {};
+  if (gateway.id !== undefined && gateway.id !== identity.gatewayId) {
+    return Promise.resolve({ ok: false, problems: [{ path: 'gateway.id', message: `"${String(gateway.id)}" is not this gateway ("${identity.gatewayId}")` }] });
+  }
+  const fwd = isRecord(doc.forwarding) ? doc.forwarding : {};
+  return resolveDocument(
+    {
+      ...doc,
+      gateway: { ...gateway, id: identity.gatewayId },
+      forwarding: {
+        brokerUrl: identity.mqtt.url,
+        topicPrefix: identity.mqtt.topicPrefix,
+        ...fwd,
+        clientId: identity.gatewayId,
+        username: identity.mqtt.username,
+        password: identity.mqtt.password,
+      },
+    },
+    baseDir,
+  );
+}

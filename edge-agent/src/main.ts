@@ -2,22 +2,30 @@
 import { parseArgs } from 'node:util';
 import { mkdirSync } from 'node:fs';
 import { pino } from 'pino';
-import { formatProblems } from '@cityedge/contract';
+import { dirname, resolve as resolvePath } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { formatProblems, parseDocumentText, type ResolvedConfig, type Result } from '@cityedge/contract';
 import { Agent } from './agent.js';
-import { loadGatewayConfigFile } from './load-config.js';
+import { loadGatewayConfigFile, resolveManagedDocument } from './load-config.js';
+import { enroll, EnrollError, identityPath, loadIdentity, type Identity } from './config/identity.js';
 import { AGENT_VERSION } from './version.js';
 
 const USAGE = `usage: cityedge-agent <command> [options]
 
 commands:
   run            poll devices, buffer and forward (the systemd service)
+  enroll         exchange a one-time code for this gateway's identity (--registry, --code)
   check-config   validate a configuration file and print every problem
   version        print the agent version
 
 options:
   -c, --config <file>      gateway configuration (YAML or JSON)  [/etc/cityedge/agent.yaml]
-  -s, --state-dir <dir>    where the outbox lives               [$STATE_DIRECTORY or /var/lib/cityedge]
+                           not needed once enrolled: the registry delivers it, signed
+  -s, --state-dir <dir>    where the outbox and identity live   [$STATE_DIRECTORY or /var/lib/cityedge]
   -l, --log-level <level>  fatal, error, warn, info, debug, trace (overrides the file)
+      --registry <url>     enroll: the registry, e.g. https://registry.ioc.example.vn
+      --code <code>        enroll: the code a technician got when creating the gateway
+      --force              enroll: replace an existing identity
   -h, --help`;
 
 /** Exit codes: 0 ok, 1 runtime failure, 2 bad usage or configuration. */
@@ -28,9 +36,12 @@ async function main(argv: string[]): Promise<number> {
       args: argv,
       allowPositionals: true,
       options: {
-        config: { type: 'string', short: 'c', default: '/etc/cityedge/agent.yaml' },
+        config: { type: 'string', short: 'c' },
         'state-dir': { type: 'string', short: 's' },
         'log-level': { type: 'string', short: 'l' },
+        registry: { type: 'string' },
+        code: { type: 'string' },
+        force: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -48,7 +59,7 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${AGENT_VERSION}\n`);
     return 0;
   }
-  if (command !== 'run' && command !== 'check-config') {
+  if (command !== 'run' && command !== 'check-config' && command !== 'enroll') {
     process.stderr.write(`cityedge-agent: unknown command "${command}"\n${USAGE}\n`);
     return 2;
   }
@@ -57,20 +68,61 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`cityedge-agent: --log-level: expected one of ${levels.join(', ')}\n`);
     return 2;
   }
-  const configPath = values.config;
-  const loaded = await loadGatewayConfigFile(configPath);
-  if (!loaded.ok) {
-    process.stderr.write(`cityedge-agent: ${loaded.problems.length} problem(s) in the configuration, not starting:\n${formatProblems(loaded.problems, configPath)}\n`);
-    return 2;
-  }
-  const resolved = loaded.value;
-  if (command === 'check-config') {
-    const devices = resolved.lines.reduce((n, l) => n + l.devices.length, 0);
-    process.stdout.write(`${configPath}: ok (gateway ${resolved.config.gateway.id}, ${resolved.lines.length} lines, ${devices} devices)\n`);
-    return 0;
+  const stateDir = values['state-dir'] ?? process.env.STATE_DIRECTORY?.split(':')[0] ?? '/var/lib/cityedge';
+
+  if (command === 'enroll') {
+    if (!values.registry || !/^https?:\/\//.test(values.registry)) {
+      process.stderr.write('cityedge-agent: --registry: expected the registry URL (http:// or https://)\n');
+      return 2;
+    }
+    if (!values.code) {
+      process.stderr.write('cityedge-agent: --code: expected the enrollment code\n');
+      return 2;
+    }
+    try {
+      mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+      const id = await enroll({ registryUrl: values.registry, code: values.code, stateDir, force: values.force ?? false });
+      process.stdout.write(`enrolled as ${id.gatewayId}; identity stored in ${identityPath(stateDir)} (mode 0600). Start the agent: cityedge-agent run\n`);
+      return 0;
+    } catch (err) {
+      process.stderr.write(`cityedge-agent: enroll: ${(err as Error).message}\n`);
+      return err instanceof EnrollError && err.code === 'EDGE_ENROLL_UNREACHABLE' ? 1 : 2;
+    }
   }
 
-  const stateDir = values['state-dir'] ?? process.env.STATE_DIRECTORY?.split(':')[0] ?? '/var/lib/cityedge';
+  let identity: Identity | undefined;
+  try {
+    identity = command === 'run' ? loadIdentity(stateDir) : undefined;
+  } catch (err) {
+    process.stderr.write(`cityedge-agent: ${(err as Error).message}\n`);
+    return 2;
+  }
+  const configPath = values.config ?? (identity ? undefined : '/etc/cityedge/agent.yaml');
+  let resolved: ResolvedConfig;
+  if (configPath === undefined && identity) {
+    // Enrolled and no local file: start with no devices and wait for the registry's configuration.
+    const id = identity;
+    const boot = await resolveManagedDocument({ gateway: { id: id.gatewayId }, lines: [] }, id, stateDir);
+    if (!boot.ok) {
+      process.stderr.write(`cityedge-agent: the identity in ${identityPath(stateDir)} gives an invalid configuration:\n${formatProblems(boot.problems)}\n`);
+      return 2;
+    }
+    resolved = boot.value;
+  } else {
+    const file = configPath!;
+    const loaded = identity ? await loadManagedFile(file, identity) : await loadGatewayConfigFile(file);
+    if (!loaded.ok) {
+      process.stderr.write(`cityedge-agent: ${loaded.problems.length} problem(s) in the configuration, not starting:\n${formatProblems(loaded.problems, file)}\n`);
+      return 2;
+    }
+    resolved = loaded.value;
+    if (command === 'check-config') {
+      const devices = resolved.lines.reduce((n, l) => n + l.devices.length, 0);
+      process.stdout.write(`${file}: ok (gateway ${resolved.config.gateway.id}, ${resolved.lines.length} lines, ${devices} devices)\n`);
+      return 0;
+    }
+  }
+
   try {
     mkdirSync(stateDir, { recursive: true, mode: 0o700 });
   } catch (err) {
@@ -82,7 +134,8 @@ async function main(argv: string[]): Promise<number> {
     base: { gateway: resolved.config.gateway.id },
     redact: { paths: ['password', '*.password', '*.*.password', 'passwordFile'], censor: '[redacted]' },
   });
-  const agent = new Agent({ resolved, stateDir, logger });
+  const managed = identity && { identity, resolveDocument: (doc: Record<string, unknown>) => resolveManagedDocument(doc, identity, stateDir) };
+  const agent = new Agent({ resolved, stateDir, logger, ...(managed && { managed }) });
   try {
     await agent.start();
   } catch (err) {
@@ -112,6 +165,20 @@ async function main(argv: string[]): Promise<number> {
     process.on('SIGINT', () => shutdown('SIGINT'));
     process.on('SIGTERM', () => shutdown('SIGTERM'));
   });
+}
+
+/** An enrolled gateway with a local file: the file is the bootstrap configuration, credentials from the identity. */
+async function loadManagedFile(file: string, identity: Identity): Promise<Result<ResolvedConfig>> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    return { ok: false, problems: [{ path: '(file)', message: `cannot read: ${(err as NodeJS.ErrnoException).code ?? String(err)}` }] };
+  }
+  const doc = parseDocumentText(text);
+  if (!doc.ok) return doc;
+  if (typeof doc.value !== 'object' || doc.value === null || Array.isArray(doc.value)) return { ok: false, problems: [{ path: '(root)', message: 'expected a mapping' }] };
+  return resolveManagedDocument(doc.value as Record<string, unknown>, identity, dirname(resolvePath(file)));
 }
 
 main(process.argv.slice(2)).then(

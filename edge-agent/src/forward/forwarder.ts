@@ -66,6 +66,8 @@ export class Forwarder {
   private readonly topics: Record<Stream, string>;
   private readonly statusTopic: string;
   private readonly subscriptions = new Map<string, Set<MessageHandler>>();
+  /** Latest retained payload per topic besides the status, re-published on every connection. */
+  private readonly retained = new Map<string, string>();
   private secrets: ConnectionSecrets | undefined;
   private protocolVersion: 4 | 5;
   private client: MqttClient | undefined;
@@ -153,6 +155,24 @@ export class Forwarder {
     };
   }
 
+  /**
+   * Keeps `payload` retained (QoS 1) on a channel of this gateway: published now when connected
+   * and again after every reconnect, so the latest value always reaches the broker. For small
+   * state such as the configuration report; data goes through the outbox.
+   */
+  retain(channel: Channel, payload: string): void {
+    const topic = topicFor(this.opts.gatewayId, channel, this.opts.config.topicPrefix);
+    this.retained.set(topic, payload);
+    this.publishRetained(topic, payload);
+  }
+
+  private publishRetained(topic: string, payload: string): void {
+    if (!this.connected) return;
+    this.client?.publish(topic, payload, { qos: 1, retain: true }, (err) => {
+      if (err) this.log.debug({ topic, err: err.message }, 'retained publish failed; sent again on reconnect');
+    });
+  }
+
   private connect(): void {
     this.reconnectTimer = undefined;
     if (!this.running) return;
@@ -198,6 +218,7 @@ export class Forwarder {
     this.log.info({ broker: redactBrokerUrl(this.opts.config.brokerUrl), protocolVersion: this.protocolVersion, attempts: this.backoff.attempts }, 'connected to the broker');
     this.stableTimer = setTimeout(() => this.backoff.reset(), this.opts.stableAfterMs ?? 10_000);
     this.publishStatus();
+    for (const [topic, payload] of this.retained) this.publishRetained(topic, payload);
     this.statusTimer = setInterval(() => this.publishStatus(), this.opts.config.statusIntervalMs);
     for (const filter of this.subscriptions.keys()) {
       this.client?.subscribe(filter, { qos: 1 }, (err) => err && this.log.warn({ filter, err: err.message }, 'subscribe failed'));

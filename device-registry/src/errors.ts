@@ -1,0 +1,67 @@
+/**
+ * The registry's error catalogue. Every 4xx/5xx answer is `{ error: { code, message, field? } }`
+ * with one of these codes; README.md lists the same codes (a test keeps the two in step).
+ */
+export const ERRORS = {
+  REG_VALIDATION: { status: 400, summary: 'A parameter, query or body field is missing, of the wrong type or out of range; `field` names it.' },
+  REG_MALFORMED_BODY: { status: 400, summary: 'The body is not valid JSON.' },
+  REG_BAD_REQUEST: { status: 400, summary: 'The request cannot be read for another reason (headers, encoding).' },
+  REG_UNAUTHORIZED: { status: 401, summary: 'No credentials, or unknown or revoked ones (Bearer token for operators, Basic for gateways).' },
+  REG_CODE_INVALID: { status: 401, summary: 'The enrollment code is not one the registry issued (or was replaced by a newer one).' },
+  REG_FORBIDDEN: { status: 403, summary: 'The credentials are valid but their role (or gateway identity) does not allow this.' },
+  REG_NOT_FOUND: { status: 404, summary: 'The site, gateway, device, line, camera, config version, rollout, token or route does not exist.' },
+  REG_CONFLICT: { status: 409, summary: 'The record already exists, or is still in use by another record.' },
+  REG_CODE_USED: { status: 409, summary: 'The enrollment code was already used; issue a new one.' },
+  REG_CODE_EXPIRED: { status: 410, summary: 'The enrollment code has expired; issue a new one.' },
+  REG_PAYLOAD_TOO_LARGE: { status: 413, summary: 'The body is larger than the registry accepts.' },
+  REG_UNSUPPORTED_MEDIA_TYPE: { status: 415, summary: 'The body is not application/json.' },
+  REG_CONFIG_INVALID: { status: 422, summary: 'The configuration document (composed or given) fails the agent schema; `problems` lists every path.' },
+  REG_RATE_LIMITED: { status: 429, summary: 'Too many enrollment attempts from this address; retry after `Retry-After` seconds.' },
+  REG_INTERNAL: { status: 500, summary: 'A bug or a storage failure; the log has the details under the request id.' },
+  REG_BROKER_UNAVAILABLE: { status: 503, summary: 'The broker did not take the configuration or credentials; nothing was lost, retry.' },
+} as const satisfies Record<string, { status: number; summary: string }>;
+
+export type RegistryErrorCode = keyof typeof ERRORS;
+
+export interface ProblemItem {
+  path: string;
+  message: string;
+}
+
+export class RegistryError extends Error {
+  override readonly name = 'RegistryError';
+  readonly status: number;
+  readonly field: string | undefined;
+  readonly problems: ProblemItem[] | undefined;
+  readonly headers: Record<string, string> | undefined;
+
+  constructor(
+    readonly code: RegistryErrorCode,
+    message: string,
+    extra: { field?: string; problems?: ProblemItem[]; headers?: Record<string, string>; cause?: unknown } = {},
+  ) {
+    super(message, extra.cause === undefined ? undefined : { cause: extra.cause });
+    this.status = ERRORS[code].status;
+    this.field = extra.field;
+    this.problems = extra.problems;
+    this.headers = extra.headers;
+  }
+}
+
+export function notFound(what: string, id: string | number): RegistryError {
+  return new RegistryError('REG_NOT_FOUND', `${what} "${id}" not found`);
+}
+
+export function invalid(field: string, message: string): RegistryError {
+  return new RegistryError('REG_VALIDATION', `${field}: ${message}`, { field });
+}
+
+export function conflict(message: string, field?: string): RegistryError {
+  return new RegistryError('REG_CONFLICT', message, field === undefined ? {} : { field });
+}
+
+/** True for a UNIQUE or PRIMARY KEY violation on SQLite or PostgreSQL. */
+export function isUniqueViolation(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === '23505' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === 'SQLITE_CONSTRAINT_UNIQUE';
+}
