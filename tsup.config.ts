@@ -16,8 +16,9 @@ export const bundleOptions = {
   sourcemap: true,
   splitting: true,
   dts: false,
+  // Our workspace packages are bundled; every other package is loaded from node_modules.
   noExternal: [/^@cityedge\//],
-  external: ['better-sqlite3', 'serialport', /^@serialport\//, 'modbus-serial', 'mqtt', 'pino', 'prom-client', 'aedes', 'zod', 'yaml'],
+  external: [/^[^./]/],
   define: { __AGENT_VERSION__: JSON.stringify(version) },
   silent: true,
 } satisfies Options;

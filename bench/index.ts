@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 /**
  * `npm run bench`: throughput and latency figures of the edge agent on this machine, printed as
  * a table (each target next to its figure, "ok" or "MISSED") and one JSON line at the end. It
@@ -17,7 +18,7 @@ import { benchBacklogDrain } from './backlog-drain.js';
 import { BROKER_FLAG, runAedesBrokerChild } from './broker-child.js';
 import { buildPaths, findMosquitto, startAedesChild, startMosquitto } from './children.js';
 import { benchLive } from './live.js';
-import { formatMachine, machineFacts } from './machine.js';
+import { formatMachine, loadAverageNow, machineFacts } from './machine.js';
 import { benchOutboxAppend } from './outbox-append.js';
 import { clockTicksPerSecond } from './proc-stats.js';
 import { formatJson, formatTable, verdict, type Row } from './report.js';
@@ -39,7 +40,8 @@ async function main(argv: string[]): Promise<number> {
   const wants = (step: string) => !only || only.includes(step);
   const windowMs = Number(values['window-seconds']) * 1000;
   const warmupMs = Number(values['warmup-seconds']) * 1000;
-  const agentNodeArgs = (process.env.BENCH_AGENT_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  // The agent runs with the node flags of its systemd unit, so the figures are those of a gateway.
+  const agentNodeArgs = [...unitNodeFlags(), ...(process.env.BENCH_AGENT_NODE_ARGS ?? '').split(' ').filter(Boolean)];
 
   const root = new Scope();
   process.on('exit', () => root.killAllSync());
@@ -118,9 +120,11 @@ async function main(argv: string[]): Promise<number> {
   process.stdout.write(`${formatTable(rows)}\n\n`);
   const missed = rows.filter((r) => verdict(r) === 'MISSED');
   const targets = rows.filter((r) => r.target).length;
+  const loadAtEnd = loadAverageNow();
+  process.stdout.write(`load average at the end: ${loadAtEnd.join(' ')} (1/5/15 min; the figures assume an otherwise idle machine)\n`);
   process.stdout.write(`targets: ${targets - missed.length} of ${targets} ok${missed.length ? `; MISSED: ${missed.map((r) => r.name).join('; ')}` : ''}\n`);
   for (const f of failures) process.stdout.write(`error: ${f}\n`);
-  process.stdout.write(`${formatJson(machine as unknown as Record<string, unknown>, rows, { failures, at: new Date().toISOString() })}\n`);
+  process.stdout.write(`${formatJson(machine as unknown as Record<string, unknown>, rows, { failures, at: new Date().toISOString(), loadAverageAtEnd: loadAtEnd })}\n`);
   return failures.length > 0 ? 1 : 0;
 }
 
@@ -148,4 +152,15 @@ if (process.argv[2] === BROKER_FLAG) {
       process.exit(1);
     },
   );
+}
+
+/** The node flags of the agent's ExecStart line in deploy/systemd/cityedge-agent.service. */
+function unitNodeFlags(): string[] {
+  try {
+    const unit = readFileSync(new URL('../deploy/systemd/cityedge-agent.service', import.meta.url), 'utf8');
+    const exec = /^ExecStart=\S*node\s+(.*?)\s+\S*cityedge-agent\.js/m.exec(unit);
+    return exec?.[1]?.split(/\s+/).filter((f) => f.startsWith('--')) ?? [];
+  } catch {
+    return [];
+  }
 }

@@ -1,4 +1,4 @@
-import { cpus, freemem, totalmem, release, platform, arch } from 'node:os';
+import { arch, cpus, freemem, loadavg, platform, release, totalmem } from 'node:os';
 import { execFileSync } from 'node:child_process';
 import { statfsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,6 +12,8 @@ export interface MachineFacts {
   freeMemoryMb: number;
   /** File system type of the temp directory, where the outbox files go. */
   tmpFs: string;
+  /** 1, 5 and 15 minute load averages when the run started: other work on the machine skews the figures. */
+  loadAverage: number[];
   sqlite?: string;
 }
 
@@ -25,7 +27,12 @@ export function machineFacts(): MachineFacts {
     memoryMb: Math.round(totalmem() / 2 ** 20),
     freeMemoryMb: Math.round(freemem() / 2 ** 20),
     tmpFs: tmpFsType(),
+    loadAverage: loadAverageNow(),
   };
+}
+
+export function loadAverageNow(): number[] {
+  return loadavg().map((x) => Math.round(x * 100) / 100);
 }
 
 function tmpFsType(): string {
@@ -50,5 +57,6 @@ export function formatMachine(m: MachineFacts): string {
     `cpu       ${m.cpuModel}, ${m.cores} cores`,
     `memory    ${m.memoryMb} MB (${m.freeMemoryMb} MB free)`,
     `temp dir  ${m.tmpFs}${m.sqlite ? `, SQLite ${m.sqlite}` : ''}`,
+    `load avg  ${m.loadAverage.join(' ')} (1/5/15 min) at start`,
   ].join('\n');
 }

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Reading } from '@cityedge/contract';
 import { Outbox } from '@cityedge/edge-agent';
+import { percentile } from './proc-stats.js';
 import { meanJsonBytes, pollGroups } from './readings.js';
 import type { Row } from './report.js';
 import type { Scope } from './scope.js';
@@ -89,5 +90,33 @@ export async function benchOutboxAppend(scope: Scope, logger: Logger, total = 50
       await s.close();
     }
   }
+
+  {
+    // What one commit of a poll costs the event loop in the live agent (the fsync is synchronous).
+    const s = scope.child();
+    try {
+      const outbox = freshOutbox(s.tempDir('cityedge-bench-commit-'), logger);
+      outbox.start();
+      s.defer(() => outbox.stop());
+      const groups = pollGroups(COMMIT_SAMPLES * 10, 10);
+      const ms: number[] = [];
+      for (const g of groups) {
+        outbox.appendReadings(g);
+        const t0 = performance.now();
+        outbox.flush();
+        ms.push(performance.now() - t0);
+        await new Promise((r) => setTimeout(r, 4));
+      }
+      const sorted = Float64Array.from(ms).sort();
+      const name = 'one commit of 10 readings (fsync), blocking';
+      rows.push({ section: SECTION, name: `${name} p50`, value: percentile(sorted, 50), unit: 'ms', note: `${ms.length} commits, 4 ms apart` });
+      rows.push({ section: SECTION, name: `${name} p99`, value: percentile(sorted, 99), unit: 'ms' });
+      rows.push({ section: SECTION, name: `${name} max`, value: sorted[sorted.length - 1], unit: 'ms' });
+    } finally {
+      await s.close();
+    }
+  }
   return rows;
 }
+
+const COMMIT_SAMPLES = 500;

@@ -23,11 +23,22 @@ export function cpuTicks(pid: number): number | undefined {
   }
 }
 
-/** Resident set size in bytes (VmRSS), or undefined without /proc. */
-export function rssBytes(pid: number): number | undefined {
+export interface Rss {
+  /** VmRSS: everything resident, including the shared text of the node binary. */
+  total: number;
+  /** RssAnon: the process's own memory (JS heap, malloc). */
+  anon: number;
+  /** RssFile: mapped files (the node binary, native modules). */
+  file: number;
+}
+
+/** Resident memory of a process in bytes from /proc/<pid>/status, or undefined without /proc. */
+export function rss(pid: number): Rss | undefined {
   try {
-    const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) * 1024 : undefined;
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+)\\s+kB`, 'm').exec(status)?.[1] ?? NaN) * 1024;
+    const total = kb('VmRSS');
+    return Number.isFinite(total) ? { total, anon: kb('RssAnon'), file: kb('RssFile') } : undefined;
   } catch {
     return undefined;
   }
@@ -57,9 +68,17 @@ export class CpuMeter {
   }
 }
 
+export interface RssSummary {
+  max: number | undefined;
+  mean: number | undefined;
+  anonMax: number | undefined;
+  fileMax: number | undefined;
+  samples: number;
+}
+
 /** Samples RSS every intervalMs until stop(); max and mean in bytes. */
 export class RssSampler {
-  private readonly samples: number[] = [];
+  private readonly samples: Rss[] = [];
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -72,17 +91,24 @@ export class RssSampler {
     this.timer = setInterval(() => this.sample(), this.intervalMs);
   }
 
-  stop(): { max: number | undefined; mean: number | undefined; samples: number } {
+  stop(): RssSummary {
     clearInterval(this.timer);
     this.timer = undefined;
     this.sample();
     const n = this.samples.length;
-    if (n === 0) return { max: undefined, mean: undefined, samples: 0 };
-    return { max: Math.max(...this.samples), mean: this.samples.reduce((a, b) => a + b, 0) / n, samples: n };
+    if (n === 0) return { max: undefined, mean: undefined, anonMax: undefined, fileMax: undefined, samples: 0 };
+    const max = (pick: (r: Rss) => number) => Math.max(...this.samples.map(pick));
+    return {
+      max: max((r) => r.total),
+      mean: this.samples.reduce((a, r) => a + r.total, 0) / n,
+      anonMax: max((r) => r.anon),
+      fileMax: max((r) => r.file),
+      samples: n,
+    };
   }
 
   private sample(): void {
-    const v = rssBytes(this.pid);
+    const v = rss(this.pid);
     if (v !== undefined) this.samples.push(v);
   }
 }

@@ -24,7 +24,7 @@ const hostPort = z
 
 export const CameraCredentials = z
   .strictObject({
-    username: z.string().min(1).max(128),
+    username: z.string().min(1).max(128).regex(/^[^<>&"']+$/, 'must not contain < > & " or \''),
     /** Prefer passwordFile: a file readable only by the agent. */
     password: z.string().max(256).optional(),
     passwordFile: z.string().min(1).optional(),
@@ -63,8 +63,9 @@ export type CameraConfig = z.infer<typeof CameraConfig>;
 export const CameraSnapshotConfig = z.strictObject({
   /** Fetch the snapshot on every probe and check that it is a JPEG that decodes and is fresh. */
   enabled: z.boolean().default(true),
-  /** Snapshots that are byte-identical this many fetches in a row mean a frozen picture (snapshot-stale). */
+  /** Snapshots byte-identical this many fetches in a row, over at least staleMinMs, mean a frozen picture (snapshot-stale). */
   staleAfter: z.int().min(2).max(100).default(3),
+  staleMinMs: z.int().min(0).max(86_400_000).default(10_000),
   /** Largest snapshot fetched; a bigger one fails the check (snapshot-unavailable). */
   maxBytes: z.int().min(16_384).max(33_554_432).default(4 * 1024 * 1024),
   /** Largest picture decoded, in megapixels. */
@@ -96,12 +97,21 @@ export const CamerasConfig = z.strictObject({
   enabled: z.boolean().default(true),
   /** Time between two probes of one camera; probes are spread evenly over it. */
   probeIntervalMs: z.int().min(5000).max(86_400_000).default(60_000),
-  /** Cameras probed at the same time. */
-  concurrency: z.int().min(1).max(256).default(16),
+  /**
+   * Cameras probed at the same time. Probes are spread over the interval, so few overlap in
+   * steady state; the cap bounds bursts. Each probe costs ~20 ms of main-thread CPU (SOAP
+   * parsing), so a higher cap mostly adds event-loop delay on a small board.
+   */
+  concurrency: z.int().min(1).max(256).default(8),
   /** Timeout of each ONVIF, RTSP or snapshot request. */
   callTimeoutMs: z.int().min(100).max(60_000).default(5000),
-  /** Largest SOAP or RTSP reply accepted; a bigger one fails the call. */
-  maxResponseBytes: z.int().min(4096).max(16_777_216).default(1024 * 1024),
+  /**
+   * Largest SOAP or RTSP reply accepted; a bigger one fails the call. Real replies are a few
+   * KB (GetProfiles with many profiles some tens of KB); SOAP is parsed on the main thread
+   * (on the order of a millisecond per KB, counting onvif's parser and ours), so the cap also
+   * bounds how long one hostile reply can hold it.
+   */
+  maxResponseBytes: z.int().min(4096).max(16_777_216).default(128 * 1024),
   /**
    * Camera clock offset tolerated before the camera is reported degraded (clock-skew). Requests
    * are always signed with the camera's own time, so a skewed clock does not break login.

@@ -145,9 +145,13 @@ export interface CameraThumbnailMessage {
   data: string;
 }
 
-/** Severity of a state-change event. */
+/**
+ * Severity of a state-change event: unreachable and degraded are warnings, like a Modbus
+ * device going offline; unauthorized is an alarm, since credentials that stop working on one
+ * camera are as likely tampering as a rotated password.
+ */
 export function cameraStateSeverity(state: CameraState): 'info' | 'warning' | 'alarm' {
-  return state === 'online' ? 'info' : state === 'degraded' ? 'warning' : 'alarm';
+  return state === 'online' ? 'info' : state === 'unauthorized' ? 'alarm' : 'warning';
 }
 
 export function encodeCamerasStatus(msg: CamerasStatusMessage): string {

@@ -16,7 +16,7 @@ export const ERRORS = {
   REG_PAYLOAD_TOO_LARGE: { status: 413, summary: 'The body is larger than the registry accepts.' },
   REG_UNSUPPORTED_MEDIA_TYPE: { status: 415, summary: 'The body is not application/json.' },
   REG_CONFIG_INVALID: { status: 422, summary: 'The configuration document (composed or given) fails the agent schema; `problems` lists every path.' },
-  REG_RATE_LIMITED: { status: 429, summary: 'Too many enrollment attempts from this address; retry after `Retry-After` seconds.' },
+  REG_RATE_LIMITED: { status: 429, summary: 'Too many enrollment attempts or failed gateway logins from this address; retry after `Retry-After` seconds.' },
   REG_INTERNAL: { status: 500, summary: 'A bug or a storage failure; the log has the details under the request id.' },
   REG_BROKER_UNAVAILABLE: { status: 503, summary: 'The broker did not take the configuration or credentials; nothing was lost, retry.' },
 } as const satisfies Record<string, { status: number; summary: string }>;
@@ -57,7 +57,7 @@ export function invalid(field: string, message: string): RegistryError {
 }
 
 export function conflict(message: string, field?: string): RegistryError {
-  return new RegistryError('REG_CONFLICT', message, field === undefined ? {} : { field });
+  return field === undefined ? new RegistryError('REG_CONFLICT', message) : new RegistryError('REG_CONFLICT', `${field}: ${message}`, { field });
 }
 
 /** True for a UNIQUE or PRIMARY KEY violation on SQLite or PostgreSQL. */

@@ -1,2 +1,43 @@
-// The device registry arrives with issue 3.
-export {};
+// --- registry core (HTTP API, services, storage) ---
+export { buildApp, OPENAPI_PATH, type AppOptions, type AppHttpOptions } from './app.js';
+export { openRegistry, listen, type OpenRegistryOptions, type OpenedRegistry } from './server.js';
+export { parseRegistryArgs, USAGE as REGISTRY_USAGE, type RegistryCliOptions } from './cli-args.js';
+export { systemClock, ManualClock, type Clock } from './clock.js';
+export { ERRORS, RegistryError, type RegistryErrorCode } from './errors.js';
+export { RegistryStore, Repos, openStore, openSqliteStore, openPostgresStore, SQLITE_FILE } from './db/store.js';
+export type { Dialect } from './db/schema.js';
+export type { StoredReading } from './repos/telemetry-repo.js';
+export type { Gateway, GatewayStatus, GatewayState } from './repos/gateways-repo.js';
+export type { ConfigState, ConfigVersion, ConfigVersionSummary } from './repos/configs-repo.js';
+export type { Role, ApiToken } from './repos/tokens-repo.js';
+export type { AuditEntry } from './repos/audit-repo.js';
+export type { Rollout, RolloutItem } from './repos/rollouts-repo.js';
+export { loadOrCreateSigningKey, signingKeyFromPem, SIGNING_KEY_FILE, type SigningKey } from './security/signing-key.js';
+export { loadOrCreateSecretKey, SecretBox, SECRET_KEY_FILE } from './security/secret-box.js';
+export { RateLimiter, type RateLimit } from './security/rate-limiter.js';
+export { createServices, type RegistryServices, type RegistryServiceOptions } from './service/registry-services.js';
+export { HttpOnlyPublisher, type ConfigPublisher, type BrokerIdentity, type BrokerInfo } from './service/ports.js';
+export { SYSTEM, type Actor, type CallContext } from './service/context.js';
+export { parseStatus, parseReport, FleetService } from './service/fleet-service.js';
+export { ConfigService, type ConfigSourceSpec } from './service/config-service.js';
+export { RolloutService, type RolloutView, type RolloutProgress, type RolloutInput } from './service/rollout-service.js';
+export { EnrollmentService, type IssuedCode } from './service/enrollment-service.js';
+export { GatewayCredentials } from './service/gateway-credentials.js';
+export { GatewayService, type GatewayView } from './service/gateway-service.js';
+export { TokenService, roleAllows } from './service/token-service.js';
+export { AuditService, type ExternalAuditEvent } from './service/audit-service.js';
+// --- broker (embedded aedes, Mosquitto dynamic security) and ingest (fleet follower, telemetry) ---
+export type { GatewayCredentialStore, BrokerAuditAction, BrokerAuditEvent, BrokerAuditSink, BrokerIdentityProvisioner } from './broker/ports.js';
+export { mayPublish, maySubscribe, gatewayMayPublish, gatewayMaySubscribe, consumerMaySubscribe, clientIdAllowed, parseSharedFilter, principalName, GATEWAY_PUBLISHED_CHANNELS, type Principal, type AccountRole, type AclDecision } from './broker/acl.js';
+export { BrokerError, type BrokerErrorCode } from './broker/errors.js';
+export { openMqtt, type MqttConnection, type OpenMqttOptions } from './broker/mqtt-connection.js';
+export { EmbeddedBroker, type EmbeddedBrokerOptions, type EmbeddedBrokerStats, type BrokerAccount } from './broker/embedded-broker.js';
+export { MqttConfigPublisher, type MqttConfigPublisherOptions } from './broker/config-publisher.js';
+export { DynsecClient, DYNSEC_REQUEST_TOPIC, DYNSEC_RESPONSE_TOPIC, type DynsecClientOptions, type DynsecCommand, type DynsecResponse, type DynsecTransport } from './broker/dynsec-client.js';
+export { MosquittoDynsec, gatewayRoleAcls, accountRoleAcls, gatewayRoleName, ACCOUNT_ROLE_NAMES, DEFAULT_ACL_ACCESS, type DynsecAcl, type DynsecAclType, type MosquittoDynsecOptions } from './broker/mosquitto-dynsec.js';
+export { MosquittoDynsecProcess, mosquittoDynsecConfig, findDynsecPlugin, DYNSEC_PLUGIN_CANDIDATES, type MosquittoConfigInput, type MosquittoDynsecProcessOptions } from './broker/mosquitto-process.js';
+export type { TelemetrySink, FleetListener } from './ingest/ports.js';
+export { FleetFollower, type FleetFollowerOptions, type FleetFollowerStats } from './ingest/fleet-follower.js';
+export { TelemetryIngest, type TelemetryIngestOptions, type TelemetryIngestStats } from './ingest/telemetry-ingest.js';
+export { MemoryTelemetrySink } from './ingest/memory-telemetry-sink.js';
+export { TelemetryMessageSchema, StatusMessageSchema, ConfigReportSchema, parsePayload, type ParseResult } from './ingest/payloads.js';

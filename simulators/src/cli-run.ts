@@ -149,6 +149,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
 
   io.stdout(`cityedge-sim: ${sim.endpoints.length} endpoint(s) up, time scale ${sim.timeScale}\n`);
   for (const info of sim.endpoints) io.stdout(`${describe(info)}\n`);
+  for (const cam of sim.cameras?.cameras ?? []) io.stdout(`${cam.id}\tonvif\t${cam.deviceServiceUrl}\t${cam.rtspUrl}\tdiscovery ${sim.cameras?.discoveryPort ?? '-'}/${cam.discoveryPort ?? '-'}\n`);
   io.onReady?.(sim);
 
   await new Promise<void>((resolve) => {

@@ -27,3 +27,23 @@ export { crc16, withCrc, crcMatches } from './modbus/crc16.js';
 export type { RegisterBank, Table } from './modbus/register-bank.js';
 export { runCli, type CliIo } from './cli-run.js';
 export { openPtyPair, socatAvailable, type PtyPair } from './pty-pair.js';
+export {
+  startCameraSimulation,
+  parseCameraSimulationSpec,
+  SimCamera,
+  CameraSpec,
+  CameraSimulationSpec,
+  CameraFaultSpec,
+  CAMERA_FAULT_MODES,
+  cameraFaultFromString,
+  type CameraSimulation,
+  type CameraSimulationOptions,
+  type CameraInfo,
+  type CameraProfileInfo,
+  type CameraSpecInput,
+  type CameraSimulationSpecInput,
+  type CameraFault,
+  type CameraFaultInput,
+  type CameraFaultMode,
+  type CameraStats,
+} from './camera/index.js';

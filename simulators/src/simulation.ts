@@ -1,5 +1,6 @@
 import { formatProblems, problemsFromZod } from '@cityedge/contract';
 import { pino, type Logger } from 'pino';
+import { startCameraSimulation, type CameraSimulation } from './camera/camera-simulation.js';
 import { EastronSdm120 } from './devices/eastron-sdm120.js';
 import { IntesisDali } from './devices/intesis-dali.js';
 import { createDevice, defaultUnitId } from './devices/models.js';
@@ -43,7 +44,9 @@ export interface Simulation {
   simNow(): number;
   readonly timeScale: number;
   setTimeScale(timeScale: number): void;
-  /** Closes every endpoint and timer. Safe to call twice. */
+  /** The simulated ONVIF cameras of the spec's `cameras` (undefined when it has none). */
+  readonly cameras: CameraSimulation | undefined;
+  /** Closes every endpoint, camera and timer. Safe to call twice. */
   stop(): Promise<void>;
 }
 
@@ -129,6 +132,15 @@ export async function startSimulation(spec: unknown, options: SimulationOptions 
     await Promise.all(started.map((ep) => ep.stop()));
     throw err;
   }
+  let cameras: CameraSimulation | undefined;
+  if (parsed.cameras.length > 0) {
+    try {
+      cameras = await startCameraSimulation({ cameras: parsed.cameras, discovery: parsed.cameraDiscovery, seed }, { logger: options.logger ?? pino({ level: 'silent' }), clock });
+    } catch (err) {
+      await Promise.all(started.map((ep) => ep.stop()));
+      throw err;
+    }
+  }
 
   const tickMs = options.tickMs ?? 1000;
   const tick = () => {
@@ -168,11 +180,12 @@ export async function startSimulation(spec: unknown, options: SimulationOptions 
       if (!(timeScale > 0) || !Number.isFinite(timeScale)) throw new SimError('SIM_BAD_VALUE', `timeScale must be a positive number, got ${timeScale}`);
       simClock.setTimeScale(timeScale);
     },
+    cameras,
     async stop() {
       if (stopped) return;
       stopped = true;
       if (timer) clearInterval(timer);
-      await Promise.all(endpoints.map((ep) => ep.stop()));
+      await Promise.all([...endpoints.map((ep) => ep.stop()), cameras?.stop()]);
       logger.info('simulation stopped');
     },
   };

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { CameraDiscoverySpec, CameraSpec } from './camera/camera-spec.js';
 import { FaultSpec } from './faults.js';
 import { defaultUnitId, MODEL_NAMES, type ModelName } from './devices/models.js';
 import { EastronSdm120Options } from './devices/eastron-sdm120.js';
@@ -77,9 +78,19 @@ export const SimulationSpec = z
     startTime: z.iso.datetime({ offset: true }).optional(),
     /** Seed of every random stream (noise, failures, fault dice). */
     seed: z.int().min(0).max(0xffffffff).optional(),
-    endpoints: z.array(EndpointSpec).min(1, 'a simulation needs at least one endpoint'),
+    endpoints: z.array(EndpointSpec).default([]),
+    /** Simulated ONVIF cameras (see camera/index.ts), started on 127.0.0.1 beside the endpoints. */
+    cameras: z.array(CameraSpec).default([]),
+    cameraDiscovery: CameraDiscoverySpec,
   })
   .superRefine((spec, ctx) => {
+    if (spec.endpoints.length === 0 && spec.cameras.length === 0) ctx.addIssue({ code: 'custom', path: ['endpoints'], message: 'a simulation needs at least one endpoint' });
+    const cameraIds = new Map<string, number>();
+    spec.cameras.forEach((c, i) => {
+      const first = cameraIds.get(c.id);
+      if (first !== undefined) ctx.addIssue({ code: 'custom', path: ['cameras', i, 'id'], message: `duplicate camera id "${c.id}" (also cameras[${first}])` });
+      else cameraIds.set(c.id, i);
+    });
     const endpointIds = new Map<string, number>();
     const devices = new Map<string, { model: string; path: PropertyKey[] }>();
     spec.endpoints.forEach((ep, i) => {

@@ -4,7 +4,7 @@ import { createServer as createTlsServer } from 'node:tls';
 import { Aedes, type Client, type PublishPacket, type Subscription } from 'aedes';
 import type { Logger } from 'pino';
 import { DEFAULT_TOPIC_PREFIX, isValidGatewayId } from '@cityedge/contract';
-import { clientIdAllowed, gatewayMayPublish, mayPublish, maySubscribe, principalName, type AccountRole, type AclDecision, type Principal } from './acl.js';
+import { clientIdAllowed, mayPublish, maySubscribe, principalName, type AccountRole, type AclDecision, type Principal } from './acl.js';
 import { BrokerError } from './errors.js';
 import type { MqttConnection } from './mqtt-connection.js';
 import type { BrokerAuditEvent, BrokerAuditSink, BrokerIdentityProvisioner, GatewayCredentialStore } from './ports.js';
@@ -228,11 +228,7 @@ export class EmbeddedBroker implements BrokerIdentityProvisioner {
     // client is null only for a will left by a session that is gone: bind it to the will's client id.
     const willOwner = (packet as PublishPacket & { clientId?: string }).clientId;
     const principal: Principal | undefined = client ? this.principals.get(client) : willOwner && isValidGatewayId(willOwner) ? { kind: 'gateway', gatewayId: willOwner } : undefined;
-    const decision: AclDecision = principal
-      ? principal.kind === 'gateway' && !client
-        ? gatewayMayPublish(principal.gatewayId, packet.topic, this.prefix)
-        : mayPublish(principal, packet.topic, this.prefix)
-      : { allow: false, reason: 'not authenticated' };
+    const decision: AclDecision = principal ? mayPublish(principal, packet.topic, this.prefix) : { allow: false, reason: 'not authenticated' };
     if (decision.allow) return null;
     this.counters.publishDenied++;
     this.deny({ action: 'mqtt.publish.denied', actor: principal ? principalName(principal) : 'unknown', at: this.now(), details: { reason: decision.reason, topic: packet.topic, ...(client ? { clientId: client.id, ...this.remote(client) } : {}) } });

@@ -23,8 +23,10 @@ export interface OpenMqttOptions {
   role: string;
   /** Give up on the first connection after this long (default 10 s). */
   connectTimeoutMs?: number;
-  /** Extra MQTT.js options (clean, properties, customHandleAcks...). */
+  /** Extra MQTT.js options (clean, properties...). */
   options?: IClientOptions;
+  /** Called with the client before it connects (to install handlers a resumed session may need at once). */
+  prepare?: (client: MqttClient) => void;
 }
 
 /**
@@ -46,6 +48,7 @@ export async function openMqtt(conn: MqttConnection, opts: OpenMqttOptions): Pro
     ...(conn.ca ? { ca: conn.ca } : {}),
     ...opts.options,
   });
+  opts.prepare?.(client);
   const timeoutMs = opts.connectTimeoutMs ?? 10_000;
   try {
     await new Promise<void>((resolve, reject) => {

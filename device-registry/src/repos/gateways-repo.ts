@@ -64,10 +64,11 @@ export interface EnrollmentCode {
 export class GatewaysRepo {
   constructor(private readonly db: Kysely<RegistryTables>) {}
 
-  async insert(g: { id: string; siteId: string | null; name: string | null; tags: string[]; now: number }): Promise<void> {
+  /** `lastConfigVersion` continues the history of a re-created id so versions never repeat. */
+  async insert(g: { id: string; siteId: string | null; name: string | null; tags: string[]; now: number; lastConfigVersion: number }): Promise<void> {
     await this.db
       .insertInto('gateways')
-      .values({ id: g.id, site_id: g.siteId, name: g.name, tags: JSON.stringify(g.tags), created_at: g.now, updated_at: g.now, status: 'unknown', last_config_version: 0 })
+      .values({ id: g.id, site_id: g.siteId, name: g.name, tags: JSON.stringify(g.tags), created_at: g.now, updated_at: g.now, status: 'unknown', last_config_version: g.lastConfigVersion })
       .execute();
   }
 

@@ -1,4 +1,4 @@
-import { Counter, Gauge, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import type { LineStats } from '../poll/line-scheduler.js';
 import type { OutboxStats } from '../store/outbox.js';
 import type { ForwarderStats } from '../forward/forwarder.js';
@@ -21,6 +21,8 @@ export class AgentMetrics {
 
   constructor(sources: MetricSources) {
     const registers = [this.registry];
+    // Process memory, CPU and event-loop lag: what tells a gateway is short of resources.
+    collectDefaultMetrics({ register: this.registry, prefix: 'cityedge_', eventLoopMonitoringPrecision: 20 });
     this.polls = new Counter({ name: 'cityedge_polls_total', help: 'Device polls by result (ok, partial, failed).', labelNames: ['line', 'device', 'result'], registers });
     this.pollSeconds = new Counter({ name: 'cityedge_poll_seconds_total', help: 'Time spent polling a device.', labelNames: ['line', 'device'], registers });
 

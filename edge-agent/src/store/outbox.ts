@@ -376,7 +376,10 @@ export class Outbox {
     const st = this.st;
     if (!db || !st || this.ackQueue.size === 0) return true;
     const seqs = [...this.ackQueue];
+    // A delete lost in a power cut only means the batch is sent again with the same seq, which
+    // consumers drop: it need not wait for an fsync, so it does not stall the event loop.
     try {
+      db.pragma('synchronous = NORMAL');
       db.transaction(() => {
         for (const seq of seqs) {
           const b = this.batches.get(seq) as BatchRecord;
@@ -387,6 +390,12 @@ export class Outbox {
     } catch (err) {
       this.storageFailed(err, 'ack');
       return false;
+    } finally {
+      try {
+        db.pragma('synchronous = FULL');
+      } catch {
+        // reported by the next write
+      }
     }
     for (const seq of seqs) {
       const b = this.batches.get(seq) as BatchRecord;

@@ -92,19 +92,22 @@ export const CameraSpec = z.strictObject({
 export type CameraSpec = z.infer<typeof CameraSpec>;
 export type CameraSpecInput = z.input<typeof CameraSpec>;
 
+/** The simulation-wide WS-Discovery settings. */
+export const CameraDiscoverySpec = z
+  .strictObject({
+    /** Shared UDP port on which every camera with discovery answers (like a LAN segment); 0 = ephemeral. */
+    port: port.default(0),
+    /** Replies are delayed by a random 0..maxDelayMs (WS-Discovery APP_MAX_DELAY). */
+    maxDelayMs: z.int().min(0).max(10_000).default(500),
+  })
+  .prefault({});
+
 export const CameraSimulationSpec = z
   .strictObject({
     cameras: z.array(CameraSpec).min(1, 'a camera simulation needs at least one camera'),
     /** Loopback address every service binds to. */
     host: z.literal('127.0.0.1').default('127.0.0.1'),
-    discovery: z
-      .strictObject({
-        /** Shared UDP port on which every camera with discovery answers (like a LAN segment); 0 = ephemeral. */
-        port: port.default(0),
-        /** Replies are delayed by a random 0..maxDelayMs (WS-Discovery APP_MAX_DELAY). */
-        maxDelayMs: z.int().min(0).max(10_000).default(500),
-      })
-      .prefault({}),
+    discovery: CameraDiscoverySpec,
     /** Seed of the discovery delays and nonces. */
     seed: z.int().min(0).max(0xffffffff).optional(),
   })

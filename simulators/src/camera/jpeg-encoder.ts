@@ -55,7 +55,7 @@ const AC_LUMA = {
 const AC_CHROMA = {
   bits: [0, 2, 1, 2, 4, 4, 3, 4, 7, 5, 4, 4, 0, 1, 2, 0x77],
   vals: hex(
-    '00010203110405213106124151076171132232810814429161a1b1c109233352f0156272d10a162434e125f11718191a262728292a35363738393a434445464748494a535455565758595a636465666768696a737475767778797a82838485868788898a92939495969798999aa2a3a4a5a6a7a8a9aab2b3b4b5b6b7b8b9bac2c3c4c5c6c7c8c9cad2d3d4d5d6d7d8d9dae2e3e4e5e6e7e8e9eaf2f3f4f5f6f7f8f9fa',
+    '000102031104052131061241510761711322328108144291a1b1c109233352f0156272d10a162434e125f11718191a262728292a35363738393a434445464748494a535455565758595a636465666768696a737475767778797a82838485868788898a92939495969798999aa2a3a4a5a6a7a8a9aab2b3b4b5b6b7b8b9bac2c3c4c5c6c7c8c9cad2d3d4d5d6d7d8d9dae2e3e4e5e6e7e8e9eaf2f3f4f5f6f7f8f9fa',
   ),
 };
 
@@ -101,18 +101,17 @@ class BitWriter {
   private acc = 0;
   private nbits = 0;
 
+  /** Appends the low `size` bits of code (size <= 16), most significant first. */
   write(code: number, size: number): void {
-    for (let i = size - 1; i >= 0; i--) {
-      this.acc = (this.acc << 1) | ((code >> i) & 1);
-      if (++this.nbits === 8) this.flushByte();
+    this.acc = (this.acc << size) | (code & ((1 << size) - 1));
+    this.nbits += size;
+    while (this.nbits >= 8) {
+      this.nbits -= 8;
+      const byte = (this.acc >>> this.nbits) & 0xff;
+      this.push(byte);
+      if (byte === 0xff) this.push(0x00); // byte stuffing
     }
-  }
-
-  private flushByte(): void {
-    this.push(this.acc);
-    if (this.acc === 0xff) this.push(0x00); // byte stuffing
-    this.acc = 0;
-    this.nbits = 0;
+    this.acc &= (1 << this.nbits) - 1;
   }
 
   private push(b: number): void {
@@ -137,9 +136,18 @@ const coefs = new Int32Array(64);
 
 /** Loads an 8x8 block at (bx, by) of a plane (edges repeated), applies the DCT and quantises into coefs (zigzag). */
 function transform(plane: Uint8Array, stride: number, rows: number, bx: number, by: number, qt: Uint8Array): void {
+  let flat = true;
   for (let y = 0; y < 8; y++) {
     const row = Math.min(by + y, rows - 1) * stride;
     for (let x = 0; x < 8; x++) block[y * 8 + x] = (plane[row + Math.min(bx + x, stride - 1)] ?? 0) - 128;
+  }
+  const first = block[0] ?? 0;
+  for (let i = 1; i < 64 && flat; i++) flat = block[i] === first;
+  if (flat) {
+    // A uniform block has only a DC term: F(0,0) = 8 * value. Most of a synthetic frame is flat.
+    coefs.fill(0);
+    coefs[0] = Math.round((8 * first) / (qt[0] ?? 1));
+    return;
   }
   for (let y = 0; y < 8; y++)
     for (let u = 0; u < 8; u++) {

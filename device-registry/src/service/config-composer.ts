@@ -1,0 +1,70 @@
+import { builtinProfiles, createCatalog, DEFAULT_TOPIC_PREFIX, resolveGatewayConfig, type ProfileCatalog } from '@cityedge/contract';
+import type { Gateway } from '../repos/gateways-repo.js';
+import type { DeviceRecord, LineRecord } from '../repos/inventory-repo.js';
+import type { ProblemItem } from '../errors.js';
+import type { BrokerInfo } from './ports.js';
+
+export type ConfigDocument = Record<string, unknown>;
+
+/**
+ * Builds a gateway's configuration document from its records and validates documents with the
+ * agent's own schema (contract resolveGatewayConfig), so the registry never accepts a document
+ * the agent would refuse.
+ */
+export class ConfigComposer {
+  readonly catalog: ProfileCatalog;
+
+  constructor(private readonly broker: BrokerInfo) {
+    this.catalog = createCatalog(builtinProfiles);
+  }
+
+  compose(gateway: Gateway, lines: readonly LineRecord[], devices: readonly DeviceRecord[]): ConfigDocument {
+    return {
+      version: gateway.lastConfigVersion,
+      gateway: { id: gateway.id, ...(gateway.name !== null && { name: gateway.name }), ...(gateway.siteId !== null && { site: gateway.siteId }) },
+      lines: lines.map((l) => ({
+        id: l.id,
+        type: l.type,
+        ...(l.path !== null && { path: l.path }),
+        ...(l.host !== null && { host: l.host }),
+        ...(l.port !== null && { port: l.port }),
+        ...l.settings,
+        devices: devices.filter((d) => d.lineId === l.id).map(deviceEntry),
+      })),
+      // The password is not in the document: the agent uses the one it received at enrollment.
+      forwarding: { brokerUrl: this.broker.url, topicPrefix: this.broker.topicPrefix ?? DEFAULT_TOPIC_PREFIX, username: gateway.id, clientId: gateway.id },
+    };
+  }
+
+  /** Every problem of a document, with its path; empty when the agent would accept it. */
+  validate(document: ConfigDocument): ProblemItem[] {
+    const r = resolveGatewayConfig(document, this.catalog);
+    return r.ok ? [] : r.problems;
+  }
+}
+
+function deviceEntry(d: DeviceRecord): Record<string, unknown> {
+  return {
+    id: d.id,
+    ...(d.name !== null && { name: d.name }),
+    profile: d.profile,
+    ...(d.unitId !== null && { unitId: d.unitId }),
+    ...(d.pollIntervalMs !== null && { pollIntervalMs: d.pollIntervalMs }),
+    ...(d.timeoutMs !== null && { timeoutMs: d.timeoutMs }),
+    enabled: d.enabled,
+    addressOffset: d.addressOffset,
+    points: d.points,
+  };
+}
+
+/**
+ * Maps document problems to request fields: a problem inside `docPath` (the record being
+ * changed) is named as `bodyPrefix` + the rest of its path; others keep their document path.
+ */
+export function problemsToFields(problems: readonly ProblemItem[], docPath: string, bodyPrefix: string): ProblemItem[] {
+  return problems.map((p) => {
+    if (p.path === docPath) return { path: bodyPrefix, message: p.message };
+    if (p.path.startsWith(docPath + '.') || p.path.startsWith(docPath + '[')) return { path: bodyPrefix + p.path.slice(docPath.length), message: p.message };
+    return { path: `config.${p.path}`, message: p.message };
+  });
+}

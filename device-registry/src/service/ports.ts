@@ -1,0 +1,38 @@
+import type { SignedConfig } from '@cityedge/contract';
+
+/**
+ * Delivers a signed configuration to a gateway: retained, QoS 1, on `{prefix}/{gw}/config`.
+ * The broker module implements it over MQTT; resolve only once the broker has taken it.
+ */
+export interface ConfigPublisher {
+  publish(gatewayId: string, signed: SignedConfig): Promise<void>;
+}
+
+/**
+ * Keeps a broker's own credential store in step with the registry (Mosquitto dynamic security;
+ * the embedded broker uses it to drop live sessions). Same shape as the broker module's
+ * BrokerIdentityProvisioner. Passwords exist in clear only in these calls.
+ */
+export interface BrokerIdentity {
+  /** First enrollment of a gateway. */
+  provisionGateway(gatewayId: string, password: string): Promise<void>;
+  /** Re-enrollment: the gateway got a new password. */
+  setGatewayPassword(gatewayId: string, password: string): Promise<void>;
+  /** The gateway was deleted: remove its broker account and sessions. */
+  deprovisionGateway(gatewayId: string): Promise<void>;
+}
+
+/** Where gateways connect, as told to them at enrollment and written into their configuration. */
+export interface BrokerInfo {
+  /** mqtt://, mqtts://, ws:// or wss:// URL reachable from the gateways. */
+  url: string;
+  /** Topic prefix, default `edge/v1`. */
+  topicPrefix?: string;
+}
+
+/** A publisher that delivers nothing: configurations are then fetched over HTTP only. */
+export class HttpOnlyPublisher implements ConfigPublisher {
+  publish(): Promise<void> {
+    return Promise.resolve();
+  }
+}

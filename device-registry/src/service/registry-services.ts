@@ -1,0 +1,88 @@
+import type { Logger } from 'pino';
+import { systemClock, type Clock } from '../clock.js';
+import type { RegistryStore } from '../db/store.js';
+import { SecretBox } from '../security/secret-box.js';
+import type { SigningKey } from '../security/signing-key.js';
+import { AuditService } from './audit-service.js';
+import { CameraService } from './camera-service.js';
+import { ConfigComposer } from './config-composer.js';
+import { ConfigService } from './config-service.js';
+import { Auditor, type ServiceDeps } from './context.js';
+import { DeviceService } from './device-service.js';
+import { EnrollmentService } from './enrollment-service.js';
+import { FleetService } from './fleet-service.js';
+import { GatewayCredentials } from './gateway-credentials.js';
+import { GatewayService } from './gateway-service.js';
+import type { BrokerIdentity, BrokerInfo, ConfigPublisher } from './ports.js';
+import { RolloutService } from './rollout-service.js';
+import { SiteService } from './site-service.js';
+import { TokenService } from './token-service.js';
+
+export interface RegistryServiceOptions {
+  store: RegistryStore;
+  signingKey: SigningKey;
+  /** 32-byte key sealing camera passwords (loadOrCreateSecretKey(dataDir)). */
+  secretKey: Buffer;
+  publisher: ConfigPublisher;
+  brokerInfo: BrokerInfo;
+  brokerIdentity?: BrokerIdentity;
+  logger: Logger;
+  clock?: Clock;
+  /** Enrollment code lifetime, default 24 h. */
+  codeTtlMs?: number;
+  /** Extra public keys handed to gateways at enrollment (key rotation). */
+  extraPublicKeys?: string[];
+}
+
+/** The registry's logic, shared by the HTTP routes and the broker module's MQTT follower. */
+export interface RegistryServices {
+  store: RegistryStore;
+  signingKey: SigningKey;
+  brokerInfo: BrokerInfo;
+  clock: Clock;
+  sites: SiteService;
+  gateways: GatewayService;
+  enrollment: EnrollmentService;
+  credentials: GatewayCredentials;
+  devices: DeviceService;
+  cameras: CameraService;
+  composer: ConfigComposer;
+  configs: ConfigService;
+  rollouts: RolloutService;
+  fleet: FleetService;
+  tokens: TokenService;
+  audit: AuditService;
+}
+
+export function createServices(o: RegistryServiceOptions): RegistryServices {
+  const clock = o.clock ?? systemClock();
+  const deps = (module: string): ServiceDeps => ({ clock, logger: o.logger.child({ module }), auditor: new Auditor(clock) });
+  const composer = new ConfigComposer(o.brokerInfo);
+  const enrollment = new EnrollmentService(o.store, deps('enrollment'), {
+    brokerInfo: o.brokerInfo,
+    signingKey: o.signingKey,
+    ...(o.brokerIdentity && { brokerIdentity: o.brokerIdentity }),
+    ...(o.codeTtlMs !== undefined && { codeTtlMs: o.codeTtlMs }),
+    ...(o.extraPublicKeys && { extraPublicKeys: o.extraPublicKeys }),
+  });
+  const configs = new ConfigService(o.store, deps('configs'), composer, o.signingKey, o.publisher);
+  const rollouts = new RolloutService(o.store, deps('rollouts'), configs);
+  return {
+    store: o.store,
+    signingKey: o.signingKey,
+    brokerInfo: o.brokerInfo,
+    clock,
+    sites: new SiteService(o.store, deps('sites')),
+    gateways: new GatewayService(o.store, deps('gateways'), enrollment, o.brokerIdentity),
+    enrollment,
+    credentials: new GatewayCredentials(o.store),
+    devices: new DeviceService(o.store, deps('devices'), composer),
+    cameras: new CameraService(o.store, deps('cameras'), new SecretBox(o.secretKey)),
+    composer,
+    configs,
+    rollouts,
+    fleet: new FleetService(o.store, deps('fleet'), configs, rollouts),
+    tokens: new TokenService(o.store, deps('tokens')),
+    audit: new AuditService(o.store, deps('audit')),
+  };
+}
