@@ -8,6 +8,7 @@ import { LineScheduler } from './poll/line-scheduler.js';
 import { AgentMetrics } from './http/metrics.js';
 import { StatusServer, type Health } from './http/status-server.js';
 import { ConfigManager, type HealthSnapshot } from './config/config-manager.js';
+import { CameraProber } from './camera/camera-prober.js';
 import type { Identity } from './config/identity.js';
 import { AGENT_VERSION } from './version.js';
 
@@ -39,6 +40,7 @@ export class Agent {
   outbox!: Outbox;
   forwarder: Forwarder;
   lines: LineScheduler[] = [];
+  cameras: CameraProber | undefined;
   readonly metrics: AgentMetrics;
   readonly config: ConfigManager | undefined;
   private resolved: ResolvedConfig;
@@ -59,6 +61,7 @@ export class Agent {
       lines: () => this.lines.map((l) => l.stats()),
       outbox: () => this.outbox.stats(),
       forwarder: () => this.forwarder.stats(),
+      cameras: () => this.cameras?.stats().byState,
     });
     if (opts.managed) {
       const { identity, resolveDocument } = opts.managed;
@@ -133,6 +136,8 @@ export class Agent {
     });
     this.startForwarder(this.forwarder);
     this.config?.announce();
+    this.cameras = this.buildCameras(this.resolved);
+    this.cameras?.start();
     this.lines = this.resolved.lines.map((line) => this.buildLine(line));
     for (const line of this.lines) line.start();
     await this.http?.start();
@@ -147,6 +152,7 @@ export class Agent {
     this.started = false;
     await this.http?.stop();
     await this.config?.stop();
+    await this.cameras?.stop();
     await Promise.all(this.lines.map((l) => l.stop()));
     this.outbox.flush();
     await this.forwarder.stop();
@@ -179,6 +185,8 @@ export class Agent {
     for (const { scheduler } of current.values()) stopping.push(scheduler.stop());
     await Promise.all(stopping);
     const brokerChanged = JSON.stringify(next.config.forwarding) !== JSON.stringify(this.resolved.config.forwarding);
+    const camerasChanged = JSON.stringify(next.config.cameras) !== JSON.stringify(this.resolved.config.cameras);
+    if (camerasChanged) await this.cameras?.stop();
     this.resolved = next;
     this.lines = kept;
     if (brokerChanged) {
@@ -187,7 +195,11 @@ export class Agent {
       this.startForwarder(this.forwarder);
     }
     for (const s of started) s.start();
-    this.log.info({ lines: kept.length, rebuilt: started.length }, 'configuration applied');
+    if (camerasChanged) {
+      this.cameras = this.buildCameras(next);
+      this.cameras?.start();
+    }
+    this.log.info({ lines: kept.length, rebuilt: started.length, camerasRebuilt: camerasChanged }, 'configuration applied');
   }
 
   /** Writes a value to a writable point of a device, on that device's line. */
@@ -207,6 +219,9 @@ export class Agent {
       broker: { ok: fw.connected, detail: fw.connected ? 'connected' : `disconnected${fw.lastError ? `: ${fw.lastError}` : ''}` },
       devices: { ok: failing === 0, detail: `${devices - failing} of ${devices} answering` },
     };
+    const cams = this.cameras?.stats();
+    // Informational: one dark camera must not make the gateway unhealthy (or roll back a config).
+    if (cams) checks.cameras = { ok: true, detail: Object.entries(cams.byState).filter(([, n]) => n > 0).map(([state, n]) => `${n} ${state}`).join(', ') || 'none probed yet' };
     const status = !this.started ? 'failing' : Object.values(checks).every((c) => c.ok) ? 'ok' : 'degraded';
     return { status, checks };
   }
@@ -253,6 +268,22 @@ export class Agent {
       if (this.lastReport) fw.retain(Channel.configReport, this.lastReport);
     }
     fw.start();
+  }
+
+  /** Camera probing runs beside polling: its own concurrency limit and timeouts, never on the lines. */
+  private buildCameras(resolved: ResolvedConfig): CameraProber | undefined {
+    const { config } = resolved;
+    const c = config.cameras;
+    if (!c.enabled || (c.devices.length === 0 && !c.discovery.enabled)) return undefined;
+    return new CameraProber({
+      config: c,
+      gatewayId: config.gateway.id,
+      now: this.now,
+      logger: this.opts.logger.child({ module: 'cameras' }),
+      appendEvent: (e) => this.outbox.appendEvent(e),
+      publishStatus: (p) => this.forwarder.retain(Channel.cameras, p),
+      publishThumbnail: (p) => this.forwarder.retain(Channel.cameraThumbnail, p),
+    });
   }
 
   private buildLine(line: ResolvedLine): LineScheduler {

@@ -188,6 +188,22 @@ describe('embedded broker: identity and topic ACLs (reliability case 8)', () => 
     }
   });
 
+  it('refuses an address after too many failed logins, before checking any password', async () => {
+    let failures = 0;
+    const limiter = { peek: () => (failures >= 2 ? 60 : 0), hit: () => ++failures };
+    const limited = new EmbeddedBroker({ port: 0, credentials: creds, audit: () => undefined, logger: quiet, loginLimiter: limiter });
+    await limited.start();
+    try {
+      expect(await connackCode(limited.url, A, 'nope-1', A)).toBe(4);
+      expect(await connackCode(limited.url, A, 'nope-2', A)).toBe(4);
+      const calls = creds.calls;
+      expect(await connackCode(limited.url, A, 'pass-a', A)).toBe(5);
+      expect(creds.calls).toBe(calls);
+    } finally {
+      await limited.stop();
+    }
+  });
+
   it('refuses an account name that could be a gateway id', async () => {
     const bad = new EmbeddedBroker({ port: 0, credentials: creds, audit: () => undefined, logger: quiet, accounts: [{ username: 'ops', password: 'x', role: 'service' }] });
     await expect(bad.start()).rejects.toMatchObject({ code: 'REG_BROKER_CONFIG' });

@@ -13,6 +13,7 @@ import type { BrokerAuditEvent, BrokerAuditSink, BrokerIdentityProvisioner, Gate
 const IDENTIFIER_REJECTED = 2;
 const SERVER_UNAVAILABLE = 3;
 const BAD_USERNAME_OR_PASSWORD = 4;
+const NOT_AUTHORIZED = 5;
 
 export interface BrokerAccount {
   /** Must not be a valid gateway id (e.g. start it with "_"). */
@@ -36,6 +37,11 @@ export interface EmbeddedBrokerOptions {
   serviceAccount?: { username?: string; password?: string };
   /** Further accounts: more service clients, or read-only consumers (ingest, dashboards). */
   accounts?: BrokerAccount[];
+  /**
+   * Failed logins per source address (the registry's RateLimiter fits): while `peek` is non-zero
+   * the address is refused before any password hash is computed; each failed login is a `hit`.
+   */
+  loginLimiter?: { peek(key: string): number; hit(key: string): number };
   now?: () => number;
   randomBytes?: (size: number) => Buffer;
 }
@@ -194,7 +200,15 @@ export class EmbeddedBroker implements BrokerIdentityProvisioner {
 
   private async authenticate(client: Client, username: string | undefined, password: Buffer | undefined): Promise<Principal> {
     const clientId = client.id;
+    const address = this.remote(client).remoteAddress ?? 'unknown';
+    const limiter = this.opts.loginLimiter;
+    if (limiter && limiter.peek(address) > 0) {
+      this.counters.connectDenied++;
+      this.log.warn({ remoteAddress: address, clientId }, 'mqtt login refused: too many failed logins from this address');
+      throw Object.assign(new Error('too many failed logins'), { returnCode: NOT_AUTHORIZED });
+    }
     const refuse = (returnCode: number, reason: string, actor: string): Error => {
+      if (returnCode === BAD_USERNAME_OR_PASSWORD) limiter?.hit(address);
       this.counters.connectDenied++;
       this.deny({ action: 'mqtt.connect.denied', actor, at: this.now(), details: { reason, clientId, ...(username ? { username } : {}), ...this.remote(client) } });
       return Object.assign(new Error(reason), { returnCode });

@@ -79,6 +79,8 @@ export class TelemetryIngest {
 
   async start(): Promise<void> {
     if (this.client) return;
+    const group = this.opts.sharedGroup;
+    if (group !== undefined && !/^[^/+#]+$/.test(group)) throw new BrokerError('REG_BROKER_CONFIG', `shared-subscription group "${group}" must be non-empty without "/", "+" or "#"`);
     this.stopping = false;
     const v5 = (this.opts.connection.protocolVersion ?? 5) === 5;
     const options: IClientOptions = {

@@ -7,6 +7,8 @@ export interface MetricSources {
   lines: () => LineStats[];
   outbox: () => OutboxStats;
   forwarder: () => ForwarderStats;
+  /** Cameras by state, when the gateway probes cameras. */
+  cameras?: () => Record<string, number> | undefined;
 }
 
 /**
@@ -64,6 +66,16 @@ export class AgentMetrics {
       collect() {
         this.reset();
         for (const line of sources.lines()) this.set({ line: line.id }, line.connected ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'cityedge_cameras',
+      help: 'Cameras by state (online, degraded, unauthorized, unreachable, unknown).',
+      labelNames: ['state'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [state, n] of Object.entries(sources.cameras?.() ?? {})) this.set({ state }, n);
       },
     });
     gauge(this.registry, 'cityedge_outbox_backlog_rows', 'Readings and events waiting to be forwarded.', () => sources.outbox().backlogRows);
