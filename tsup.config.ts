@@ -28,6 +28,8 @@ export default defineConfig({
   entry: {
     'cityedge-agent': 'edge-agent/src/main.ts',
     'cityedge-sim': 'simulators/src/cli.ts',
+    'cityedge-registry': 'device-registry/src/main.ts',
+    edgectl: 'device-registry/src/cli/edgectl.ts',
     demo: 'scripts/demo.ts',
     bench: 'bench/index.ts',
   },

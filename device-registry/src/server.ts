@@ -19,6 +19,8 @@ export interface OpenRegistryOptions extends AppHttpOptions {
   /** How configurations reach gateways; default: HTTP fetch only (nothing published). */
   publisher?: ConfigPublisher;
   brokerIdentity?: BrokerIdentity;
+  /** Fleet-wide settings every composed configuration starts from. */
+  documentDefaults?: Record<string, unknown>;
   /** REGISTRY_ADMIN_TOKEN: an admin token to accept (created if new). */
   adminToken?: string;
   clock?: Clock;
@@ -50,6 +52,7 @@ export async function openRegistry(o: OpenRegistryOptions): Promise<OpenedRegist
       brokerInfo: o.brokerInfo,
       logger: o.logger,
       ...(o.brokerIdentity && { brokerIdentity: o.brokerIdentity }),
+      ...(o.documentDefaults && { documentDefaults: o.documentDefaults }),
       ...(o.clock && { clock: o.clock }),
     });
     const { token } = await services.tokens.ensureBootstrapAdmin(o.adminToken);

@@ -17,10 +17,16 @@ export class TelemetryConsumer {
   subscriptions = 0;
   readonly statuses: unknown[] = [];
 
-  constructor(private readonly url: string, private readonly prefix = 'edge/v1') {}
+  constructor(
+    private readonly url: string,
+    private readonly prefix = 'edge/v1',
+    /** A consumer account (the registry's broker binds client ids to `<account>-...`). */
+    private readonly account?: { username: string; password: string },
+  ) {}
 
   async start(): Promise<void> {
-    const client = mqtt.connect(this.url, { clientId: `consumer-${process.pid}-${Math.random().toString(16).slice(2)}`, reconnectPeriod: 200, protocolVersion: 4 });
+    const id = `${this.account?.username ?? 'consumer'}-${process.pid}-${Math.random().toString(16).slice(2)}`;
+    const client = mqtt.connect(this.url, { clientId: id, reconnectPeriod: 200, protocolVersion: 4, ...this.account });
     this.client = client;
     client.on('error', () => undefined);
     client.on('message', (topic, payload) => this.onMessage(topic, payload));

@@ -32,3 +32,14 @@ export async function waitUntil(predicate: () => boolean, timeoutMs: number, wha
     await new Promise((r) => setTimeout(r, 25));
   }
 }
+
+/** Polls an asynchronous check until it gives a value (not undefined). */
+export async function eventually<T>(check: () => Promise<T | undefined>, timeoutMs: number, what: string): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await check();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

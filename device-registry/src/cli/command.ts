@@ -104,3 +104,9 @@ export function positive(flags: Flags, name: string, fallback: number): number {
 export function defined<T extends Record<string, unknown>>(o: T): { [K in keyof T]?: Exclude<T[K], undefined> } {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as { [K in keyof T]?: Exclude<T[K], undefined> };
 }
+
+/** The command could not do what was asked for a reason the registry did not phrase; exit 1. */
+export class CommandFailure extends Error {
+  override readonly name = 'CommandFailure';
+  readonly code = 'EDGECTL_FAILED';
+}

@@ -14,12 +14,18 @@ export type ConfigDocument = Record<string, unknown>;
 export class ConfigComposer {
   readonly catalog: ProfileCatalog;
 
-  constructor(private readonly broker: BrokerInfo) {
+  constructor(
+    private readonly broker: BrokerInfo,
+    /** Fleet-wide settings a composed document starts from; the records win where they say something. */
+    private readonly defaults: ConfigDocument = {},
+  ) {
     this.catalog = createCatalog(builtinProfiles);
   }
 
   compose(gateway: Gateway, lines: readonly LineRecord[], devices: readonly DeviceRecord[]): ConfigDocument {
+    const { forwarding: defaultForwarding, ...defaults } = this.defaults as { forwarding?: Record<string, unknown> } & ConfigDocument;
     return {
+      ...defaults,
       version: gateway.lastConfigVersion,
       gateway: { id: gateway.id, ...(gateway.name !== null && { name: gateway.name }), ...(gateway.siteId !== null && { site: gateway.siteId }) },
       lines: lines.map((l) => ({
@@ -32,7 +38,7 @@ export class ConfigComposer {
         devices: devices.filter((d) => d.lineId === l.id).map(deviceEntry),
       })),
       // The password is not in the document: the agent uses the one it received at enrollment.
-      forwarding: { brokerUrl: this.broker.url, topicPrefix: this.broker.topicPrefix ?? DEFAULT_TOPIC_PREFIX, username: gateway.id, clientId: gateway.id },
+      forwarding: { ...defaultForwarding, brokerUrl: this.broker.url, topicPrefix: this.broker.topicPrefix ?? DEFAULT_TOPIC_PREFIX, username: gateway.id, clientId: gateway.id },
     };
   }
 

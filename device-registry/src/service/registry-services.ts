@@ -32,6 +32,8 @@ export interface RegistryServiceOptions {
   codeTtlMs?: number;
   /** Extra public keys handed to gateways at enrollment (key rotation). */
   extraPublicKeys?: string[];
+  /** Fleet-wide settings every composed configuration starts from (buffer, ota, http, log, cameras...). */
+  documentDefaults?: Record<string, unknown>;
 }
 
 /** The registry's logic, shared by the HTTP routes and the broker module's MQTT follower. */
@@ -57,7 +59,7 @@ export interface RegistryServices {
 export function createServices(o: RegistryServiceOptions): RegistryServices {
   const clock = o.clock ?? systemClock();
   const deps = (module: string): ServiceDeps => ({ clock, logger: o.logger.child({ module }), auditor: new Auditor(clock) });
-  const composer = new ConfigComposer(o.brokerInfo);
+  const composer = new ConfigComposer(o.brokerInfo, o.documentDefaults);
   const enrollment = new EnrollmentService(o.store, deps('enrollment'), {
     brokerInfo: o.brokerInfo,
     signingKey: o.signingKey,

@@ -1,0 +1,139 @@
+import type { Logger } from 'pino';
+import type { SignedConfig } from '@cityedge/contract';
+import { EmbeddedBroker, type BrokerAccount } from './broker/embedded-broker.js';
+import { MqttConfigPublisher } from './broker/config-publisher.js';
+import type { MqttConnection } from './broker/mqtt-connection.js';
+import { FleetFollower } from './ingest/fleet-follower.js';
+import { TelemetryIngest } from './ingest/telemetry-ingest.js';
+import { listen, openRegistry, type OpenedRegistry } from './server.js';
+import type { BrokerIdentity, ConfigPublisher } from './service/ports.js';
+
+export interface CentralOptions {
+  dataDir: string;
+  databaseUrl?: string;
+  logger: Logger;
+  http: { host: string; port: number };
+  /** The broker gateways use: the embedded aedes broker (default) or an external one (Mosquitto, EMQX). */
+  broker:
+    | { mode: 'embedded'; host: string; port: number; accounts?: BrokerAccount[] }
+    | { mode: 'external'; url: string; service: MqttConnection; sharedGroup?: string; identity?: BrokerIdentity };
+  /** The broker URL told to gateways; default: the embedded broker's or the external URL. */
+  brokerPublicUrl?: string;
+  topicPrefix?: string;
+  publicUrl?: string;
+  adminToken?: string;
+  /** Fleet-wide settings every composed configuration starts from. */
+  documentDefaults?: Record<string, unknown>;
+}
+
+export interface Central {
+  registry: OpenedRegistry;
+  /** The registry's HTTP base URL. */
+  url: string;
+  brokerUrl: string;
+  broker: EmbeddedBroker | undefined;
+  stop(): Promise<void>;
+}
+
+/** A publisher or identity bound once the broker exists (the broker needs the registry's credentials first). */
+class Deferred<T extends object> {
+  target: T | undefined;
+  get(): T {
+    if (!this.target) throw new Error('the broker is not connected yet');
+    return this.target;
+  }
+}
+
+/**
+ * The central side on one machine: the registry (HTTP API, storage, keys), the broker gateways
+ * connect to with their own identities, and the registry's MQTT followers (configuration
+ * publisher, fleet status and reports, telemetry ingest). Parts start in dependency order and
+ * stop in reverse.
+ */
+export async function startCentral(o: CentralOptions): Promise<Central> {
+  const prefix = o.topicPrefix ?? 'edge/v1';
+  const publisher = new Deferred<ConfigPublisher>();
+  const identity = new Deferred<BrokerIdentity>();
+  const core = new Deferred<OpenedRegistry>();
+  const stops: Array<() => Promise<void>> = [];
+  const stop = async () => {
+    for (const s of stops.splice(0).reverse()) await s().catch((err: unknown) => o.logger.warn({ err }, 'error while stopping'));
+  };
+  try {
+    // The embedded broker starts first so its bound port is known; it asks the registry, once
+    // open, whether a gateway's credentials are good.
+    let broker: EmbeddedBroker | undefined;
+    let service: (role: string) => MqttConnection & { clientId: string };
+    let sharedGroup: string | undefined;
+    let brokerUrl: string;
+    if (o.broker.mode === 'embedded') {
+      const b = new EmbeddedBroker({
+        host: o.broker.host,
+        port: o.broker.port,
+        credentials: { verifyGatewayPassword: (gw, pw) => core.get().services.credentials.verifyGatewayPassword(gw, pw) },
+        audit: (e) => core.target?.services.audit.recordExternal(e),
+        logger: o.logger.child({ module: 'broker' }),
+        prefix,
+        ...(o.broker.accounts && { accounts: o.broker.accounts }),
+      });
+      await b.start();
+      stops.push(() => b.stop());
+      broker = b;
+      identity.target = b;
+      // Account client ids are bound to the account name: `<account>-<role of the connection>`.
+      service = (role) => {
+        const conn = b.serviceConnection();
+        const clientId = `${conn.username}-${role}`;
+        return { ...conn, clientId };
+      };
+      brokerUrl = o.brokerPublicUrl ?? b.url;
+    } else {
+      const ext = o.broker;
+      if (ext.identity) identity.target = ext.identity;
+      service = (role) => ({ ...ext.service, clientId: `${ext.service.username}-${role}` });
+      sharedGroup = ext.sharedGroup;
+      brokerUrl = o.brokerPublicUrl ?? ext.url;
+    }
+    const registry = await openRegistry({
+      dataDir: o.dataDir,
+      ...(o.databaseUrl !== undefined && { databaseUrl: o.databaseUrl }),
+      brokerInfo: { url: brokerUrl, topicPrefix: prefix },
+      logger: o.logger,
+      publisher: { publish: (gw: string, signed: SignedConfig) => publisher.get().publish(gw, signed) },
+      brokerIdentity: {
+        provisionGateway: (gw, pw) => identity.target?.provisionGateway(gw, pw) ?? Promise.resolve(),
+        setGatewayPassword: (gw, pw) => identity.target?.setGatewayPassword(gw, pw) ?? Promise.resolve(),
+        deprovisionGateway: (gw) => identity.target?.deprovisionGateway(gw) ?? Promise.resolve(),
+      },
+      ...(o.adminToken !== undefined && { adminToken: o.adminToken }),
+      ...(o.publicUrl !== undefined && { publicUrl: o.publicUrl }),
+      ...(o.documentDefaults && { documentDefaults: o.documentDefaults }),
+    });
+    stops.push(() => registry.close());
+    core.target = registry;
+    const { services } = registry;
+    const configs = new MqttConfigPublisher({ connection: service('config'), logger: o.logger.child({ module: 'config-publisher' }), prefix });
+    await configs.start();
+    stops.push(() => configs.stop());
+    publisher.target = configs;
+    const follower = new FleetFollower({ connection: service('fleet'), listener: services.fleet, logger: o.logger.child({ module: 'fleet' }), prefix });
+    await follower.start();
+    stops.push(() => follower.stop());
+    const ingest = new TelemetryIngest({
+      connection: service('ingest'),
+      sink: services.store.telemetry,
+      logger: o.logger.child({ module: 'ingest' }),
+      prefix,
+      ...(sharedGroup !== undefined && { sharedGroup }),
+    });
+    await ingest.start();
+    stops.push(() => ingest.stop());
+    // An in-memory broker forgets retained messages when it restarts: deliver every gateway's newest again.
+    await services.configs.republishAll();
+    const url = await listen(registry.app, o.http);
+    return { registry, url, brokerUrl, broker, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
