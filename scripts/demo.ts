@@ -1,167 +1,187 @@
 /**
- * `npm run demo`: the whole edge path on one machine. An embedded MQTT broker (aedes),
- * simulated field devices for every profile (Modbus TCP, RTU over TCP, and a real serial line
- * through a socat pseudo-terminal pair when socat is installed) and an agent configured for
- * them. Runs until Ctrl-C.
+ * `npm run demo`: the whole system on one machine.
+ * - central: the registry (HTTP API, SQLite, signing key) with its embedded MQTT broker, which
+ *   knows every gateway's identity and keeps it to its own topics, and the telemetry ingest;
+ * - field: simulated devices for every profile (Modbus TCP, RTU over TCP, and a real serial line
+ *   through socat pseudo-terminals when socat is installed) and simulated ONVIF cameras;
+ * - a gateway that a "technician" creates in the registry, that enrolls itself with the one-time
+ *   code and receives its signed configuration over the air.
+ * Runs until Ctrl-C.
  */
-import { createServer, type AddressInfo, type Server } from 'node:net';
+import { createServer, type AddressInfo } from 'node:net';
 import { mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { Aedes } from 'aedes';
 import mqtt from 'mqtt';
 import { pino } from 'pino';
-import { formatProblems, type GatewayConfigInput, type TelemetryMessage } from '@cityedge/contract';
-import { Agent, resolveDocument } from '@cityedge/edge-agent';
-import { openPtyPair, socatAvailable, startSimulation, type PtyPair, type SimulationSpecInput } from '@cityedge/simulators';
+import type { TelemetryMessage } from '@cityedge/contract';
+import { Agent, enroll, resolveManagedDocument } from '@cityedge/edge-agent';
+import { RegistryClient, startCentral } from '@cityedge/device-registry';
+import { openPtyPair, socatAvailable, startCameraSimulation, startSimulation, type PtyPair } from '@cityedge/simulators';
 
 const dir = resolve(process.env.DEMO_DIR ?? '.demo');
 const GATEWAY = 'gw-demo-01';
-const log = pino({ level: process.env.LOG_LEVEL ?? 'warn' });
-
-async function listen(server: Server, port: number): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => resolvePort((server.address() as AddressInfo).port));
-  });
-}
+const ADMIN_TOKEN = process.env.DEMO_ADMIN_TOKEN ?? 'demo-admin-token-change-me-0001';
+const WATCHER = { username: '_demo-watcher', password: 'demo-watcher-password-0001', role: 'consumer' as const };
+const CAMERA_PASSWORD = 'demo-camera-password';
+const log = pino({ level: process.env.LOG_LEVEL ?? 'error' });
 
 /** The preferred port when it is free, else 0 (any free port). */
 async function freeOr(preferred: number): Promise<number> {
   const probe = createServer();
-  try {
-    await listen(probe, preferred);
-    await new Promise<void>((r) => probe.close(() => r()));
-    return preferred;
-  } catch {
-    return 0;
-  }
-}
-
-async function startBroker(preferred: number): Promise<{ port: number; stop: () => Promise<void> }> {
-  const broker = await Aedes.createBroker();
-  const server = createServer((s) => broker.handle(s));
-  const port = await listen(server, await freeOr(preferred));
-  return {
-    port,
-    stop: async () => {
-      await new Promise<void>((r) => server.close(() => r()));
-      await new Promise<void>((r) => broker.close(() => r()));
-    },
-  };
+  return new Promise((res) => {
+    probe.once('error', () => res(0));
+    probe.listen(preferred, '127.0.0.1', () => probe.close(() => res((probe.address() as AddressInfo | null)?.port ?? preferred)));
+  });
 }
 
 async function main(): Promise<void> {
+  rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
-  rmSync(join(dir, 'state'), { recursive: true, force: true });
-  const broker = await startBroker(Number(process.env.DEMO_MQTT_PORT ?? 1884));
+  const stops: Array<() => Promise<unknown>> = [];
 
+  // Central: registry + embedded broker + ingest.
+  const central = await startCentral({
+    dataDir: join(dir, 'registry'),
+    logger: log.child({ part: 'registry' }),
+    http: { host: '127.0.0.1', port: await freeOr(Number(process.env.DEMO_REGISTRY_PORT ?? 8780)) },
+    broker: { mode: 'embedded', host: '127.0.0.1', port: await freeOr(Number(process.env.DEMO_MQTT_PORT ?? 1884)), accounts: [WATCHER] },
+    adminToken: ADMIN_TOKEN,
+    // Fleet-wide settings for this demo: a short health window, the status server, and the
+    // cameras (with an inline password: a real deployment uses passwordFile on the gateway).
+    documentDefaults: {
+      ota: { healthWindowMs: 10_000 },
+      http: { host: '127.0.0.1', port: await freeOr(Number(process.env.DEMO_HTTP_PORT ?? 9102)) },
+    },
+  });
+  stops.push(() => central.stop());
+
+  // Field: Modbus devices and cameras.
   let pty: PtyPair | undefined;
-  if (socatAvailable()) pty = await openPtyPair(join(dir, 'tty-sim'), join(dir, 'tty-agent'));
-
+  if (socatAvailable()) {
+    pty = await openPtyPair(join(dir, 'tty-sim'), join(dir, 'tty-agent'));
+    stops.push(() => pty!.close());
+  }
   // 240x: a day (the river's flood cycle, the air's daily rhythm) passes in 6 minutes.
-  const spec: SimulationSpecInput = {
-    timeScale: 240,
-    endpoints: [
-      {
-        id: 'river-station',
-        transport: 'tcp',
-        devices: [
-          { id: 'river-radar', model: 'vegapuls-c21', unitId: 246, options: { wordOrder: 'CDAB', phase: 0.2 } },
-          { id: 'well-pressure', model: 'pressure-level', unitId: 2, options: { phase: 0.2 } },
-        ],
-      },
-      {
-        id: 'aq-devserver',
-        transport: 'rtu-over-tcp',
-        devices: [
-          { id: 'aq-station', model: 'vaisala-aqt530', unitId: 1 },
-          { id: 'cabinet-climate', model: 'sht20', unitId: 2 },
-        ],
-      },
-      {
-        id: 'lighting-cabinet',
-        transport: 'tcp',
-        devices: [
-          { id: 'dali-gw', model: 'intesis-dali', unitId: 1, options: { ballastsPerChannel: 4, initialLevel: 80, lampFailuresPerHour: 0.02 } },
-          { id: 'cabinet-meter', model: 'eastron-sdm120', unitId: 2, options: { source: 'dali-gw' } },
-        ],
-      },
-      ...(pty ? [{ id: 'rs485-bus', transport: 'serial' as const, path: pty.devicePath, devices: [{ id: 'bridge-radar', model: 'geolux-lx80' as const, unitId: 1, options: { phase: 0.2 } }] }] : []),
-    ],
-  };
-  const sim = await startSimulation(spec, { logger: log });
-  const ep = (id: string) => sim.endpoint(id);
+  const sim = await startSimulation(
+    {
+      timeScale: 240,
+      endpoints: [
+        {
+          id: 'river-station',
+          transport: 'tcp',
+          devices: [
+            { id: 'river-radar', model: 'vegapuls-c21', unitId: 246, options: { wordOrder: 'CDAB', phase: 0.2 } },
+            { id: 'well-pressure', model: 'pressure-level', unitId: 2, options: { phase: 0.2 } },
+          ],
+        },
+        {
+          id: 'aq-devserver',
+          transport: 'rtu-over-tcp',
+          devices: [
+            { id: 'aq-station', model: 'vaisala-aqt530', unitId: 1 },
+            { id: 'cabinet-climate', model: 'sht20', unitId: 2 },
+          ],
+        },
+        {
+          id: 'lighting-cabinet',
+          transport: 'tcp',
+          devices: [
+            { id: 'dali-gw', model: 'intesis-dali', unitId: 1, options: { ballastsPerChannel: 4, initialLevel: 80, lampFailuresPerHour: 0.02 } },
+            { id: 'cabinet-meter', model: 'eastron-sdm120', unitId: 2, options: { source: 'dali-gw' } },
+          ],
+        },
+        ...(pty ? [{ id: 'rs485-bus', transport: 'serial' as const, path: pty.devicePath, devices: [{ id: 'bridge-radar', model: 'geolux-lx80' as const, unitId: 1, options: { phase: 0.2 } }] }] : []),
+      ],
+    },
+    { logger: log },
+  );
+  stops.push(() => sim.stop());
+  const cams = await startCameraSimulation(
+    {
+      cameras: [
+        { id: 'cam-bridge', name: 'Hieu bridge north', username: 'probe', password: CAMERA_PASSWORD, width: 320, height: 184, fps: 5 },
+        { id: 'cam-market', name: 'Dong Ha market', username: 'probe', password: CAMERA_PASSWORD, width: 320, height: 184, fps: 5, fault: 'rtsp-down' },
+        { id: 'cam-school', name: 'School gate', username: 'probe', password: 'rotated-by-someone', width: 320, height: 184, fps: 5 },
+      ],
+    },
+    { logger: log },
+  );
+  stops.push(() => cams.stop());
 
-  const config: GatewayConfigInput = {
-    gateway: { id: GATEWAY, name: 'Demo gateway', site: 'demo' },
-    lines: [
-      {
-        id: 'river-station',
-        type: 'tcp',
-        host: '127.0.0.1',
-        port: ep('river-station').port!,
-        devices: [
-          { id: 'river-radar', profile: 'vegapuls-c21', unitId: 246, pollIntervalMs: 2000, points: { pv: { wordOrder: 'CDAB' } } },
-          { id: 'well-pressure', profile: 'pressure-level', unitId: 2, pollIntervalMs: 2000 },
-        ],
-      },
-      {
-        id: 'aq-devserver',
-        type: 'rtu-over-tcp',
-        host: '127.0.0.1',
-        port: ep('aq-devserver').port!,
-        devices: [
-          { id: 'aq-station', profile: 'vaisala-aqt530', unitId: 1, pollIntervalMs: 5000 },
-          { id: 'cabinet-climate', profile: 'sht20', unitId: 2, pollIntervalMs: 10000 },
-        ],
-      },
-      {
-        id: 'lighting-cabinet',
-        type: 'tcp',
-        host: '127.0.0.1',
-        port: ep('lighting-cabinet').port!,
-        devices: [
-          ...[0, 1, 2, 3].map((a) => ({ id: `lamp-${a}`, profile: 'intesis-dali-ballast', unitId: 1, addressOffset: 100 * a, pollIntervalMs: 5000 })),
-          { id: 'cabinet-meter', profile: 'eastron-sdm120', unitId: 2, pollIntervalMs: 5000 },
-        ],
-      },
-      ...(pty
-        ? [{ id: 'rs485-bus', type: 'rtu' as const, path: pty.hostPath, baudRate: 9600, devices: [{ id: 'bridge-radar', profile: 'geolux-lx80', unitId: 1, pollIntervalMs: 2000 }] }]
-        : []),
-    ],
-    forwarding: { brokerUrl: `mqtt://127.0.0.1:${broker.port}`, protocolVersion: 4 },
-    buffer: { path: 'outbox.db' },
-    http: { host: '127.0.0.1', port: await freeOr(Number(process.env.DEMO_HTTP_PORT ?? 9102)) },
-  };
-  const resolved = await resolveDocument(config, dir);
-  if (!resolved.ok) throw new Error(formatProblems(resolved.problems, 'demo config'));
-  const agent = new Agent({ resolved: resolved.value, stateDir: join(dir, 'state'), logger: log.child({ gateway: GATEWAY }) });
+  // The technician: a site, a gateway (one-time code), its lines and devices, then a configuration.
+  const api = new RegistryClient({ baseUrl: central.url, token: ADMIN_TOKEN });
+  await api.createSite({ id: 'dongha', name: 'Dong Ha, Quang Tri', timeZone: 'Asia/Ho_Chi_Minh', location: { lat: 16.82, lon: 107.1 } });
+  const { enrollment } = await api.createGateway({ id: GATEWAY, siteId: 'dongha', name: 'Hieu river bridge cabinet', tags: ['flood', 'lighting'] });
+  const port = (id: string) => sim.endpoint(id).port!;
+  await api.putLine(GATEWAY, 'river-station', { type: 'tcp', host: '127.0.0.1', port: port('river-station') });
+  await api.putLine(GATEWAY, 'aq-devserver', { type: 'rtu-over-tcp', host: '127.0.0.1', port: port('aq-devserver') });
+  await api.putLine(GATEWAY, 'lighting-cabinet', { type: 'tcp', host: '127.0.0.1', port: port('lighting-cabinet') });
+  if (pty) await api.putLine(GATEWAY, 'rs485-bus', { type: 'rtu', path: pty.hostPath, baudRate: 9600 });
+  const devices: Array<[string, Parameters<RegistryClient['addDevice']>[1]]> = [
+    ['river-station', { id: 'river-radar', lineId: 'river-station', profile: 'vegapuls-c21', unitId: 246, pollIntervalMs: 2000, points: { pv: { wordOrder: 'CDAB' } } }],
+    ['river-station', { id: 'well-pressure', lineId: 'river-station', profile: 'pressure-level', unitId: 2, pollIntervalMs: 2000 }],
+    ['aq-devserver', { id: 'aq-station', lineId: 'aq-devserver', profile: 'vaisala-aqt530', unitId: 1, pollIntervalMs: 5000 }],
+    ['aq-devserver', { id: 'cabinet-climate', lineId: 'aq-devserver', profile: 'sht20', unitId: 2, pollIntervalMs: 10000 }],
+    ...[0, 1, 2, 3].map((a): [string, Parameters<RegistryClient['addDevice']>[1]] => ['lighting-cabinet', { id: `lamp-${a}`, lineId: 'lighting-cabinet', profile: 'intesis-dali-ballast', unitId: 1, addressOffset: 100 * a, pollIntervalMs: 5000 }]),
+    ['lighting-cabinet', { id: 'cabinet-meter', lineId: 'lighting-cabinet', profile: 'eastron-sdm120', unitId: 2, pollIntervalMs: 5000 }],
+    ...(pty ? [['rs485-bus', { id: 'bridge-radar', lineId: 'rs485-bus', profile: 'geolux-lx80', unitId: 1, pollIntervalMs: 2000 }] as [string, Parameters<RegistryClient['addDevice']>[1]]] : []),
+  ];
+  for (const [, d] of devices) await api.addDevice(GATEWAY, d);
+
+  // The gateway: enrolls with the code, starts with no devices, waits for its configuration.
+  const stateDir = join(dir, 'gateway');
+  const identity = await enroll({ registryUrl: central.url, code: enrollment.code, stateDir });
+  const withCameras = (doc: Record<string, unknown>) => ({
+    ...doc,
+    cameras: {
+      probeIntervalMs: 15_000,
+      credentials: { default: { username: 'probe', password: CAMERA_PASSWORD } },
+      devices: cams.cameras.map((c) => ({ id: c.id, name: c.name, host: '127.0.0.1', port: c.httpPort })),
+    },
+  });
+  const resolveDoc = (doc: Record<string, unknown>) => resolveManagedDocument(withCameras(doc), identity, stateDir);
+  const boot = await resolveManagedDocument({ gateway: { id: GATEWAY }, lines: [], http: { enabled: false } }, identity, stateDir);
+  if (!boot.ok) throw new Error('bootstrap configuration invalid');
+  const agent = new Agent({ resolved: boot.value, stateDir, logger: log.child({ gateway: GATEWAY }), managed: { identity, resolveDocument: resolveDoc } });
   await agent.start();
+  stops.push(() => agent.stop());
+  const pushed = await api.pushConfig(GATEWAY, 'demo: first configuration');
 
-  const url = `mqtt://127.0.0.1:${broker.port}`;
-  const httpPort = agent.httpPort;
   process.stdout.write(
     [
       '',
       'cityedge demo is running (Ctrl-C to stop)',
-      `  broker      ${url}   (embedded aedes)`,
-      `  gateway     ${GATEWAY}: ${resolved.value.lines.map((l) => `${l.config.id} (${l.config.type}, ${l.devices.length} devices)`).join(', ')}`,
+      `  registry    ${central.url}   (OpenAPI: ${central.url}/openapi.json)   admin token: ${ADMIN_TOKEN}`,
+      `  broker      ${central.brokerUrl}   (embedded; gateways log in as themselves)`,
+      `  gateway     ${GATEWAY} enrolled with a one-time code; configuration v${pushed.version} pushed over the air`,
       pty ? `  serial      ${pty.hostPath} <-> ${pty.devicePath} (socat pseudo-terminals)` : '  serial      skipped: install socat for a real RTU line over a pseudo-terminal',
-      httpPort ? `  status      http://127.0.0.1:${httpPort}/healthz   http://127.0.0.1:${httpPort}/metrics` : '',
-      '  watch       npx mqtt sub -h 127.0.0.1 -p ' + broker.port + " -t 'edge/v1/#' -v",
-      '              mosquitto_sub -h 127.0.0.1 -p ' + broker.port + " -t 'edge/v1/#' -v",
+      `  cameras     ${cams.cameras.map((c) => c.id).join(', ')} (one with RTSP down, one with a rotated password)`,
+      '',
+      'try:',
+      `  export EDGECTL_REGISTRY=${central.url} EDGECTL_TOKEN=${ADMIN_TOKEN}`,
+      `  node dist/edgectl.js gateway show ${GATEWAY}`,
+      `  node dist/edgectl.js config history ${GATEWAY}`,
+      `  node dist/edgectl.js gateway create gw-demo-02 --site dongha      # a code and a QR code for a second gateway`,
+      `  npx mqtt sub -h 127.0.0.1 -p ${new URL(central.brokerUrl).port} -u ${WATCHER.username} -P ${WATCHER.password} -i ${WATCHER.username}-cli -t 'edge/v1/#' -v`,
+      `  curl -s -H 'authorization: Bearer ${ADMIN_TOKEN}' '${central.url}/v1/gateways/${GATEWAY}/readings?device=river-radar&limit=3'`,
       '',
     ].join('\n') + '\n',
   );
 
   // A live digest of what a central system receives.
   const latest = new Map<string, number | boolean | string | null>();
-  const watcher = mqtt.connect(url, { protocolVersion: 4, clientId: 'demo-watcher' });
+  const watcher = mqtt.connect(central.brokerUrl, { protocolVersion: 4, clientId: `${WATCHER.username}-digest`, username: WATCHER.username, password: WATCHER.password });
   watcher.on('error', () => undefined);
-  watcher.on('connect', () => void watcher.subscribeAsync(`edge/v1/${GATEWAY}/telemetry`, { qos: 1 }).catch(() => undefined));
+  watcher.on('connect', () => void watcher.subscribeAsync([`edge/v1/${GATEWAY}/telemetry`, `edge/v1/${GATEWAY}/events`], { qos: 1 }).catch(() => undefined));
+  stops.push(() => watcher.endAsync(true));
   let received = 0;
-  watcher.on('message', (_t, payload) => {
-    const msg = JSON.parse(payload.toString()) as TelemetryMessage;
+  const cameraStates = new Map<string, string>();
+  watcher.on('message', (topic, payload) => {
+    const msg = JSON.parse(payload.toString()) as TelemetryMessage & { events?: Array<{ type: string; dev?: string }> };
+    if (topic.endsWith('/events')) {
+      for (const e of msg.events ?? []) if (e.dev && /^camera\.(online|degraded|unauthorized|unreachable)$/.test(e.type)) cameraStates.set(e.dev, e.type.slice(7));
+      return;
+    }
     received += msg.readings.length;
     for (const r of msg.readings) latest.set(`${r.dev}.${r.pt}`, r.v);
   });
@@ -173,11 +193,12 @@ async function main(): Promise<void> {
   const alarm = (stage: unknown) => (typeof stage !== 'number' ? '' : stage >= 4 ? ' BD III' : stage >= 3 ? ' BD II' : stage >= 2 ? ' BD I' : '');
   const digest = setInterval(() => {
     const simTime = new Date(sim.simNow() + 7 * 3600_000).toISOString().slice(11, 16);
-    const ob = agent.outbox.stats();
+    const cams = [...cameraStates].map(([id, s]) => `${id.replace('cam-', '')} ${s}`).join(', ') || '-';
     process.stdout.write(
-      `[sim ${simTime} UTC+7] river ${fmt('river-radar.pv')} m${alarm(latest.get('river-radar.pv'))} | PM2.5 ${fmt('aq-station.pm2_5', 1)} ug/m3 | lamps ${[0, 1, 2, 3].map((a) => fmt(`lamp-${a}.level`, 0)).join('/')} % | meter ${fmt('cabinet-meter.active_power', 0)} W | received ${received} readings, backlog ${ob.backlogRows}\n`,
+      `[sim ${simTime} UTC+7] config v${agent.configVersion} | river ${fmt('river-radar.pv')} m${alarm(latest.get('river-radar.pv'))} | PM2.5 ${fmt('aq-station.pm2_5', 1)} | lamps ${[0, 1, 2, 3].map((a) => fmt(`lamp-${a}.level`, 0)).join('/')} % | meter ${fmt('cabinet-meter.active_power', 0)} W | cameras ${cams} | ${received} readings\n`,
     );
   }, 5000);
+  stops.push(async () => clearInterval(digest));
 
   // Dim and restore the lamps now and then, through the agent's Modbus writes (FC06).
   let dim = false;
@@ -185,19 +206,14 @@ async function main(): Promise<void> {
     dim = !dim;
     for (const a of [0, 1, 2, 3]) agent.write(`lamp-${a}`, 'arc_power', dim ? 30 : 100).catch((err: unknown) => log.warn({ err }, 'write failed'));
   }, 20_000);
+  stops.push(async () => clearInterval(dimmer));
 
   let stopping = false;
   const stop = async () => {
     if (stopping) return;
     stopping = true;
     process.stdout.write('\nstopping...\n');
-    clearInterval(digest);
-    clearInterval(dimmer);
-    await watcher.endAsync(true).catch(() => undefined);
-    await agent.stop();
-    await sim.stop();
-    await pty?.close();
-    await broker.stop();
+    for (const s of stops.reverse()) await s().catch(() => undefined);
     process.exit(0);
   };
   process.on('SIGINT', () => void stop());

@@ -4,7 +4,7 @@ import { parseRegistryArgs } from './cli-args.js';
 describe('registry command line', () => {
   it('has defaults for a single machine', () => {
     const r = parseRegistryArgs([], {});
-    expect(r).toMatchObject({ ok: true, help: false, options: { dataDir: '/var/lib/cityedge-registry', host: '127.0.0.1', port: 8780, brokerUrl: 'mqtt://127.0.0.1:1883', topicPrefix: 'edge/v1', databaseUrl: undefined } });
+    expect(r).toMatchObject({ ok: true, help: false, options: { dataDir: '/var/lib/cityedge-registry', host: '127.0.0.1', port: 8780, broker: 'embedded', mqttPort: 1883, brokerUrl: undefined, topicPrefix: 'edge/v1', databaseUrl: undefined } });
   });
 
   it('takes the data directory from systemd and the database and admin token from the environment', () => {

@@ -8,7 +8,12 @@ options:
   --database-url <url>    PostgreSQL instead of SQLite, e.g. postgres://registry@db:5432/registry  [$REGISTRY_DATABASE_URL]
   --host <addr>           address to listen on           [127.0.0.1]
   --port <n>              port to listen on (0: any)     [8780]
-  --broker-url <url>      broker URL gateways connect to [mqtt://127.0.0.1:1883]
+  --broker <mode>         embedded (aedes in this process) or mosquitto (dynamic security)  [embedded]
+  --mqtt-host <addr>      embedded broker: address to listen on  [127.0.0.1]
+  --mqtt-port <n>         embedded broker: port to listen on     [1883]
+  --broker-url <url>      the broker URL gateways connect to     [embedded: mqtt://<mqtt-host>:<mqtt-port>;
+                          mosquitto: required, also where the registry connects]
+  --dynsec-admin <user>   mosquitto: the dynamic-security admin (mosquitto_ctrl dynsec init)  [admin]
   --topic-prefix <p>      MQTT topic prefix              [${DEFAULT_TOPIC_PREFIX}]
   --public-url <url>      the registry's URL as gateways reach it (default: from the Host header)
   --trust-proxy           behind a reverse proxy: take the client address from X-Forwarded-For
@@ -16,6 +21,7 @@ options:
   -h, --help
 
 environment:
+  DYNSEC_ADMIN_PASSWORD   mosquitto: the dynamic-security admin's password
   REGISTRY_ADMIN_TOKEN    an admin API token to accept (at least 20 characters); without it a
                           bootstrap admin token is created and printed once on the first start`;
 
@@ -24,7 +30,13 @@ export interface RegistryCliOptions {
   databaseUrl: string | undefined;
   host: string;
   port: number;
-  brokerUrl: string;
+  broker: 'embedded' | 'mosquitto';
+  mqttHost: string;
+  mqttPort: number;
+  /** Told to gateways; undefined: the embedded broker's own address. */
+  brokerUrl: string | undefined;
+  dynsecAdmin: string;
+  dynsecPassword: string | undefined;
   topicPrefix: string;
   publicUrl: string | undefined;
   trustProxy: boolean;
@@ -49,7 +61,11 @@ export function parseRegistryArgs(argv: string[], env: NodeJS.ProcessEnv): CliRe
         'database-url': { type: 'string' },
         host: { type: 'string', default: '127.0.0.1' },
         port: { type: 'string', default: '8780' },
-        'broker-url': { type: 'string', default: 'mqtt://127.0.0.1:1883' },
+        broker: { type: 'string', default: 'embedded' },
+        'mqtt-host': { type: 'string', default: '127.0.0.1' },
+        'mqtt-port': { type: 'string', default: '1883' },
+        'broker-url': { type: 'string' },
+        'dynsec-admin': { type: 'string', default: 'admin' },
         'topic-prefix': { type: 'string', default: DEFAULT_TOPIC_PREFIX },
         'public-url': { type: 'string' },
         'trust-proxy': { type: 'boolean', default: false },
@@ -63,7 +79,14 @@ export function parseRegistryArgs(argv: string[], env: NodeJS.ProcessEnv): CliRe
   if (values.help) return { ok: true, help: true };
   const port = Number(values.port);
   if (!/^\d+$/.test(values.port) || port > 65535) return { ok: false, message: `--port: expected 0..65535, got "${values.port}"` };
-  if (!/^(mqtts?|wss?):\/\/[^\s/]+/.test(values['broker-url'])) return { ok: false, message: `--broker-url: expected mqtt://, mqtts://, ws:// or wss:// URL, got "${values['broker-url']}"` };
+  if (values.broker !== 'embedded' && values.broker !== 'mosquitto') return { ok: false, message: `--broker: expected embedded or mosquitto, got "${values.broker}"` };
+  const mqttPort = Number(values['mqtt-port']);
+  if (!/^\d+$/.test(values['mqtt-port']) || mqttPort > 65535) return { ok: false, message: `--mqtt-port: expected 0..65535, got "${values['mqtt-port']}"` };
+  const brokerUrl = values['broker-url'];
+  if (brokerUrl !== undefined && !/^(mqtts?|wss?):\/\/[^\s/]+/.test(brokerUrl)) return { ok: false, message: `--broker-url: expected mqtt://, mqtts://, ws:// or wss:// URL, got "${brokerUrl}"` };
+  if (values.broker === 'mosquitto' && brokerUrl === undefined) return { ok: false, message: '--broker-url: required with --broker mosquitto (where Mosquitto listens)' };
+  const dynsecPassword = env.DYNSEC_ADMIN_PASSWORD || undefined;
+  if (values.broker === 'mosquitto' && dynsecPassword === undefined) return { ok: false, message: 'DYNSEC_ADMIN_PASSWORD: required with --broker mosquitto' };
   const databaseUrl = values['database-url'] ?? env.REGISTRY_DATABASE_URL;
   if (databaseUrl !== undefined && !/^postgres(ql)?:\/\/\S+$/.test(databaseUrl)) return { ok: false, message: '--database-url: expected postgres://user@host:port/database' };
   const publicUrl = values['public-url'];
@@ -81,7 +104,12 @@ export function parseRegistryArgs(argv: string[], env: NodeJS.ProcessEnv): CliRe
       databaseUrl,
       host: values.host,
       port,
-      brokerUrl: values['broker-url'],
+      broker: values.broker,
+      mqttHost: values['mqtt-host'],
+      mqttPort,
+      brokerUrl,
+      dynsecAdmin: values['dynsec-admin'],
+      dynsecPassword,
       topicPrefix: values['topic-prefix'],
       publicUrl,
       trustProxy: values['trust-proxy'],

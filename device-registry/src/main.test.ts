@@ -53,7 +53,7 @@ describe('cityedge-registry process', () => {
 
   it('creates its keys and a bootstrap admin token on the first start, serves, and stops on SIGTERM', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'registry-main-'));
-    const p = await run(['--data-dir', dir, '--port', '0', '--broker-url', 'mqtt://127.0.0.1:18831'], {}, (out) => /registry listening/.test(out));
+    const p = await run(['--data-dir', dir, '--port', '0', '--mqtt-port', '0', '--broker-url', 'mqtt://127.0.0.1:18831'], {}, (out) => /registry listening/.test(out));
     const token = /Bootstrap admin API token[^\n]*\n\n\s+(\S+)/.exec(p.stdout)?.[1];
     const url = /"url":"(http:\/\/[^"]+)"/.exec(p.stdout)?.[1];
     expect(token).toMatch(/^cer_/);
@@ -67,7 +67,7 @@ describe('cityedge-registry process', () => {
     // the token appears once, in the banner, not in the log lines
     expect(p.stdout.split(token!).length - 1).toBe(1);
 
-    const second = await run(['--data-dir', dir, '--port', '0'], {}, (out) => /registry listening/.test(out));
+    const second = await run(['--data-dir', dir, '--port', '0', '--mqtt-port', '0'], {}, (out) => /registry listening/.test(out));
     expect(second.stdout).not.toMatch(/Bootstrap admin/);
     second.kill();
     expect((await second.wait).code).toBe(0);

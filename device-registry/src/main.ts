@@ -1,13 +1,17 @@
 #!/usr/bin/env node
-import { pino } from 'pino';
-import { parseRegistryArgs, USAGE } from './cli-args.js';
-import { listen, openRegistry } from './server.js';
+import { existsSync, readFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { pino, type Logger } from 'pino';
+import { parseRegistryArgs, USAGE, type RegistryCliOptions } from './cli-args.js';
+import { startCentral, type Central, type CentralOptions } from './central.js';
+import { DynsecClient } from './broker/dynsec-client.js';
+import { MosquittoDynsec } from './broker/mosquitto-dynsec.js';
 
 /**
- * The registry's command line: opens storage and keys, serves the HTTP API. The broker (embedded
- * aedes or Mosquitto) is attached by the composition that includes the broker module; alone,
- * this serves configurations over HTTP only.
- * Exit codes: 0 stopped cleanly, 1 runtime failure, 2 bad usage.
+ * The registry's command line: the HTTP API, storage and keys, and the broker gateways use:
+ * embedded (aedes in this process, the single-machine default) or Mosquitto driven through its
+ * dynamic-security plugin. Exit codes: 0 stopped cleanly, 1 runtime failure, 2 bad usage.
  */
 async function main(argv: string[]): Promise<number> {
   const parsed = parseRegistryArgs(argv, process.env);
@@ -21,39 +25,36 @@ async function main(argv: string[]): Promise<number> {
   }
   const o = parsed.options;
   const logger = pino({ level: o.logLevel, base: { service: 'registry' }, redact: { paths: ['req.headers.authorization', 'password', '*.password', 'token', '*.token'], censor: '[redacted]' } });
-  let registry;
+  let central: Central;
   try {
-    registry = await openRegistry({
+    mkdirSync(o.dataDir, { recursive: true, mode: 0o700 });
+    central = await startCentral({
       dataDir: o.dataDir,
       ...(o.databaseUrl !== undefined && { databaseUrl: o.databaseUrl }),
-      brokerInfo: { url: o.brokerUrl, topicPrefix: o.topicPrefix },
       logger,
+      http: { host: o.host, port: o.port },
+      broker: o.broker === 'embedded' ? { mode: 'embedded', host: o.mqttHost, port: o.mqttPort } : await mosquittoBroker(o, logger),
+      ...(o.brokerUrl !== undefined && { brokerPublicUrl: o.brokerUrl }),
+      topicPrefix: o.topicPrefix,
       ...(o.adminToken !== undefined && { adminToken: o.adminToken }),
       ...(o.publicUrl !== undefined && { publicUrl: o.publicUrl }),
-      ...(o.trustProxy && { trustProxy: true }),
     });
   } catch (err) {
-    logger.fatal({ err }, 'registry could not open its storage or keys');
+    logger.fatal({ err }, 'registry could not start');
+    process.stderr.write(`cityedge-registry: ${(err as Error).message}\n`);
     return 1;
   }
-  if (registry.bootstrapToken) {
-    process.stdout.write(`\nBootstrap admin API token (shown once; store it now):\n\n  ${registry.bootstrapToken}\n\n`);
+  if (central.registry.bootstrapToken) {
+    process.stdout.write(`\nBootstrap admin API token (shown once; store it now):\n\n  ${central.registry.bootstrapToken}\n\n`);
   }
-  try {
-    const url = await listen(registry.app, { host: o.host, port: o.port });
-    logger.info({ url, openapi: `${url}/openapi.json` }, 'registry listening');
-  } catch (err) {
-    logger.fatal({ err }, 'registry could not listen');
-    await registry.close().catch(() => undefined);
-    return 1;
-  }
+  logger.info({ url: central.url, openapi: `${central.url}/openapi.json`, broker: central.brokerUrl, mode: o.broker }, 'registry listening');
   return new Promise<number>((resolveExit) => {
     let stopping = false;
     const shutdown = (signal: string) => {
       if (stopping) return;
       stopping = true;
       logger.info({ signal }, 'stopping');
-      registry.close().then(
+      central.stop().then(
         () => resolveExit(0),
         (err: unknown) => {
           logger.error({ err }, 'error while stopping');
@@ -64,6 +65,24 @@ async function main(argv: string[]): Promise<number> {
     process.on('SIGINT', () => shutdown('SIGINT'));
     process.on('SIGTERM', () => shutdown('SIGTERM'));
   });
+}
+
+/**
+ * Mosquitto mode: as the dynamic-security admin, deny by default and ensure the registry's own
+ * service account (its password kept in the data directory, mode 0600); gateways are then
+ * provisioned one role and client each as they enroll.
+ */
+async function mosquittoBroker(o: RegistryCliOptions, logger: Logger): Promise<CentralOptions['broker']> {
+  const url = o.brokerUrl!;
+  const admin = new DynsecClient({ connection: { url, username: o.dynsecAdmin, password: o.dynsecPassword!, clientId: `${o.dynsecAdmin}-registry`, protocolVersion: 5 }, logger });
+  await admin.start();
+  const dynsec = new MosquittoDynsec({ transport: admin, logger, prefix: o.topicPrefix });
+  await dynsec.ensureDefaults();
+  const secretPath = join(o.dataDir, 'mqtt-service.secret');
+  if (!existsSync(secretPath)) writeFileSync(secretPath, randomBytes(24).toString('base64url') + '\n', { mode: 0o600, flag: 'wx' });
+  const password = readFileSync(secretPath, 'utf8').trim();
+  await dynsec.ensureAccount('_registry', password, 'service');
+  return { mode: 'external', url, service: { url, username: '_registry', password, protocolVersion: 5 }, sharedGroup: 'registry-ingest', identity: dynsec };
 }
 
 main(process.argv.slice(2)).then(
