@@ -1,4 +1,9 @@
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
 import type { Logger } from 'pino';
+import { DynsecClient } from './broker/dynsec-client.js';
+import { MosquittoDynsec } from './broker/mosquitto-dynsec.js';
 import type { SignedConfig } from '@cityedge/contract';
 import { EmbeddedBroker, type BrokerAccount } from './broker/embedded-broker.js';
 import { MqttConfigPublisher } from './broker/config-publisher.js';
@@ -136,4 +141,36 @@ export async function startCentral(o: CentralOptions): Promise<Central> {
     await stop();
     throw err;
   }
+}
+
+/**
+ * Mosquitto mode: as the dynamic-security admin, deny by default and ensure the registry's own
+ * service account (its password kept in the data directory, mode 0600); gateways are then
+ * provisioned one role and client each as they enroll.
+ */
+export async function connectMosquitto(o: {
+  url: string;
+  admin: string;
+  adminPassword: string;
+  dataDir: string;
+  topicPrefix?: string;
+  logger: Logger;
+}): Promise<Extract<CentralOptions['broker'], { mode: 'external' }> & { dynsec: MosquittoDynsec; close: () => Promise<void> }> {
+  const admin = new DynsecClient({ connection: { url: o.url, username: o.admin, password: o.adminPassword, clientId: `${o.admin}-registry`, protocolVersion: 5 }, logger: o.logger });
+  await admin.start();
+  const dynsec = new MosquittoDynsec({ transport: admin, logger: o.logger, ...(o.topicPrefix !== undefined && { prefix: o.topicPrefix }) });
+  await dynsec.ensureDefaults();
+  const secretPath = join(o.dataDir, 'mqtt-service.secret');
+  if (!existsSync(secretPath)) writeFileSync(secretPath, randomBytes(24).toString('base64url') + '\n', { mode: 0o600, flag: 'wx' });
+  const password = readFileSync(secretPath, 'utf8').trim();
+  await dynsec.ensureAccount('_registry', password, 'service');
+  return {
+    mode: 'external',
+    url: o.url,
+    service: { url: o.url, username: '_registry', password, protocolVersion: 5 },
+    sharedGroup: 'registry-ingest',
+    identity: dynsec,
+    dynsec,
+    close: () => admin.stop(),
+  };
 }

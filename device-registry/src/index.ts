@@ -41,5 +41,5 @@ export { FleetFollower, type FleetFollowerOptions, type FleetFollowerStats } fro
 export { TelemetryIngest, type TelemetryIngestOptions, type TelemetryIngestStats } from './ingest/telemetry-ingest.js';
 export { MemoryTelemetrySink } from './ingest/memory-telemetry-sink.js';
 export { TelemetryMessageSchema, StatusMessageSchema, ConfigReportSchema, parsePayload, type ParseResult } from './ingest/payloads.js';
-export { startCentral, type Central, type CentralOptions } from './central.js';
+export { startCentral, connectMosquitto, type Central, type CentralOptions } from './central.js';
 export { RegistryClient, RegistryApiError, RegistryClientError, displayUrl, type RegistryClientOptions, type ClientErrorCode, type LineView, type EnrollmentCodeView, type GatewayCreateInput, type CreatedToken } from './cli/registry-client.js';

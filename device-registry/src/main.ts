@@ -1,12 +1,8 @@
 #!/usr/bin/env node
-import { existsSync, readFileSync, mkdirSync, writeFileSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
-import { pino, type Logger } from 'pino';
-import { parseRegistryArgs, USAGE, type RegistryCliOptions } from './cli-args.js';
-import { startCentral, type Central, type CentralOptions } from './central.js';
-import { DynsecClient } from './broker/dynsec-client.js';
-import { MosquittoDynsec } from './broker/mosquitto-dynsec.js';
+import { mkdirSync } from 'node:fs';
+import { pino } from 'pino';
+import { parseRegistryArgs, USAGE } from './cli-args.js';
+import { connectMosquitto, startCentral, type Central } from './central.js';
 
 /**
  * The registry's command line: the HTTP API, storage and keys, and the broker gateways use:
@@ -33,7 +29,10 @@ async function main(argv: string[]): Promise<number> {
       ...(o.databaseUrl !== undefined && { databaseUrl: o.databaseUrl }),
       logger,
       http: { host: o.host, port: o.port },
-      broker: o.broker === 'embedded' ? { mode: 'embedded', host: o.mqttHost, port: o.mqttPort } : await mosquittoBroker(o, logger),
+      broker:
+        o.broker === 'embedded'
+          ? { mode: 'embedded', host: o.mqttHost, port: o.mqttPort }
+          : await connectMosquitto({ url: o.brokerUrl!, admin: o.dynsecAdmin, adminPassword: o.dynsecPassword!, dataDir: o.dataDir, topicPrefix: o.topicPrefix, logger }),
       ...(o.brokerUrl !== undefined && { brokerPublicUrl: o.brokerUrl }),
       topicPrefix: o.topicPrefix,
       ...(o.adminToken !== undefined && { adminToken: o.adminToken }),
@@ -65,24 +64,6 @@ async function main(argv: string[]): Promise<number> {
     process.on('SIGINT', () => shutdown('SIGINT'));
     process.on('SIGTERM', () => shutdown('SIGTERM'));
   });
-}
-
-/**
- * Mosquitto mode: as the dynamic-security admin, deny by default and ensure the registry's own
- * service account (its password kept in the data directory, mode 0600); gateways are then
- * provisioned one role and client each as they enroll.
- */
-async function mosquittoBroker(o: RegistryCliOptions, logger: Logger): Promise<CentralOptions['broker']> {
-  const url = o.brokerUrl!;
-  const admin = new DynsecClient({ connection: { url, username: o.dynsecAdmin, password: o.dynsecPassword!, clientId: `${o.dynsecAdmin}-registry`, protocolVersion: 5 }, logger });
-  await admin.start();
-  const dynsec = new MosquittoDynsec({ transport: admin, logger, prefix: o.topicPrefix });
-  await dynsec.ensureDefaults();
-  const secretPath = join(o.dataDir, 'mqtt-service.secret');
-  if (!existsSync(secretPath)) writeFileSync(secretPath, randomBytes(24).toString('base64url') + '\n', { mode: 0o600, flag: 'wx' });
-  const password = readFileSync(secretPath, 'utf8').trim();
-  await dynsec.ensureAccount('_registry', password, 'service');
-  return { mode: 'external', url, service: { url, username: '_registry', password, protocolVersion: 5 }, sharedGroup: 'registry-ingest', identity: dynsec };
 }
 
 main(process.argv.slice(2)).then(
