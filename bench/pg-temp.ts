@@ -1,0 +1,49 @@
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import type { Scope } from './scope.js';
+
+/** Where the benchmark looks for PostgreSQL (BENCH_PG_URL overrides): a database it may CREATE DATABASE from. */
+export const PG_ADMIN_URL = process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+
+/** Why PostgreSQL cannot be used, or undefined when it answers. */
+export async function postgresUnavailable(adminUrl = PG_ADMIN_URL): Promise<string | undefined> {
+  const c = new pg.Client({ connectionString: adminUrl, connectionTimeoutMillis: 3000 });
+  try {
+    await c.connect();
+    await c.query('select 1');
+    return undefined;
+  } catch (err) {
+    return (err as Error).message || String(err);
+  } finally {
+    await c.end().catch(() => undefined);
+  }
+}
+
+/**
+ * A throwaway database (cityedge_bench_<random>) created now and dropped when the scope closes.
+ * Returns its URL.
+ */
+export async function tempDatabase(scope: Scope, adminUrl = PG_ADMIN_URL): Promise<string> {
+  const name = `cityedge_bench_${randomBytes(6).toString('hex')}`;
+  const run = async (statement: string) => {
+    const c = new pg.Client({ connectionString: adminUrl, connectionTimeoutMillis: 5000 });
+    await c.connect();
+    try {
+      await c.query(statement);
+    } finally {
+      await c.end();
+    }
+  };
+  await run(`CREATE DATABASE ${name}`);
+  scope.defer(() => run(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+/** The URL with its password removed, for notes. */
+export function displayDbUrl(url: string): string {
+  const u = new URL(url);
+  u.password = '';
+  return u.toString();
+}
