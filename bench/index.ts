@@ -8,21 +8,33 @@ import { readFileSync } from 'node:fs';
  *   2. backlog drain: readings/s acknowledged by a broker in another process and deleted
  *   3. live: the agent as a child process at 500 points/s, end-to-end latency, RSS and CPU
  *   4. the agent's own metrics during the live run (poll slip)
+ *   5. registry enrollments/s over HTTP (`--only enroll`)
+ *   6. a configuration to 1,000 gateways through Mosquitto with dynamic security (`config-delivery`)
+ *   7. telemetry ingest into SQLite and PostgreSQL with dedup (`ingest`)
+ *   8. one gateway probing 200 simulated cameras, and its poll slip meanwhile (`cameras`)
  *
- * `node dist/bench.js --aedes-broker <port>` is the broker child the benchmark starts itself.
+ * Sections: --only append,drain,mosquitto,live,enroll,config-delivery,ingest,cameras
+ * `node dist/bench.js --aedes-broker <port>`, `--bench-sim` and `--bench-fleet` are the child
+ * processes the benchmark starts itself.
  */
 import { parseArgs } from 'node:util';
 import Database from 'better-sqlite3';
 import { pino } from 'pino';
 import { benchBacklogDrain } from './backlog-drain.js';
 import { BROKER_FLAG, runAedesBrokerChild } from './broker-child.js';
+import { benchCameras } from './camera-probe.js';
 import { buildPaths, findMosquitto, startAedesChild, startMosquitto } from './children.js';
+import { benchConfigDelivery } from './config-delivery.js';
+import { FLEET_FLAG, runFleetChild } from './fleet-child.js';
 import { benchLive } from './live.js';
 import { formatMachine, loadAverageNow, machineFacts } from './machine.js';
 import { benchOutboxAppend } from './outbox-append.js';
 import { clockTicksPerSecond } from './proc-stats.js';
+import { benchEnroll } from './registry-enroll.js';
 import { formatJson, formatTable, verdict, type Row } from './report.js';
 import { Scope } from './scope.js';
+import { runSimChild, SIM_FLAG } from './sim-child.js';
+import { benchIngest } from './telemetry-ingest.js';
 
 const progress = (msg: string) => process.stderr.write(`bench: ${msg}\n`);
 
@@ -110,6 +122,12 @@ async function main(argv: string[]): Promise<number> {
         await s.close();
       }
     });
+    await step('enroll', '5. registry enrollment', () => benchEnroll(root, { logger, ticksPerSecond: ticks }));
+    await step('config-delivery', '6. config delivery through mosquitto', () =>
+      values['no-mosquitto'] ? Promise.resolve([{ section: '6. config delivery through mosquitto', name: 'config delivery', value: undefined, unit: '', note: 'skipped: --no-mosquitto' }]) : benchConfigDelivery(root, { logger, benchScript: paths.bench, ticksPerSecond: ticks }),
+    );
+    await step('ingest', '7. telemetry ingest', () => benchIngest(root, { logger }));
+    await step('cameras', '8. cameras', () => benchCameras(root, { logger, benchScript: paths.bench, ticksPerSecond: ticks }));
   } catch (err) {
     failures.push((err as Error).message);
   } finally {
@@ -144,6 +162,10 @@ if (process.argv[2] === BROKER_FLAG) {
     process.stderr.write(`aedes broker child: ${(err as Error).message}\n`);
     process.exit(1);
   });
+} else if (process.argv[2] === SIM_FLAG) {
+  runSimChild();
+} else if (process.argv[2] === FLEET_FLAG) {
+  runFleetChild();
 } else {
   main(process.argv.slice(2)).then(
     (code) => process.exit(code),

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { listen, openRegistry, type BrokerIdentity, type ConfigPublisher, type OpenedRegistry } from '@cityedge/device-registry';
+import { inPool } from './pool.js';
 import type { Scope } from './scope.js';
 
 /**
@@ -86,20 +87,6 @@ export class RegistryApi {
     const r = await this.call<{ version: number }>('POST', `/v1/gateways/${gatewayId}/configs`, { note: 'bench' });
     return r.version;
   }
-}
-
-/** Runs `fn` over the items with at most `concurrency` calls at once; the first failure rejects. */
-export async function inPool<T, R>(items: readonly T[], concurrency: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i] as T, i);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
-  return out;
 }
 
 /** Creates `n` gateways named `<prefix>-0000`...; returns their codes in order. */

@@ -1,8 +1,23 @@
 #!/usr/bin/env bash
 # Installs the cityedge agent as a systemd service on Raspberry Pi OS (Debian bookworm, arm64)
-# from a checkout of this repository:  sudo ./deploy/install-agent.sh
+# from a checkout of this repository:
+#   sudo ./deploy/install-agent.sh                                   # local configuration file
+#   sudo ./deploy/install-agent.sh --registry URL --code CODE        # enroll with the registry
 # Re-running upgrades in place and keeps /etc/cityedge and /var/lib/cityedge.
 set -euo pipefail
+
+REGISTRY=""
+CODE=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --registry) REGISTRY=${2:?--registry needs a URL}; shift 2 ;;
+    --code) CODE=${2:?--code needs the enrollment code}; shift 2 ;;
+    *) echo "install-agent: unknown option $1 (expected --registry URL --code CODE)" >&2; exit 2 ;;
+  esac
+done
+if { [ -n "$REGISTRY" ] && [ -z "$CODE" ]; } || { [ -z "$REGISTRY" ] && [ -n "$CODE" ]; }; then
+  echo "install-agent: --registry and --code go together" >&2; exit 2
+fi
 
 PREFIX=${PREFIX:-/opt/cityedge}
 SRC=$(cd "$(dirname "$0")/.." && pwd)
@@ -42,6 +57,10 @@ if [ ! -e /etc/cityedge/agent.yaml ]; then
   echo "install-agent: wrote /etc/cityedge/agent.yaml from the example: edit it before starting"
 fi
 install -m 0644 "$PREFIX/deploy/systemd/cityedge-agent.service" "$UNIT"
+install -d -m 0700 -o cityedge -g cityedge /var/lib/cityedge
+if [ -n "$CODE" ]; then
+  sudo -u cityedge node "$PREFIX/dist/cityedge-agent.js" enroll --registry "$REGISTRY" --code "$CODE" --state-dir /var/lib/cityedge
+fi
 systemctl daemon-reload
 systemctl enable cityedge-agent.service >/dev/null
 

@@ -4,13 +4,16 @@ import { sql } from 'kysely';
 import type { Logger } from 'pino';
 import { installAuth } from './http/auth.js';
 import { installErrorHandlers } from './http/error-handler.js';
+import { LiveView, type LiveViewOptions } from './live/live-view.js';
 import { errorResponses, errorSchema, object } from './http/schemas.js';
 import { auditRoutes } from './routes/audit.js';
+import { cameraStatusRoutes } from './routes/camera-status.js';
 import { cameraRoutes } from './routes/cameras.js';
 import { configRoutes } from './routes/configs.js';
 import { deviceRoutes } from './routes/devices.js';
 import { DEFAULT_ENROLL_RATE_LIMIT, enrollRoutes } from './routes/enroll.js';
 import { gatewayRoutes } from './routes/gateways.js';
+import { liveRoutes } from './routes/live.js';
 import { readingRoutes } from './routes/readings.js';
 import { rolloutRoutes } from './routes/rollouts.js';
 import { siteRoutes } from './routes/sites.js';
@@ -23,6 +26,8 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** The services behind the routes, for the broker module and tests. */
     registry: RegistryServices;
+    /** Live view relays (started with the server, stopped when it closes). */
+    liveView: LiveView;
   }
 }
 
@@ -35,6 +40,8 @@ export interface AppHttpOptions {
   trustProxy?: boolean | string | string[];
   /** Largest body accepted, default 1 MiB. */
   bodyLimit?: number;
+  /** Live view: ffmpeg path, ticket lifetime, limits. */
+  liveView?: LiveViewOptions;
 }
 
 /** Either ready-made services (shared with the broker module) or what it takes to build them. */
@@ -56,6 +63,8 @@ export function buildApp(options: AppOptions): FastifyInstance {
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: false, allErrors: false } },
   });
   app.decorate('registry', services);
+  const live = new LiveView(services, options.logger, options.liveView);
+  app.decorate('liveView', live);
   installAuth(app);
   installErrorHandlers(app);
   app.addSchema(errorSchema);
@@ -86,7 +95,9 @@ export function buildApp(options: AppOptions): FastifyInstance {
   app.register(siteRoutes, routeOpts);
   app.register(gatewayRoutes, routeOpts);
   app.register(deviceRoutes, routeOpts);
+  app.register(cameraStatusRoutes, routeOpts);
   app.register(cameraRoutes, routeOpts);
+  app.register(liveRoutes, { ...routeOpts, live, ...(options.publicUrl !== undefined && { publicUrl: options.publicUrl }) });
   app.register(configRoutes, routeOpts);
   app.register(rolloutRoutes, routeOpts);
   app.register(readingRoutes, routeOpts);

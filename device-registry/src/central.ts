@@ -8,6 +8,8 @@ import type { SignedConfig } from '@cityedge/contract';
 import { EmbeddedBroker, type BrokerAccount } from './broker/embedded-broker.js';
 import { MqttConfigPublisher } from './broker/config-publisher.js';
 import type { MqttConnection } from './broker/mqtt-connection.js';
+import { CameraFollower } from './ingest/camera-follower.js';
+import type { LiveViewOptions } from './live/live-view.js';
 import { FleetFollower } from './ingest/fleet-follower.js';
 import { TelemetryIngest } from './ingest/telemetry-ingest.js';
 import { listen, openRegistry, type OpenedRegistry } from './server.js';
@@ -29,6 +31,8 @@ export interface CentralOptions {
   adminToken?: string;
   /** Fleet-wide settings every composed configuration starts from. */
   documentDefaults?: Record<string, unknown>;
+  /** Live view (ffmpeg path, limits); the relays start and stop with the HTTP server. */
+  liveView?: LiveViewOptions;
 }
 
 export interface Central {
@@ -52,7 +56,7 @@ class Deferred<T extends object> {
 /**
  * The central side on one machine: the registry (HTTP API, storage, keys), the broker gateways
  * connect to with their own identities, and the registry's MQTT followers (configuration
- * publisher, fleet status and reports, telemetry ingest). Parts start in dependency order and
+ * publisher, fleet status and reports, camera reports, telemetry ingest). Parts start in dependency order and
  * stop in reverse.
  */
 export async function startCentral(o: CentralOptions): Promise<Central> {
@@ -113,6 +117,7 @@ export async function startCentral(o: CentralOptions): Promise<Central> {
       ...(o.adminToken !== undefined && { adminToken: o.adminToken }),
       ...(o.publicUrl !== undefined && { publicUrl: o.publicUrl }),
       ...(o.documentDefaults && { documentDefaults: o.documentDefaults }),
+      ...(o.liveView && { liveView: o.liveView }),
     });
     stops.push(() => registry.close());
     core.target = registry;
@@ -124,6 +129,9 @@ export async function startCentral(o: CentralOptions): Promise<Central> {
     const follower = new FleetFollower({ connection: service('fleet'), listener: services.fleet, logger: o.logger.child({ module: 'fleet' }), prefix });
     await follower.start();
     stops.push(() => follower.stop());
+    const cameras = new CameraFollower({ connection: service('cameras'), listener: services.cameraStatus, logger: o.logger.child({ module: 'cameras' }), prefix });
+    await cameras.start();
+    stops.push(() => cameras.stop());
     const ingest = new TelemetryIngest({
       connection: service('ingest'),
       sink: services.store.telemetry,

@@ -31,7 +31,7 @@ describe('error catalogue', () => {
     expect([...anywhere].filter((c) => !inReadme.has(c))).toEqual([]);
   });
 
-  it('answers only 4xx for client mistakes and 5xx for the registry or the broker', () => {
-    for (const [code, e] of Object.entries(ERRORS)) expect(code === 'REG_INTERNAL' || code === 'REG_BROKER_UNAVAILABLE' ? e.status >= 500 : e.status < 500).toBe(true);
+  it('answers only 4xx for client mistakes and 5xx for the registry, the broker or a missing ffmpeg', () => {
+    for (const [code, e] of Object.entries(ERRORS)) expect(['REG_INTERNAL', 'REG_BROKER_UNAVAILABLE', 'REG_LIVE_UNAVAILABLE'].includes(code) ? e.status >= 500 : e.status < 500).toBe(true);
   });
 });

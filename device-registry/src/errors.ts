@@ -11,6 +11,7 @@ export const ERRORS = {
   REG_FORBIDDEN: { status: 403, summary: 'The credentials are valid but their role (or gateway identity) does not allow this.' },
   REG_NOT_FOUND: { status: 404, summary: 'The site, gateway, device, line, camera, config version, rollout, token or route does not exist.' },
   REG_CONFLICT: { status: 409, summary: 'The record already exists, or is still in use by another record.' },
+  REG_LIVE_NO_STREAM: { status: 409, summary: 'Live view: the gateway has not reported a usable RTSP stream URI for this camera (or profile) yet.' },
   REG_CODE_USED: { status: 409, summary: 'The enrollment code was already used; issue a new one.' },
   REG_CODE_EXPIRED: { status: 410, summary: 'The enrollment code has expired; issue a new one.' },
   REG_PAYLOAD_TOO_LARGE: { status: 413, summary: 'The body is larger than the registry accepts.' },
@@ -19,6 +20,7 @@ export const ERRORS = {
   REG_RATE_LIMITED: { status: 429, summary: 'Too many enrollment attempts or failed gateway logins from this address; retry after `Retry-After` seconds.' },
   REG_INTERNAL: { status: 500, summary: 'A bug or a storage failure; the log has the details under the request id.' },
   REG_BROKER_UNAVAILABLE: { status: 503, summary: 'The broker did not take the configuration or credentials; nothing was lost, retry.' },
+  REG_LIVE_UNAVAILABLE: { status: 503, summary: 'Live view cannot run on this registry: no ffmpeg, or too many live streams at once.' },
 } as const satisfies Record<string, { status: number; summary: string }>;
 
 export type RegistryErrorCode = keyof typeof ERRORS;

@@ -26,6 +26,10 @@ export { GatewayCredentials } from './service/gateway-credentials.js';
 export { GatewayService, type GatewayView } from './service/gateway-service.js';
 export { TokenService, roleAllows } from './service/token-service.js';
 export { AuditService, type ExternalAuditEvent } from './service/audit-service.js';
+export { CameraStatusService, type CameraStatusView, type FleetCameraStatusView, type DiscoveredCameraView, type AcceptDiscoveredInput } from './service/camera-status-service.js';
+export type { CameraStatusState, DiscoveryState } from './repos/camera-status-repo.js';
+// --- live view (ffmpeg through node-rtsp-stream, WebSocket behind the registry's auth) ---
+export { LiveView, LIVE_UNAVAILABLE_MESSAGE, type LiveViewOptions, type LiveViewStats } from './live/live-view.js';
 // --- broker (embedded aedes, Mosquitto dynamic security) and ingest (fleet follower, telemetry) ---
 export type { GatewayCredentialStore, BrokerAuditAction, BrokerAuditEvent, BrokerAuditSink, BrokerIdentityProvisioner } from './broker/ports.js';
 export { mayPublish, maySubscribe, gatewayMayPublish, gatewayMaySubscribe, consumerMaySubscribe, clientIdAllowed, parseSharedFilter, principalName, GATEWAY_PUBLISHED_CHANNELS, type Principal, type AccountRole, type AclDecision } from './broker/acl.js';
@@ -38,6 +42,8 @@ export { MosquittoDynsec, gatewayRoleAcls, accountRoleAcls, gatewayRoleName, ACC
 export { MosquittoDynsecProcess, mosquittoDynsecConfig, findDynsecPlugin, DYNSEC_PLUGIN_CANDIDATES, type MosquittoConfigInput, type MosquittoDynsecProcessOptions } from './broker/mosquitto-process.js';
 export type { TelemetrySink, FleetListener } from './ingest/ports.js';
 export { FleetFollower, type FleetFollowerOptions, type FleetFollowerStats } from './ingest/fleet-follower.js';
+export { CameraFollower, type CameraFollowerOptions, type CameraFollowerStats, type CameraListener } from './ingest/camera-follower.js';
+export { CamerasStatusMessageSchema, parseCameraEvent, thumbnailSchema, type CameraEvent } from './ingest/camera-payloads.js';
 export { TelemetryIngest, type TelemetryIngestOptions, type TelemetryIngestStats } from './ingest/telemetry-ingest.js';
 export { MemoryTelemetrySink } from './ingest/memory-telemetry-sink.js';
 export { TelemetryMessageSchema, StatusMessageSchema, ConfigReportSchema, parsePayload, type ParseResult } from './ingest/payloads.js';

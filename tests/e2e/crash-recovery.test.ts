@@ -21,7 +21,15 @@ describe('agent killed with SIGKILL under load', () => {
         const want = cycle % 3 !== 1;
         if (want === up) return;
         up = want;
-        if (!want) return broker.stop();
+        if (!want) {
+          // Let what the broker already acknowledged reach the consumer before it goes away.
+          let seen = -1;
+          while (seen !== consumer.arrivals.length) {
+            seen = consumer.arrivals.length;
+            await new Promise((r) => setTimeout(r, 300));
+          }
+          return broker.stop();
+        }
         const before = consumer.subscriptions;
         await broker.start();
         await consumer.waitFor(() => consumer.subscriptions > before, 10_000, 'the consumer to resubscribe');

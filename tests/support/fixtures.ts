@@ -12,10 +12,10 @@ export function tempDir(prefix = 'cityedge-e2e-'): string {
 }
 
 /** Validates a configuration exactly as the agent's CLI does and builds an agent in process. */
-export async function buildAgent(config: GatewayConfigInput, stateDir = tempDir()): Promise<Agent> {
+export async function buildAgent(config: GatewayConfigInput, stateDir = tempDir(), extra: { random?: () => number } = {}): Promise<Agent> {
   const r = await resolveDocument(config, stateDir);
   if (!r.ok) throw new Error(formatProblems(r.problems, 'test config'));
-  return new Agent({ resolved: r.value, stateDir, logger: quiet });
+  return new Agent({ resolved: r.value, stateDir, logger: quiet, ...extra });
 }
 
 /** The latest reading of each device point, good or bad. */

@@ -1,4 +1,5 @@
 import { type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import { cameraStatusMigration } from './migration-camera-status.js';
 import type { Dialect } from './schema.js';
 
 /**
@@ -200,6 +201,7 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.createIndex('telemetry_device_ts').on('telemetry').columns(['gateway_id', 'device_id', 'ts']).execute();
       },
     },
+    '0002_camera_status': cameraStatusMigration,
   };
 }
 

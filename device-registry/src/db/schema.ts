@@ -1,4 +1,5 @@
 import type { Generated } from 'kysely';
+import type { CameraTables } from './camera-schema.js';
 
 /**
  * Table shapes as both SQLite and PostgreSQL return them: timestamps are bigint ms (parsed to
@@ -184,7 +185,7 @@ export interface TelemetryTable {
   err: string | null;
 }
 
-export interface RegistryTables {
+export interface RegistryTables extends CameraTables {
   sites: SitesTable;
   gateways: GatewaysTable;
   enrollment_codes: EnrollmentCodesTable;

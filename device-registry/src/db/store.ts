@@ -4,6 +4,7 @@ import Database from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
 import pg from 'pg';
 import { AuditRepo } from '../repos/audit-repo.js';
+import { CameraStatusRepo } from '../repos/camera-status-repo.js';
 import { ConfigsRepo } from '../repos/configs-repo.js';
 import { GatewaysRepo } from '../repos/gateways-repo.js';
 import { InventoryRepo } from '../repos/inventory-repo.js';
@@ -24,6 +25,7 @@ export class Repos {
   readonly tokens: TokensRepo;
   readonly audit: AuditRepo;
   readonly telemetry: TelemetryRepo;
+  readonly cameraStatus: CameraStatusRepo;
 
   constructor(readonly db: Kysely<RegistryTables>) {
     this.sites = new SitesRepo(db);
@@ -34,6 +36,7 @@ export class Repos {
     this.tokens = new TokensRepo(db);
     this.audit = new AuditRepo(db);
     this.telemetry = new TelemetryRepo(db);
+    this.cameraStatus = new CameraStatusRepo(db);
   }
 }
 

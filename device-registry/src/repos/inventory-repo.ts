@@ -1,5 +1,6 @@
 import type { Kysely, Selectable } from 'kysely';
 import type { CamerasTable, DevicesTable, LinesTable, RegistryTables } from '../db/schema.js';
+import { CameraStatusRepo } from './camera-status-repo.js';
 import { affected, parseJson } from './json.js';
 
 export type LineType = 'rtu' | 'tcp' | 'rtu-over-tcp';
@@ -171,11 +172,13 @@ export class InventoryRepo {
     return affected(await this.db.deleteFrom('cameras').where('gateway_id', '=', gatewayId).where('id', '=', id).executeTakeFirst()) > 0;
   }
 
-  /** Removes every line, device and camera of a gateway (devices first: they reference lines). */
+  /** Removes every line, device and camera of a gateway (devices first: they reference lines), and its camera reports. */
   async deleteAllOf(gatewayId: string): Promise<void> {
     await this.db.deleteFrom('devices').where('gateway_id', '=', gatewayId).execute();
     await this.db.deleteFrom('lines').where('gateway_id', '=', gatewayId).execute();
     await this.db.deleteFrom('cameras').where('gateway_id', '=', gatewayId).execute();
+    // What the gateway reported about its cameras goes with it.
+    await new CameraStatusRepo(this.db).deleteAllOf(gatewayId);
   }
 }
 

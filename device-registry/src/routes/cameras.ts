@@ -11,7 +11,7 @@ const cameraFields = {
   username: { type: ['string', 'null'], maxLength: 128 },
   password: { type: ['string', 'null'], maxLength: 256, description: 'Write-only, stored encrypted. Omit to keep the stored one, null to clear it' },
 };
-const cameraSchema = object({
+export const cameraSchema = object({
   gatewayId: { type: 'string' },
   id: { type: 'string' },
   name: { type: 'string' },

@@ -5,6 +5,7 @@ import { SecretBox } from '../security/secret-box.js';
 import type { SigningKey } from '../security/signing-key.js';
 import { AuditService } from './audit-service.js';
 import { CameraService } from './camera-service.js';
+import { CameraStatusService } from './camera-status-service.js';
 import { ConfigComposer } from './config-composer.js';
 import { ConfigService } from './config-service.js';
 import { Auditor, type ServiceDeps } from './context.js';
@@ -48,6 +49,8 @@ export interface RegistryServices {
   credentials: GatewayCredentials;
   devices: DeviceService;
   cameras: CameraService;
+  /** What gateways report about their cameras: state, inventory, thumbnails, discovered devices. */
+  cameraStatus: CameraStatusService;
   composer: ConfigComposer;
   configs: ConfigService;
   rollouts: RolloutService;
@@ -69,6 +72,7 @@ export function createServices(o: RegistryServiceOptions): RegistryServices {
   });
   const configs = new ConfigService(o.store, deps('configs'), composer, o.signingKey, o.publisher);
   const rollouts = new RolloutService(o.store, deps('rollouts'), configs);
+  const cameras = new CameraService(o.store, deps('cameras'), new SecretBox(o.secretKey));
   return {
     store: o.store,
     signingKey: o.signingKey,
@@ -79,7 +83,8 @@ export function createServices(o: RegistryServiceOptions): RegistryServices {
     enrollment,
     credentials: new GatewayCredentials(o.store),
     devices: new DeviceService(o.store, deps('devices'), composer),
-    cameras: new CameraService(o.store, deps('cameras'), new SecretBox(o.secretKey)),
+    cameras,
+    cameraStatus: new CameraStatusService(o.store, deps('camera-status'), cameras),
     composer,
     configs,
     rollouts,

@@ -6,6 +6,7 @@ import { generateSigningKey, type SignedConfig } from '@cityedge/contract';
 import { buildApp } from '../app.js';
 import { ManualClock } from '../clock.js';
 import type { RegistryStore } from '../db/store.js';
+import type { LiveViewOptions } from '../live/live-view.js';
 import type { RateLimit } from '../security/rate-limiter.js';
 import { signingKeyFromPem, type SigningKey } from '../security/signing-key.js';
 import { SYSTEM } from '../service/context.js';
@@ -79,7 +80,7 @@ export interface TestRegistry {
 export const TEST_BROKER_URL = 'mqtt://127.0.0.1:18830';
 
 /** A registry over `store` with a manual clock, recording ports and a captured pino stream. */
-export async function startTestRegistry(store: RegistryStore, opts: { enrollRateLimit?: RateLimit } = {}): Promise<TestRegistry> {
+export async function startTestRegistry(store: RegistryStore, opts: { enrollRateLimit?: RateLimit; liveView?: LiveViewOptions } = {}): Promise<TestRegistry> {
   const logs: string[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _enc, cb) {
@@ -93,7 +94,7 @@ export async function startTestRegistry(store: RegistryStore, opts: { enrollRate
   const publisher = new RecordingPublisher();
   const brokerIdentity = new RecordingBrokerIdentity();
   const services = createServices({ store, signingKey, secretKey: randomBytes(32), publisher, brokerIdentity, brokerInfo: { url: TEST_BROKER_URL }, logger, clock });
-  const app = buildApp({ services, logger, enrollRateLimit: opts.enrollRateLimit ?? { max: 1000, windowMs: 60_000 } });
+  const app = buildApp({ services, logger, enrollRateLimit: opts.enrollRateLimit ?? { max: 1000, windowMs: 60_000 }, ...(opts.liveView && { liveView: opts.liveView }) });
   await app.ready();
   const admin = (await services.tokens.create({ name: 'admin-ines', role: 'admin' }, SYSTEM)).token;
   const technician = (await services.tokens.create({ name: 'tech-ana', role: 'technician' }, SYSTEM)).token;

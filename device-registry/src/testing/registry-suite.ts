@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe } from 'vitest';
 import { startTestRegistry, type TestRegistry } from './harness.js';
 import type { StoreFactory, TestStore } from './stores.js';
 import { apiSuite } from './suite-api.js';
+import { cameraSuite } from './suite-cameras.js';
 import { configSuite } from './suite-config.js';
 import { enrollmentSuite } from './suite-enrollment.js';
 import { fleetSuite } from './suite-fleet.js';
@@ -32,5 +33,6 @@ export function registrySuite(name: string, makeStore: StoreFactory): void {
     apiSuite(reg);
     configSuite(reg);
     fleetSuite(reg);
+    cameraSuite(reg);
   });
 }
