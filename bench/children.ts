@@ -67,12 +67,12 @@ export async function startAedesChild(scope: Scope, benchScript: string): Promis
   return { kind: 'aedes', url: `mqtt://127.0.0.1:${port}`, port, pid: proc.pid as number };
 }
 
-/** The mosquitto binary, when one is installed (it often lives in /usr/sbin, outside a user's PATH). */
-export function findMosquitto(): string | undefined {
+/** The mosquitto binary (or another of its tools), when installed (it often lives in /usr/sbin, outside a user's PATH). */
+export function findMosquitto(name = 'mosquitto'): string | undefined {
   const dirs = [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin', '/usr/local/sbin'];
   for (const d of dirs) {
     if (!d) continue;
-    const p = join(d, 'mosquitto');
+    const p = join(d, name);
     try {
       accessSync(p, constants.X_OK);
       return p;

@@ -118,13 +118,16 @@ export async function benchConfigDelivery(scope: Scope, o: ConfigDeliveryOptions
   const sample = o.shippedSample ?? 32;
   const section = `6. configuration to ${n.toLocaleString('en-US')} gateways through mosquitto (dynamic security), registry on SQLite`;
   const mosquitto = findMosquitto();
+  const ctrl = findMosquitto('mosquitto_ctrl');
   const plugin = findDynsecPlugin();
-  if (!mosquitto || !plugin) {
-    return [{ section, name: `config delivered to ${n} gateways`, value: undefined, unit: '', note: `skipped: ${mosquitto ? 'mosquitto dynamic-security plugin' : 'mosquitto'} not installed` }];
+  if (!mosquitto || !ctrl || !plugin) {
+    const what = !mosquitto ? 'mosquitto' : !ctrl ? 'mosquitto_ctrl' : 'the mosquitto dynamic-security plugin';
+    return [{ section, name: `config delivered to ${n} gateways`, value: undefined, unit: '', note: `skipped: ${what} not installed` }];
   }
-  // MosquittoDynsecProcess runs `mosquitto` from PATH; Debian puts it in /usr/sbin.
-  const dir = dirname(mosquitto);
-  if (!(process.env.PATH ?? '').split(delimiter).includes(dir)) process.env.PATH = `${process.env.PATH ?? ''}${delimiter}${dir}`;
+  // MosquittoDynsecProcess runs `mosquitto` and `mosquitto_ctrl` from PATH; Debian puts mosquitto in /usr/sbin.
+  for (const dir of new Set([dirname(mosquitto), dirname(ctrl)])) {
+    if (!(process.env.PATH ?? '').split(delimiter).includes(dir)) process.env.PATH = `${process.env.PATH ?? ''}${delimiter}${dir}`;
+  }
   const rows: Row[] = [];
 
   // Mosquitto configured as shipped: a sample of enrollments.

@@ -168,7 +168,7 @@ export interface IngestOptions {
 export async function benchIngest(scope: Scope, o: IngestOptions): Promise<Row[]> {
   const rows: Row[] = [];
   const repoMsgs = o.repoMessages ?? 400;
-  const e2eMsgs = o.e2eMessages ?? 160;
+  const e2eMsgs = o.e2eMessages ?? 400;
   const e2eGateways = 4;
   const repoWork = (prefix: string) => telemetryWorkload(prefix, 10, repoMsgs / 10);
   const e2eWork = telemetryWorkload('e2e', e2eGateways, e2eMsgs / e2eGateways);
