@@ -12,7 +12,6 @@ export const bundleOptions = {
   format: 'esm',
   platform: 'node',
   target: 'node20',
-  clean: true,
   sourcemap: true,
   splitting: true,
   dts: false,
@@ -23,16 +22,26 @@ export const bundleOptions = {
   silent: true,
 } satisfies Options;
 
-export default defineConfig({
-  ...bundleOptions,
-  entry: {
-    'cityedge-agent': 'edge-agent/src/main.ts',
-    'cityedge-sim': 'simulators/src/cli.ts',
-    'cityedge-registry': 'device-registry/src/main.ts',
-    edgectl: 'device-registry/src/cli/edgectl.ts',
-    demo: 'scripts/demo.ts',
-    bench: 'bench/index.ts',
+export default defineConfig([
+  // The agent alone, so that its lazily loaded parts (the camera stack) stay out of its start-up.
+  {
+    ...bundleOptions,
+    entry: { 'cityedge-agent': 'edge-agent/src/main.ts' },
+    outDir: 'dist',
+    clean: false,
+    silent: false,
   },
-  outDir: 'dist',
-  silent: false,
-});
+  {
+    ...bundleOptions,
+    entry: {
+      'cityedge-sim': 'simulators/src/cli.ts',
+      'cityedge-registry': 'device-registry/src/main.ts',
+      edgectl: 'device-registry/src/cli/edgectl.ts',
+      demo: 'scripts/demo.ts',
+      bench: 'bench/index.ts',
+    },
+    outDir: 'dist',
+    clean: false,
+    silent: false,
+  },
+]);

@@ -25,17 +25,28 @@ export async function postgresUnavailable(adminUrl = PG_ADMIN_URL): Promise<stri
  */
 export async function tempDatabase(scope: Scope, adminUrl = PG_ADMIN_URL): Promise<string> {
   const name = `cityedge_bench_${randomBytes(6).toString('hex')}`;
-  const run = async (statement: string) => {
+  const admin = async <T>(fn: (c: pg.Client) => Promise<T>): Promise<T> => {
     const c = new pg.Client({ connectionString: adminUrl, connectionTimeoutMillis: 5000 });
     await c.connect();
     try {
-      await c.query(statement);
+      return await fn(c);
     } finally {
       await c.end();
     }
   };
-  await run(`CREATE DATABASE ${name}`);
-  scope.defer(() => run(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
+  await admin((c) => c.query(`CREATE DATABASE ${name}`));
+  scope.defer(() =>
+    admin(async (c) => {
+      // A closed store's connections may still be on their way out (pg-pool's end() does not
+      // wait for them); forcing them now would hit a pool without an 'error' listener.
+      for (let i = 0; i < 60; i++) {
+        const r = await c.query<{ n: string }>('SELECT count(*) AS n FROM pg_stat_activity WHERE datname = $1', [name]);
+        if (Number(r.rows[0]?.n ?? 0) === 0) break;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    }),
+  );
   const url = new URL(adminUrl);
   url.pathname = `/${name}`;
   return url.toString();

@@ -8,7 +8,7 @@ import { LineScheduler } from './poll/line-scheduler.js';
 import { AgentMetrics } from './http/metrics.js';
 import { StatusServer, type Health } from './http/status-server.js';
 import { ConfigManager, type HealthSnapshot } from './config/config-manager.js';
-import { CameraProber } from './camera/camera-prober.js';
+import type { CameraProber } from './camera/camera-prober.js';
 import type { Identity } from './config/identity.js';
 import { AGENT_VERSION } from './version.js';
 
@@ -136,7 +136,7 @@ export class Agent {
     });
     this.startForwarder(this.forwarder);
     this.config?.announce();
-    this.cameras = this.buildCameras(this.resolved);
+    this.cameras = await this.buildCameras(this.resolved);
     this.cameras?.start();
     this.lines = this.resolved.lines.map((line) => this.buildLine(line));
     for (const line of this.lines) line.start();
@@ -196,7 +196,7 @@ export class Agent {
     }
     for (const s of started) s.start();
     if (camerasChanged) {
-      this.cameras = this.buildCameras(next);
+      this.cameras = await this.buildCameras(next);
       this.cameras?.start();
     }
     this.log.info({ lines: kept.length, rebuilt: started.length, camerasRebuilt: camerasChanged }, 'configuration applied');
@@ -270,11 +270,16 @@ export class Agent {
     fw.start();
   }
 
-  /** Camera probing runs beside polling: its own concurrency limit and timeouts, never on the lines. */
-  private buildCameras(resolved: ResolvedConfig): CameraProber | undefined {
+  /**
+   * Camera probing runs beside polling: its own concurrency limit and timeouts, never on the
+   * lines. Its code (ONVIF, XML, JPEG) is loaded only when the gateway has cameras: a gateway
+   * without any keeps that memory.
+   */
+  private async buildCameras(resolved: ResolvedConfig): Promise<CameraProber | undefined> {
     const { config } = resolved;
     const c = config.cameras;
     if (!c.enabled || (c.devices.length === 0 && !c.discovery.enabled)) return undefined;
+    const { CameraProber } = await import('./camera/camera-prober.js');
     return new CameraProber({
       config: c,
       gatewayId: config.gateway.id,

@@ -49,6 +49,8 @@ export function mosquittoDynsecConfig(c: MosquittoConfigInput): string {
     `plugin_opt_config_file ${c.dynsecFile}`,
     '# Debian drops QoS 1 messages silently past 1000 queued per client: raise it.',
     `max_queued_messages ${c.maxQueuedMessages ?? 100_000}`,
+    '# Without it every dynamic-security answer waits ~40 ms for a delayed ACK (Nagle).',
+    'set_tcp_nodelay true',
     ...(c.persistenceLocation ? ['persistence true', `persistence_location ${c.persistenceLocation}`] : ['persistence false']),
     '',
   ].join('\n');

@@ -107,6 +107,9 @@ export async function openPostgresStore(opts: { databaseUrl: string; maxConnecti
     // bigint columns hold ms timestamps and sequence numbers, all far below 2^53.
     types: { getTypeParser: ((oid: number, format?: 'text' | 'binary') => (oid === INT8_OID ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format))) as typeof pg.types.getTypeParser },
   });
+  // An idle pooled connection the server terminates (restart, failover) is an 'error' event on the
+  // pool; without a listener it would crash the registry. The pool replaces the connection itself.
+  pool.on('error', () => undefined);
   const store = new RegistryStore(new Kysely<RegistryTables>({ dialect: new PostgresDialect({ pool }) }), 'postgres');
   try {
     await store.migrate();
