@@ -1,8 +1,7 @@
-import type { MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import { allGateways, Channel, DEFAULT_TOPIC_PREFIX, parseTopic, type CamerasStatusMessage, type CameraThumbnailMessage } from '@cityedge/contract';
-import { BrokerError } from '../broker/errors.js';
-import { openMqtt, type MqttConnection } from '../broker/mqtt-connection.js';
+import type { MqttConnection } from '../broker/mqtt-connection.js';
+import { TopicFollower } from './topic-follower.js';
 import { CamerasStatusMessageSchema, EventsEnvelopeSchema, parseCameraEvent, thumbnailSchema, type CameraEvent } from './camera-payloads.js';
 import { parsePayload } from './payloads.js';
 
@@ -51,18 +50,20 @@ export interface CameraFollowerStats {
  * equals the topic's gateway id; messages are handled one at a time in arrival order. Bad
  * payloads are counted and logged; nothing here throws.
  */
-export class CameraFollower {
-  private client: MqttClient | undefined;
-  private chain: Promise<void> = Promise.resolve();
-  private readonly log: Logger;
+export class CameraFollower extends TopicFollower {
   private readonly prefix: string;
   private readonly thumbnail: ReturnType<typeof thumbnailSchema>;
   private readonly maxThumbnailBase64: number;
   private readonly counters: CameraFollowerStats = { statuses: 0, cameraEvents: 0, otherEvents: 0, thumbnails: 0, malformed: 0, mismatched: 0, cleared: 0, listenerErrors: 0 };
 
   constructor(private readonly opts: CameraFollowerOptions) {
-    this.log = opts.logger.child({ module: 'camera-follower' });
-    this.prefix = opts.prefix ?? DEFAULT_TOPIC_PREFIX;
+    const prefix = opts.prefix ?? DEFAULT_TOPIC_PREFIX;
+    super(opts.connection, opts.logger.child({ module: 'camera-follower' }), 'cameras', [
+      allGateways(Channel.cameras, prefix),
+      allGateways(Channel.cameraThumbnail, prefix),
+      allGateways(Channel.events, prefix),
+    ]);
+    this.prefix = prefix;
     this.maxThumbnailBase64 = opts.maxThumbnailBase64 ?? 65_536;
     this.thumbnail = thumbnailSchema(this.maxThumbnailBase64);
   }
@@ -71,36 +72,7 @@ export class CameraFollower {
     return { ...this.counters };
   }
 
-  async start(): Promise<void> {
-    if (this.client) return;
-    const client = await openMqtt(this.opts.connection, { logger: this.log, role: 'cameras' });
-    client.on('message', (topic, payload) => {
-      this.chain = this.chain.then(() => this.handle(topic, payload));
-    });
-    const filters = [allGateways(Channel.cameras, this.prefix), allGateways(Channel.cameraThumbnail, this.prefix), allGateways(Channel.events, this.prefix)];
-    try {
-      await client.subscribeAsync(filters, { qos: 1 });
-    } catch (err) {
-      await client.endAsync(true);
-      throw new BrokerError('REG_BROKER_DENIED', `broker refused the camera subscriptions ${filters.join(', ')}: ${(err as Error).message}`, { cause: err });
-    }
-    this.client = client;
-    this.log.info({ filters }, 'following camera status, thumbnails and camera events');
-  }
-
-  async stop(): Promise<void> {
-    const c = this.client;
-    this.client = undefined;
-    await c?.endAsync();
-    await this.chain;
-  }
-
-  /** Resolves when every message received so far has been handed to the listener. */
-  idle(): Promise<void> {
-    return this.chain;
-  }
-
-  private async handle(topic: string, payload: Buffer): Promise<void> {
+  protected async handle(topic: string, payload: Buffer): Promise<void> {
     const t = parseTopic(topic, this.prefix);
     if (!t) return;
     if (payload.length === 0) {

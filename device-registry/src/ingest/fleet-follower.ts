@@ -1,8 +1,7 @@
-import type { MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import { allGateways, Channel, DEFAULT_TOPIC_PREFIX, parseTopic } from '@cityedge/contract';
-import { BrokerError } from '../broker/errors.js';
-import { openMqtt, type MqttConnection } from '../broker/mqtt-connection.js';
+import type { MqttConnection } from '../broker/mqtt-connection.js';
+import { TopicFollower } from './topic-follower.js';
 import { ConfigReportSchema, parsePayload, StatusMessageSchema } from './payloads.js';
 import type { FleetListener } from './ports.js';
 
@@ -35,52 +34,21 @@ export interface FleetFollowerStats {
  * lets a gateway publish only under its own id). Bad payloads are counted and logged; nothing
  * here throws.
  */
-export class FleetFollower {
-  private client: MqttClient | undefined;
-  private chain: Promise<void> = Promise.resolve();
-  private readonly log: Logger;
+export class FleetFollower extends TopicFollower {
   private readonly prefix: string;
   private readonly counters: FleetFollowerStats = { statuses: 0, reports: 0, malformed: 0, mismatched: 0, cleared: 0, listenerErrors: 0 };
 
   constructor(private readonly opts: FleetFollowerOptions) {
-    this.log = opts.logger.child({ module: 'fleet-follower' });
-    this.prefix = opts.prefix ?? DEFAULT_TOPIC_PREFIX;
+    const prefix = opts.prefix ?? DEFAULT_TOPIC_PREFIX;
+    super(opts.connection, opts.logger.child({ module: 'fleet-follower' }), 'fleet', [allGateways(Channel.status, prefix), allGateways(Channel.configReport, prefix)]);
+    this.prefix = prefix;
   }
 
   stats(): FleetFollowerStats {
     return { ...this.counters };
   }
 
-  async start(): Promise<void> {
-    if (this.client) return;
-    const client = await openMqtt(this.opts.connection, { logger: this.log, role: 'fleet' });
-    client.on('message', (topic, payload) => {
-      this.chain = this.chain.then(() => this.handle(topic, payload));
-    });
-    const filters = [allGateways(Channel.status, this.prefix), allGateways(Channel.configReport, this.prefix)];
-    try {
-      await client.subscribeAsync(filters, { qos: 1 });
-    } catch (err) {
-      await client.endAsync(true);
-      throw new BrokerError('REG_BROKER_DENIED', `broker refused the fleet subscriptions ${filters.join(', ')}: ${(err as Error).message}`, { cause: err });
-    }
-    this.client = client;
-    this.log.info({ filters }, 'following gateway status and config reports');
-  }
-
-  async stop(): Promise<void> {
-    const c = this.client;
-    this.client = undefined;
-    await c?.endAsync();
-    await this.chain;
-  }
-
-  /** Resolves when every message received so far has been handed to the listener. */
-  idle(): Promise<void> {
-    return this.chain;
-  }
-
-  private async handle(topic: string, payload: Buffer): Promise<void> {
+  protected async handle(topic: string, payload: Buffer): Promise<void> {
     const t = parseTopic(topic, this.prefix);
     if (!t) return;
     if (payload.length === 0) {
