@@ -140,7 +140,11 @@ export class Agent {
     this.cameras?.start();
     this.lines = this.resolved.lines.map((line) => this.buildLine(line));
     for (const line of this.lines) line.start();
-    await this.http?.start();
+    // The status endpoints are for operators: a port that is taken must not stop the data path.
+    await this.http?.start().catch((err: unknown) => {
+      this.log.error({ err: (err as Error).message, port: config.http.port }, 'status server could not listen; running without /healthz and /metrics');
+      this.http = undefined;
+    });
     this.log.info(
       { gateway: config.gateway.id, lines: this.lines.length, devices: this.devicesTotal(), configVersion: this.configVersion, managed: Boolean(this.config) },
       'agent started',

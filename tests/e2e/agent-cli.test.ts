@@ -87,4 +87,17 @@ describe('agent status endpoints', () => {
     expect(metrics).toMatch(/cityedge_mqtt_acked_messages_total [1-9]/);
     expect((await fetch(`${base}/nope`)).status).toBe(404);
   });
+
+  it('keeps forwarding when its status port is taken', async () => {
+    const { createServer } = await import('node:net');
+    const squatter = createServer();
+    await new Promise<void>((r) => squatter.listen(0, '127.0.0.1', () => r()));
+    cleanup.push(() => new Promise<void>((r) => squatter.close(() => r())));
+    const port = (squatter.address() as { port: number }).port;
+    const agent = await buildAgent({ gateway: { id: 'gw-http-taken' }, forwarding: { brokerUrl: broker.url }, http: { host: '127.0.0.1', port } });
+    await agent.start();
+    cleanup.push(() => agent.stop());
+    expect(agent.httpPort).toBeUndefined();
+    await waitUntil(() => agent.forwarder.stats().acked > 0, 10_000, 'forwarding without the status server');
+  });
 });
