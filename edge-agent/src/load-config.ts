@@ -15,9 +15,10 @@ import {
 /**
  * Reads a gateway configuration file (YAML or JSON), loads the profile directories it names and
  * validates everything. Relative paths in the document (profile directories, password and TLS
- * files) are taken from the configuration file's directory.
+ * files) are taken from the configuration file's directory. With an identity (an enrolled
+ * gateway) the file is its bootstrap configuration and the broker credentials come from the identity.
  */
-export async function loadGatewayConfigFile(path: string): Promise<Result<ResolvedConfig>> {
+export async function loadGatewayConfigFile(path: string, identity?: ManagedIdentity): Promise<Result<ResolvedConfig>> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
@@ -26,8 +27,13 @@ export async function loadGatewayConfigFile(path: string): Promise<Result<Resolv
   }
   const doc = parseDocumentText(text);
   if (!doc.ok) return doc;
-  return resolveDocument(doc.value, dirname(resolve(path)));
+  const baseDir = dirname(resolve(path));
+  if (!identity) return resolveDocument(doc.value, baseDir);
+  if (!isRecord(doc.value)) return { ok: false, problems: [{ path: '(root)', message: 'expected a mapping' }] };
+  return resolveManagedDocument(doc.value, identity, baseDir);
 }
+
+type ManagedIdentity = { gatewayId: string; mqtt: { url: string; username: string; password: string; topicPrefix: string } };
 
 export async function resolveDocument(raw: unknown, baseDir: string): Promise<Result<ResolvedConfig>> {
   const problems: Problem[] = [];
@@ -87,7 +93,7 @@ function isRecord(v: unknown): v is Record<string, unknown> {
  */
 export function resolveManagedDocument(
   doc: Record<string, unknown>,
-  identity: { gatewayId: string; mqtt: { url: string; username: string; password: string; topicPrefix: string } },
+  identity: ManagedIdentity,
   baseDir: string,
 ): Promise<Result<ResolvedConfig>> {
   const gateway = isRecord(doc.gateway) ? doc.gateway : {};

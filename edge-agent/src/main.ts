@@ -2,9 +2,7 @@
 import { parseArgs } from 'node:util';
 import { mkdirSync } from 'node:fs';
 import { pino } from 'pino';
-import { dirname, resolve as resolvePath } from 'node:path';
-import { readFile } from 'node:fs/promises';
-import { formatProblems, parseDocumentText, type ResolvedConfig, type Result } from '@cityedge/contract';
+import { formatProblems, type ResolvedConfig } from '@cityedge/contract';
 import { Agent } from './agent.js';
 import { loadGatewayConfigFile, resolveManagedDocument } from './load-config.js';
 import { enroll, EnrollError, identityPath, loadIdentity, type Identity } from './config/identity.js';
@@ -110,7 +108,7 @@ async function main(argv: string[]): Promise<number> {
     resolved = boot.value;
   } else {
     const file = configPath!;
-    const loaded = identity ? await loadManagedFile(file, identity) : await loadGatewayConfigFile(file);
+    const loaded = await loadGatewayConfigFile(file, identity);
     if (!loaded.ok) {
       process.stderr.write(`cityedge-agent: ${loaded.problems.length} problem(s) in the configuration, not starting:\n${formatProblems(loaded.problems, file)}\n`);
       return 2;
@@ -165,20 +163,6 @@ async function main(argv: string[]): Promise<number> {
     process.on('SIGINT', () => shutdown('SIGINT'));
     process.on('SIGTERM', () => shutdown('SIGTERM'));
   });
-}
-
-/** An enrolled gateway with a local file: the file is the bootstrap configuration, credentials from the identity. */
-async function loadManagedFile(file: string, identity: Identity): Promise<Result<ResolvedConfig>> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (err) {
-    return { ok: false, problems: [{ path: '(file)', message: `cannot read: ${(err as NodeJS.ErrnoException).code ?? String(err)}` }] };
-  }
-  const doc = parseDocumentText(text);
-  if (!doc.ok) return doc;
-  if (typeof doc.value !== 'object' || doc.value === null || Array.isArray(doc.value)) return { ok: false, problems: [{ path: '(root)', message: 'expected a mapping' }] };
-  return resolveManagedDocument(doc.value as Record<string, unknown>, identity, dirname(resolvePath(file)));
 }
 
 main(process.argv.slice(2)).then(
