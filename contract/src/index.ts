@@ -8,3 +8,5 @@ export * from './profiles.js';
 export * from './problems.js';
 export * from './resolve.js';
 export * from './signed-config.js';
+export * from './enrollment-link.js';
+export * from './log-format.js';

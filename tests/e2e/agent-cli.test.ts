@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -8,7 +8,11 @@ import { buildAgent, quiet, tempDir, waitUntil } from '../support/fixtures.js';
 import { TestBroker } from '../support/broker.js';
 
 function agentCli(...args: string[]) {
-  const r = spawnSync(process.execPath, [AGENT_BUILD, ...args], { encoding: 'utf8', timeout: 15_000 });
+  return agentCliEnv({}, ...args);
+}
+
+function agentCliEnv(env: NodeJS.ProcessEnv, ...args: string[]) {
+  const r = spawnSync(process.execPath, [AGENT_BUILD, ...args], { encoding: 'utf8', timeout: 15_000, env: { ...process.env, ...env } });
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
@@ -50,6 +54,61 @@ describe('cityedge-agent command line', () => {
     expect(r.code).toBe(2);
     expect(r.err).toContain('missing.yaml: (file): cannot read: ENOENT');
     for (const x of [r.err]) noStackTrace(x);
+  });
+
+  it('tells a gateway with neither configuration nor enrollment how to enroll', () => {
+    const dir = tempDir();
+    const missing = join(dir, 'agent.yaml');
+    for (const command of ['run', 'check-config']) {
+      const r = agentCliEnv({ CITYEDGE_CONFIG: missing }, command, '--state-dir', dir);
+      expect(r.code).toBe(2);
+      expect(r.err).toContain(`this gateway is not enrolled (no ${join(dir, 'identity.json')}) and has no configuration file (${missing})`);
+      expect(r.err).toContain("sudo -u cityedge cityedge-agent enroll 'https://<registry>/enroll#code=<code>'");
+      noStackTrace(r.err);
+    }
+  });
+
+  it('prints its version with --version, -V and version', () => {
+    const versions = [agentCli('--version'), agentCli('-V'), agentCli('version')];
+    for (const r of versions) {
+      expect(r.code).toBe(0);
+      expect(r.out).toMatch(/^\d+\.\d+\.\d+\S*\n$/);
+    }
+  });
+
+  it('refuses enrollment arguments that do not fit, naming them', () => {
+    const cases: Array<[string[], RegExp]> = [
+      [['enroll'], /--registry: expected the registry URL/],
+      [['enroll', '--registry', 'https://r.example'], /--code: expected the enrollment code/],
+      [['enroll', 'https://r.example/other#code=1'], /https:\/\/r\.example\/other#code=1: expected a link ending in \/enroll/],
+      [['enroll', 'https://r.example/enroll#code=1', '--code', '2'], /either the enrollment link or --registry and --code/],
+      [['run', '--log-format', 'text'], /--log-format: expected json or pretty, got "text"/],
+    ];
+    for (const [args, message] of cases) {
+      const r = agentCli(...args, '--state-dir', tempDir());
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.err).toMatch(message);
+      noStackTrace(r.err);
+    }
+  });
+
+  it('logs pretty lines at a person\'s request and JSON lines otherwise', async () => {
+    const dir = tempDir();
+    const file = join(dir, 'agent.yaml');
+    writeFileSync(file, 'gateway: { id: gw-logs }\nforwarding: { brokerUrl: "mqtt://127.0.0.1:9" }\nhttp: { enabled: false }\n');
+    const firstLine = async (...extra: string[]) => {
+      const child = spawn(process.execPath, [AGENT_BUILD, 'run', '--config', file, '--state-dir', dir, ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+      await waitUntil(() => out.includes('agent started'), 10_000, 'the agent to log its start');
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+      return out.split('\n').find((l) => l.includes('agent started'))!;
+    };
+    expect(JSON.parse(await firstLine())).toMatchObject({ msg: 'agent started', gateway: 'gw-logs' });
+    const pretty = await firstLine('--log-format', 'pretty');
+    expect(() => JSON.parse(pretty)).toThrow();
+    expect(pretty).toMatch(/INFO.*agent started/);
   });
 });
 

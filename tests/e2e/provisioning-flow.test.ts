@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import mqtt from 'mqtt';
 import { startCentral, type Central } from '@cityedge/device-registry';
 import { startSimulation, type Simulation } from '@cityedge/simulators';
+import { enrollmentLink } from '@cityedge/contract';
 import { AGENT_BUILD } from '../global-setup.js';
 import { TelemetryConsumer } from '../support/consumer.js';
 import { eventually, quiet, tempDir, waitUntil } from '../support/fixtures.js';
@@ -82,8 +83,8 @@ describe('provisioning: enroll, configure over the air, telemetry', () => {
     expect(bad.body.error.message).toMatch(/unitId/);
   });
 
-  it('enrolls the gateway with the code, once', async () => {
-    const r = await agentCli('enroll', '--registry', central.url, '--code', code, '--state-dir', stateDir);
+  it('enrolls the gateway with the link its QR code carries, once', async () => {
+    const r = await agentCli('enroll', enrollmentLink(central.url, code), '--state-dir', stateDir);
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     expect(r.stdout).toContain('enrolled as gw-dongha-01');

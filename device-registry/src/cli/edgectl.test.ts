@@ -7,6 +7,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listen, openRegistry, type OpenedRegistry } from '../server.js';
 import { SYSTEM } from '../service/context.js';
+import { parseEnrollmentLink } from '@cityedge/contract';
 import { main } from './main.js';
 import type { CliIo } from './output.js';
 import { RegistryApiError, RegistryClient, RegistryClientError, type ConfigVersionSummary, type GatewayView, type Site } from './registry-client.js';
@@ -299,9 +300,10 @@ describe('edgectl rollouts and JSON output', () => {
 
   it('prints the API answer as parseable JSON', async () => {
     const created = await run(['gateway', 'create', 'gw-json', '--site', 'riverside', '--json']);
-    const c = JSON.parse(created.stdout) as { gateway: GatewayView; enrollment: { code: string; expiresAt: number }; enrollCommand: string };
+    const c = JSON.parse(created.stdout) as { gateway: GatewayView; enrollment: { code: string; expiresAt: number }; enrollCommand: string; enrollLink: string };
     expect(c.gateway.id).toBe('gw-json');
-    expect(c.enrollCommand).toBe(`cityedge-agent enroll --registry ${url} --code ${c.enrollment.code}`);
+    expect(c.enrollCommand).toBe(`sudo -u cityedge cityedge-agent enroll --registry ${url} --code ${c.enrollment.code}`);
+    expect(parseEnrollmentLink(c.enrollLink)).toEqual({ ok: true, registryUrl: url, code: c.enrollment.code });
     const sites = JSON.parse((await run(['--json', 'site', 'list'])).stdout) as Site[];
     expect(sites.map((s) => s.id)).toContain('riverside');
     const gws = JSON.parse((await run(['gateway', 'list', '--site', 'riverside', '--json'])).stdout) as GatewayView[];

@@ -44,7 +44,8 @@ export async function enroll(opts: { registryUrl: string; code: string; stateDir
   if (!opts.force && existsSync(identityPath(opts.stateDir))) {
     throw new EnrollError('EDGE_ENROLL_EXISTS', `this gateway is already enrolled (${identityPath(opts.stateDir)}); use --force to enroll it again`);
   }
-  const url = new URL('/v1/enroll', opts.registryUrl).toString();
+  // relative to the registry URL, which may carry a path prefix (https://ioc.example.vn/registry)
+  const url = new URL('v1/enroll', opts.registryUrl.replace(/\/*$/, '/')).toString();
   let res: Response;
   try {
     res = await fetch(url, {

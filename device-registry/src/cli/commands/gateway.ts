@@ -1,4 +1,5 @@
 import qrcode from 'qrcode-terminal';
+import { enrollmentLink } from '@cityedge/contract';
 import { defined, int, list, oneOf, positive, str, UsageError, type CommandContext, type CommandSpec } from '../command.js';
 import { formatTime, orDash, relative } from '../output.js';
 import type { EnrollmentCodeView, GatewayView } from '../registry-client.js';
@@ -18,8 +19,9 @@ function enrollUrl(ctx: CommandContext): string {
   return u.replace(/\/+$/, '');
 }
 
+/** What a technician runs on the gateway (installed by deploy/install-agent.sh, as the agent's user). */
 export function enrollCommand(registryUrl: string, code: string): string {
-  return `cityedge-agent enroll --registry ${registryUrl} --code ${code}`;
+  return `sudo -u cityedge cityedge-agent enroll --registry ${registryUrl} --code ${code}`;
 }
 
 /** The one-time code, its expiry, the command to run on the gateway and the code as a QR block. */
@@ -32,9 +34,12 @@ function printEnrollment(ctx: CommandContext, gatewayId: string, e: EnrollmentCo
   out.line('on the gateway, run:');
   out.line();
   out.line(`  ${enrollCommand(url, e.code)}`);
+  out.line('  sudo systemctl restart cityedge-agent');
+  out.line();
+  out.line(`or give the agent the enrollment link (the QR code below carries it): cityedge-agent enroll '${enrollmentLink(url, e.code)}'`);
   if (ctx.flags['no-qr'] === true) return;
   out.line();
-  qrcode.generate(e.code, { small: true }, (block) => out.line(block));
+  qrcode.generate(enrollmentLink(url, e.code), { small: true }, (block) => out.line(block));
 }
 
 function statusText(g: GatewayView, now: number): string {
@@ -90,7 +95,7 @@ export const gatewayCommands: CommandSpec[] = [
       const tags = list(flags, 'tag');
       const r = await client.createGateway({ id: args[0]!, ...defined({ siteId: str(flags, 'site'), name: str(flags, 'name'), codeTtlSeconds: int(flags, 'code-ttl') }), ...(tags.length > 0 && { tags }) });
       if (out.json) {
-        out.data({ ...r, enrollCommand: enrollCommand(url, r.enrollment.code) });
+        out.data({ ...r, enrollCommand: enrollCommand(url, r.enrollment.code), enrollLink: enrollmentLink(url, r.enrollment.code) });
         return 0;
       }
       const g = r.gateway;
@@ -112,7 +117,7 @@ export const gatewayCommands: CommandSpec[] = [
     async run(ctx) {
       const url = enrollUrl(ctx);
       const e = await ctx.client.issueEnrollmentCode(ctx.args[0]!, int(ctx.flags, 'code-ttl'));
-      if (ctx.out.json) ctx.out.data({ gatewayId: ctx.args[0], enrollment: e, enrollCommand: enrollCommand(url, e.code) });
+      if (ctx.out.json) ctx.out.data({ gatewayId: ctx.args[0], enrollment: e, enrollCommand: enrollCommand(url, e.code), enrollLink: enrollmentLink(url, e.code) });
       else printEnrollment(ctx, ctx.args[0]!, e, url);
       return 0;
     },
