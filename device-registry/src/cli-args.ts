@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { DEFAULT_TOPIC_PREFIX } from '@cityedge/contract';
+import { chooseLogFormat, DEFAULT_TOPIC_PREFIX, type LogFormat } from '@cityedge/contract';
 
 export const USAGE = `usage: cityedge-registry [options]
 
@@ -18,6 +18,7 @@ options:
   --public-url <url>      the registry's URL as gateways reach it (default: from the Host header)
   --trust-proxy           behind a reverse proxy: take the client address from X-Forwarded-For
   --log-level <level>     fatal, error, warn, info, debug, trace  [info]
+  --log-format <f>        json or pretty  [pretty on a terminal, json under systemd; $CITYEDGE_LOG_FORMAT]
   -h, --help
 
 environment:
@@ -41,6 +42,7 @@ export interface RegistryCliOptions {
   publicUrl: string | undefined;
   trustProxy: boolean;
   logLevel: string;
+  logFormat: LogFormat;
   adminToken: string | undefined;
 }
 
@@ -49,7 +51,7 @@ export type CliResult = { ok: true; help: true } | { ok: true; help: false; opti
 const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'];
 
 /** Parses the command line; every problem is a message naming the flag (exit code 2). */
-export function parseRegistryArgs(argv: string[], env: NodeJS.ProcessEnv): CliResult {
+export function parseRegistryArgs(argv: string[], env: NodeJS.ProcessEnv, stdoutIsTTY = false): CliResult {
   let values;
   try {
     ({ values } = parseArgs({
@@ -70,6 +72,7 @@ export function parseRegistryArgs(argv: string[], env: NodeJS.ProcessEnv): CliRe
         'public-url': { type: 'string' },
         'trust-proxy': { type: 'boolean', default: false },
         'log-level': { type: 'string', default: 'info' },
+        'log-format': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -93,6 +96,8 @@ export function parseRegistryArgs(argv: string[], env: NodeJS.ProcessEnv): CliRe
   if (publicUrl !== undefined && !/^https?:\/\/\S+$/.test(publicUrl)) return { ok: false, message: `--public-url: expected an http:// or https:// URL, got "${publicUrl}"` };
   if (!/^[^#+\s]+[^/#+\s]$/.test(values['topic-prefix'])) return { ok: false, message: '--topic-prefix: expected a topic prefix without wildcards, spaces or a trailing "/"' };
   if (!LEVELS.includes(values['log-level'])) return { ok: false, message: `--log-level: expected one of ${LEVELS.join(', ')}` };
+  const logFormat = chooseLogFormat({ flag: values['log-format'], env, stdoutIsTTY });
+  if (!logFormat.ok) return { ok: false, message: logFormat.message };
   const adminToken = env.REGISTRY_ADMIN_TOKEN || undefined;
   if (adminToken !== undefined && adminToken.length < 20) return { ok: false, message: 'REGISTRY_ADMIN_TOKEN: must be at least 20 characters' };
   const dataDir = values['data-dir'] ?? env.STATE_DIRECTORY?.split(':')[0] ?? '/var/lib/cityedge-registry';
@@ -114,6 +119,7 @@ export function parseRegistryArgs(argv: string[], env: NodeJS.ProcessEnv): CliRe
       publicUrl,
       trustProxy: values['trust-proxy'],
       logLevel: values['log-level'],
+      logFormat: logFormat.format,
       adminToken,
     },
   };

@@ -10,7 +10,7 @@ import { connectMosquitto, startCentral, type Central } from './central.js';
  * dynamic-security plugin. Exit codes: 0 stopped cleanly, 1 runtime failure, 2 bad usage.
  */
 async function main(argv: string[]): Promise<number> {
-  const parsed = parseRegistryArgs(argv, process.env);
+  const parsed = parseRegistryArgs(argv, process.env, process.stdout.isTTY === true);
   if (!parsed.ok) {
     process.stderr.write(`cityedge-registry: ${parsed.message}\n${USAGE}\n`);
     return 2;
@@ -20,7 +20,9 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const o = parsed.options;
-  const logger = pino({ level: o.logLevel, base: { service: 'registry' }, redact: { paths: ['req.headers.authorization', 'password', '*.password', 'token', '*.token'], censor: '[redacted]' } });
+  const logOptions = { level: o.logLevel, base: { service: 'registry' }, redact: { paths: ['req.headers.authorization', 'password', '*.password', 'token', '*.token'], censor: '[redacted]' } };
+  // pino-pretty is loaded only for a person at a terminal; synchronous, so nothing is lost on exit.
+  const logger = o.logFormat === 'pretty' ? pino(logOptions, (await import('pino-pretty')).default({ sync: true, ignore: 'pid,hostname' })) : pino(logOptions);
   let central: Central;
   try {
     mkdirSync(o.dataDir, { recursive: true, mode: 0o700 });
