@@ -10,3 +10,5 @@ export * from './resolve.js';
 export * from './signed-config.js';
 export * from './enrollment-link.js';
 export * from './log-format.js';
+export * from './alarms.js';
+export * from './commands.js';

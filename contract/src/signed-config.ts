@@ -41,6 +41,24 @@ function signedBytes(doc: Omit<SignedConfig, 'sig'>): Buffer {
   return Buffer.from(canonicalize({ v, gatewayId, version, issuedAt, keyId, config }) ?? '', 'utf8');
 }
 
+/**
+ * Signs any document (commands use this too): the Ed25519 signature over the RFC 8785 canonical
+ * JSON of the document with its `keyId` and without `sig`.
+ */
+export function signCanonical<T extends Record<string, unknown>>(body: T, privateKeyPem: string): T & { keyId: string; sig: string } {
+  const privateKey = createPrivateKey(privateKeyPem);
+  const doc = { ...body, keyId: keyIdOf(createPublicKey(privateKey)) };
+  return { ...doc, sig: sign(null, Buffer.from(canonicalize(doc) ?? '', 'utf8'), privateKey).toString('base64') };
+}
+
+/** Checks a document signed with signCanonical against trusted public keys. */
+export function verifyCanonical(doc: Record<string, unknown> & { keyId: string; sig: string }, publicKeysPem: readonly string[]): 'ok' | 'unknown-key' | 'bad-signature' {
+  const key = publicKeysPem.map((pem) => createPublicKey(pem)).find((k) => keyIdOf(k) === doc.keyId);
+  if (!key) return 'unknown-key';
+  const { sig, ...body } = doc;
+  return verify(null, Buffer.from(canonicalize(body) ?? '', 'utf8'), key, Buffer.from(sig, 'base64')) ? 'ok' : 'bad-signature';
+}
+
 /** The key id of a public key: the first 16 hex digits of SHA-256 over its raw 32 bytes. */
 export function keyIdOf(publicKey: KeyObject): string {
   const raw = publicKey.export({ format: 'der', type: 'spki' }).subarray(-32);

@@ -34,6 +34,8 @@ export interface GatewayEvent {
   dev?: string;
   message: string;
   data?: Record<string, unknown>;
+  /** The alarm this event raises or clears (see alarms.ts); built-in event types map implicitly. */
+  alarm?: { key: string; state: 'raised' | 'cleared'; level?: string };
 }
 
 /** Event types the agent emits. */
