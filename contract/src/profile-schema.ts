@@ -60,7 +60,7 @@ export const PointSpec = z
   });
 export type PointSpec = z.infer<typeof PointSpec>;
 
-export const ProfileKind = z.enum(['water-level', 'air-quality', 'lighting', 'energy', 'environment', 'other']);
+export const ProfileKind = z.enum(['water-level', 'air-quality', 'lighting', 'energy', 'environment', 'io', 'other']);
 
 export const SerialParity = z.enum(['none', 'even', 'odd']);
 

@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import ModbusRTU from 'modbus-serial';
+import { MbapGuard } from './mbap-guard.js';
 import { LIMITS, checkBoolValues, checkCommon, checkRegisterValues, ModbusArgumentError } from './modbus-args.js';
 import { describeRequest, mapLibraryError, type RequestInfo } from './modbus-serial-errors.js';
 import { ModbusError, type BitTable, type ModbusTransport, type WordTable } from './modbus-transport.js';
@@ -105,6 +106,8 @@ export class ModbusSerialTransport implements ModbusTransport {
   /** Bumped by close(): an open() that was under way when it ran must not install its client. */
   private generation = 0;
   private active: { fail(err: ModbusError): void } | undefined;
+  /** Modbus TCP only: checks reply headers that TcpPort does not (see mbap-guard.ts). */
+  private readonly mbap = new MbapGuard();
   private queue: Promise<unknown> = Promise.resolve();
 
   constructor(options: ModbusSerialTransportOptions) {
@@ -234,7 +237,16 @@ export class ModbusSerialTransport implements ModbusTransport {
     port?.on?.('error', (err: unknown) => this.log?.debug({ transport: this.description, err }, 'modbus port error'));
     const lost = (): void => this.handleLost(client);
     client.on('close', lost);
-    if (port?._client instanceof EventEmitter) port._client.on('close', lost);
+    if (port?._client instanceof EventEmitter) {
+      port._client.on('close', lost);
+      if (this.kind === 'tcp') {
+        // ahead of TcpPort's own listener, so a bad header fails the call before it is decoded
+        port._client.prependListener('data', (chunk: Buffer) => {
+          const bad = this.mbap.feed(chunk);
+          if (bad) this.active?.fail(new ModbusError('EDGE_MODBUS_FRAME', `${this.description}: ${bad}`));
+        });
+      }
+    }
 
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
@@ -336,6 +348,7 @@ export class ModbusSerialTransport implements ModbusTransport {
       }
       const port = portOf(client);
       discardPending(port);
+      this.mbap.reset();
       let done = false;
       const finish = (err: ModbusError | undefined, value?: T): void => {
         if (done) return;

@@ -23,6 +23,7 @@ export { VaisalaAqt530, type PollutionEpisode } from './devices/vaisala-aqt530.j
 export { Sht20 } from './devices/sht20.js';
 export { IntesisDali, type BallastState, type PowerSource } from './devices/intesis-dali.js';
 export { EastronSdm120 } from './devices/eastron-sdm120.js';
+export { RelayIo } from './devices/relay-io.js';
 export { crc16, withCrc, crcMatches } from './modbus/crc16.js';
 export type { RegisterBank, Table } from './modbus/register-bank.js';
 export { runCli, type CliIo } from './cli-run.js';

@@ -3,6 +3,7 @@ import { CameraDiscoverySpec, CameraSpec } from './camera/camera-spec.js';
 import { FaultSpec } from './faults.js';
 import { defaultUnitId, MODEL_NAMES, type ModelName } from './devices/models.js';
 import { EastronSdm120Options } from './devices/eastron-sdm120.js';
+import { RelayIoOptions } from './devices/relay-io.js';
 import { GeoluxLx80Options } from './devices/geolux-lx80.js';
 import { IntesisDaliOptions } from './devices/intesis-dali.js';
 import { PressureLevelOptions } from './devices/pressure-level.js';
@@ -32,6 +33,7 @@ export const DeviceSpec = z.discriminatedUnion('model', [
   deviceSpec('sht20', Sht20Options),
   deviceSpec('intesis-dali', IntesisDaliOptions),
   deviceSpec('eastron-sdm120', EastronSdm120Options),
+  deviceSpec('relay-io', RelayIoOptions),
 ]);
 export type DeviceSpec = z.infer<typeof DeviceSpec>;
 

@@ -4,6 +4,7 @@ import { EastronSdm120, EastronSdm120Options } from './eastron-sdm120.js';
 import { GeoluxLx80, GeoluxLx80Options } from './geolux-lx80.js';
 import { IntesisDali, IntesisDaliOptions } from './intesis-dali.js';
 import { PressureLevel, PressureLevelOptions } from './pressure-level.js';
+import { RelayIo, RelayIoOptions } from './relay-io.js';
 import { Sht20, Sht20Options } from './sht20.js';
 import { VaisalaAqt530, VaisalaAqt530Options } from './vaisala-aqt530.js';
 import { VegapulsC21, VegapulsC21Options } from './vegapuls-c21.js';
@@ -29,6 +30,7 @@ export const MODELS = {
   sht20: entry({ profile: 'sht20', options: Sht20Options, create: (ctx, o) => new Sht20(ctx, o) }),
   'intesis-dali': entry({ profile: 'intesis-dali-ballast', options: IntesisDaliOptions, create: (ctx, o) => new IntesisDali(ctx, o) }),
   'eastron-sdm120': entry({ profile: 'eastron-sdm120', options: EastronSdm120Options, create: (ctx, o) => new EastronSdm120(ctx, o) }),
+  'relay-io': entry({ profile: 'relay-io-8', options: RelayIoOptions, create: (ctx, o) => new RelayIo(ctx, o) }),
 } as const;
 
 export type ModelName = keyof typeof MODELS;
