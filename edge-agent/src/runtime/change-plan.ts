@@ -1,0 +1,112 @@
+import { isDeepStrictEqual } from 'node:util';
+import type { ForwardingConfig, LineConfig, ResolvedConfig, ResolvedDevice, ResolvedLine } from '@cityedge/contract';
+
+/**
+ * What changes between the configuration running and the next one, keyed by id, decided once
+ * and purely here; the runtime then applies it part by part. Equality is structural (a
+ * reordered document or a default written out changes nothing), and each part says how it can
+ * change: in place, rebuilt, or only at the next start.
+ */
+export interface ChangePlan {
+  lines: {
+    /** New line ids: a scheduler is built and started. */
+    add: ResolvedLine[];
+    /** Line ids gone: the scheduler stops and closes its port. */
+    remove: string[];
+    /** The endpoint changed (type, port, serial settings, host): stopped, rebuilt, started. */
+    rebuild: ResolvedLine[];
+    /** Same endpoint, other settings or devices: changed in place, pollers of unchanged devices kept. */
+    update: Array<{ line: ResolvedLine; devices: DeviceChanges }>;
+    /** Unchanged. */
+    keep: string[];
+  };
+  /** The MQTT session: `reconnect` for the broker and identity, `update` for what applies in place. */
+  forwarding: 'keep' | 'update' | 'reconnect';
+  /** Camera probing: rebuilt when anything in it changed. */
+  cameras: 'keep' | 'rebuild';
+  /** Settings that take effect at the next start (the outbox file, the status server's address). */
+  restartNeeded: string[];
+  /** Settings applied in place with no part rebuilt (log level, OTA window, outbox limits). */
+  inPlace: string[];
+}
+
+export interface DeviceChanges {
+  add: string[];
+  remove: string[];
+  change: string[];
+}
+
+/** Line settings that define the wire: a change closes the port and opens another. */
+const ENDPOINT_KEYS = ['type', 'path', 'baudRate', 'parity', 'dataBits', 'stopBits', 'host', 'port'] as const;
+
+/** Forwarding settings the session applies without reconnecting. */
+const FORWARDING_IN_PLACE: ReadonlyArray<keyof ForwardingConfig> = ['maxBatchReadings', 'inflightWindow', 'reconnectMinMs', 'reconnectMaxMs', 'statusIntervalMs'];
+
+export function planChanges(current: ResolvedConfig, next: ResolvedConfig): ChangePlan {
+  const plan: ChangePlan = {
+    lines: { add: [], remove: [], rebuild: [], update: [], keep: [] },
+    forwarding: planForwarding(current.config.forwarding, next.config.forwarding),
+    cameras: isDeepStrictEqual(current.config.cameras, next.config.cameras) ? 'keep' : 'rebuild',
+    restartNeeded: [],
+    inPlace: [],
+  };
+  const before = new Map(current.lines.map((l) => [l.config.id, l]));
+  for (const line of next.lines) {
+    const old = before.get(line.config.id);
+    before.delete(line.config.id);
+    if (!old) plan.lines.add.push(line);
+    else if (!sameEndpoint(old.config, line.config)) plan.lines.rebuild.push(line);
+    else if (isDeepStrictEqual(withoutDevices(old.config), withoutDevices(line.config)) && sameDevices(old.devices, line.devices)) plan.lines.keep.push(line.config.id);
+    else plan.lines.update.push({ line, devices: planDevices(old.devices, line.devices) });
+  }
+  plan.lines.remove = [...before.keys()];
+
+  const c = current.config;
+  const n = next.config;
+  if (c.buffer.path !== n.buffer.path) plan.restartNeeded.push('buffer.path');
+  for (const key of ['maxRows', 'maxBytes', 'telemetryOverflow', 'commitIntervalMs'] as const) if (c.buffer[key] !== n.buffer[key]) plan.inPlace.push(`buffer.${key}`);
+  if (!isDeepStrictEqual(c.http, n.http)) plan.restartNeeded.push('http');
+  if (c.log.level !== n.log.level) plan.inPlace.push('log.level');
+  if (c.ota.healthWindowMs !== n.ota.healthWindowMs) plan.inPlace.push('ota.healthWindowMs');
+  return plan;
+}
+
+/** True when a plan changes nothing at all. */
+export function isEmptyPlan(p: ChangePlan): boolean {
+  const l = p.lines;
+  return l.add.length + l.remove.length + l.rebuild.length + l.update.length === 0 && p.forwarding === 'keep' && p.cameras === 'keep' && p.restartNeeded.length === 0 && p.inPlace.length === 0;
+}
+
+function planForwarding(a: ForwardingConfig, b: ForwardingConfig): ChangePlan['forwarding'] {
+  if (isDeepStrictEqual(a, b)) return 'keep';
+  const strip = (f: ForwardingConfig) => Object.fromEntries(Object.entries(f).filter(([k]) => !FORWARDING_IN_PLACE.includes(k as keyof ForwardingConfig)));
+  return isDeepStrictEqual(strip(a), strip(b)) ? 'update' : 'reconnect';
+}
+
+function sameEndpoint(a: LineConfig, b: LineConfig): boolean {
+  const pick = (l: LineConfig) => ENDPOINT_KEYS.map((k) => (l as unknown as Record<string, unknown>)[k]);
+  return isDeepStrictEqual(pick(a), pick(b));
+}
+
+function withoutDevices(l: LineConfig): Omit<LineConfig, 'devices'> {
+  const { devices: _devices, ...rest } = l;
+  return rest;
+}
+
+function sameDevices(a: readonly ResolvedDevice[], b: readonly ResolvedDevice[]): boolean {
+  const c = planDevices(a, b);
+  return c.add.length + c.remove.length + c.change.length === 0;
+}
+
+function planDevices(before: readonly ResolvedDevice[], after: readonly ResolvedDevice[]): DeviceChanges {
+  const old = new Map(before.map((d) => [d.id, d]));
+  const changes: DeviceChanges = { add: [], remove: [], change: [] };
+  for (const d of after) {
+    const o = old.get(d.id);
+    old.delete(d.id);
+    if (!o) changes.add.push(d.id);
+    else if (!isDeepStrictEqual(o, d)) changes.change.push(d.id);
+  }
+  changes.remove = [...old.keys()];
+  return changes;
+}
