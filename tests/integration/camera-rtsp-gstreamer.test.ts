@@ -1,6 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CameraError, DigestSession, probeRtsp, type RtspProbeOptions } from '@cityedge/drivers';
+import { CamerasConfig, type GatewayEvent } from '@cityedge/contract';
+import { CameraError, DigestSession, InlineJpegDecoder, probeRtsp, type RtspProbeOptions } from '@cityedge/drivers';
+import { CameraProber } from '@cityedge/edge-agent';
 import { GstRtspServer } from '../support/gst-rtsp.js';
+import { quiet } from '../support/fixtures.js';
 
 /**
  * Our RTSP probe against GStreamer's RTSP server (gst-rtsp-server), an H.264 server we did not
@@ -52,5 +55,65 @@ describe('RTSP probe against GStreamer (H.264)', () => {
   it('DESCRIBE only: a path the server does not have is EDGE_CAMERA_STATUS 404', async () => {
     const e = await probeRtsp(open.url.replace('/cam', '/nothing'), opts({ mode: 'describe' })).catch((err: unknown) => err);
     expect(e).toMatchObject({ code: 'EDGE_CAMERA_STATUS', status: 404 });
+  });
+});
+
+/**
+ * A camera without ONVIF, configured by its RTSP URL, probed by the agent's camera prober
+ * against GStreamer: the same states as an ONVIF camera, from DESCRIBE and the first frame.
+ */
+describe('camera prober: a camera without ONVIF against GStreamer', () => {
+  let server: GstRtspServer;
+  beforeAll(async () => {
+    server = await GstRtspServer.start({ path: '/stream', width: 320, height: 240, auth: { method: 'digest', user: 'probe', password: 'gst-pw' } });
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  function prober(password: string, url = server.url) {
+    const events: GatewayEvent[] = [];
+    const p = new CameraProber({
+      config: CamerasConfig.parse({ callTimeoutMs: 10_000, confirmAfter: 1, rtsp: 'frame', credentials: { default: { username: 'probe', password } }, devices: [{ id: 'gst', rtspUrl: url }] }),
+      gatewayId: 'gw-gst',
+      logger: quiet,
+      appendEvent: (e) => events.push(e),
+      decoder: new InlineJpegDecoder(),
+    });
+    p.start();
+    return { p, events };
+  }
+
+  it('online with the H.264 codec and size; unauthorized (rtsp-auth) with a wrong password', async () => {
+    const ok = prober('gst-pw');
+    try {
+      await ok.p.probeAll();
+      expect(ok.p.status()).toEqual([expect.objectContaining({ id: 'gst', state: 'online', reasons: [], codec: 'H264', width: 320, height: 240 })]);
+      expect(ok.events.find((e) => e.type === 'camera.inventory')?.data).toEqual({ source: 'rtsp', profiles: [], streamUri: server.url });
+    } finally {
+      await ok.p.stop();
+    }
+    const wrong = prober('wrong');
+    try {
+      await wrong.p.probeAll();
+      expect(wrong.p.status()).toEqual([expect.objectContaining({ state: 'unauthorized', reasons: ['rtsp-auth'] })]);
+    } finally {
+      await wrong.p.stop();
+    }
+  });
+
+  it('unreachable (connect) when the server is gone, degraded rtsp-down when the path is wrong', async () => {
+    const gone = await GstRtspServer.start({ width: 176, height: 144 });
+    const url = gone.url;
+    await gone.stop();
+    const down = prober('gst-pw', url);
+    const missing = prober('gst-pw', server.url.replace('/stream', '/nothing'));
+    try {
+      await Promise.all([down.p.probeAll(), missing.p.probeAll()]);
+      expect(down.p.status()).toEqual([expect.objectContaining({ state: 'unreachable', reasons: ['connect'] })]);
+      expect(missing.p.status()).toEqual([expect.objectContaining({ state: 'degraded', reasons: ['rtsp-down'] })]);
+    } finally {
+      await Promise.all([down.p.stop(), missing.p.stop()]);
+    }
   });
 });

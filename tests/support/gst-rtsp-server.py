@@ -12,6 +12,7 @@ a free port), then serves until stdin closes or it gets SIGTERM/SIGINT. Problems
 with exit status 2.
 """
 import argparse
+import os
 import signal
 import sys
 
@@ -98,4 +99,8 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    code = main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # Skips interpreter finalization: tearing down GStreamer objects there can hang the exit.
+    os._exit(code)

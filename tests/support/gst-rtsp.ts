@@ -49,7 +49,8 @@ export class GstRtspServer {
       child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
       child.stdout?.on('data', (d: Buffer) => {
         out += d.toString();
-        const ready = /^READY (\S+)$/m.exec(out);
+        // The whole line: a chunk may end in the middle of the URL.
+        const ready = /^READY (\S+)\r?\n/m.exec(out);
         if (!ready) return;
         clearTimeout(timer);
         child.removeAllListeners('exit');
@@ -63,11 +64,14 @@ export class GstRtspServer {
     return this.url.replace('rtsp://', `rtsp://${encodeURIComponent(user)}:${encodeURIComponent(password)}@`);
   }
 
+  /** SIGTERM, then SIGKILL if it has not exited after 5 s. */
   async stop(): Promise<void> {
     if (this.child.exitCode !== null || this.child.signalCode !== null) return;
     const exited = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
-    this.child.stdin?.end();
     this.child.kill('SIGTERM');
+    const force = setTimeout(() => this.child.kill('SIGKILL'), 5000);
     await exited;
+    clearTimeout(force);
+    this.child.stdin?.destroy();
   }
 }
