@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { builtinProfiles, cameraUsesOnvif, createCatalog, formatProblems, resolveGatewayConfig } from './index.js';
@@ -51,6 +52,15 @@ describe('cameras section of the gateway configuration', () => {
     expect(market).toMatchObject({ port: 8080, rtsp: 'frame' });
     expect(alley).toMatchObject({ rtspUrl: 'rtsp://10.20.1.30:554/Streaming/Channels/101', snapshotUrl: 'http://10.20.1.30/ISAPI/Streaming/channels/101/picture' });
     expect([bridge, alley, kiosk].map((c) => c && cameraUsesOnvif(c))).toEqual([true, false, false]);
+  });
+
+  it('accepts the cameras example in the README as it is written there', () => {
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    const block = /```yaml\n(cameras:\n[\s\S]*?)```/.exec(readme)?.[1];
+    expect(block).toBeDefined();
+    const r = resolveGatewayConfig({ ...base, ...(parseYaml(block ?? '') as object) }, catalog);
+    if (!r.ok) throw new Error(formatProblems(r.problems, 'README cameras example'));
+    expect(r.value.config.cameras.devices.filter((c) => !cameraUsesOnvif(c)).map((c) => c.id)).toEqual(['cam-alley-3', 'cam-kiosk']);
   });
 
   it('checks cameras without ONVIF: URLs, what they need and what does not apply, each at its path', () => {
