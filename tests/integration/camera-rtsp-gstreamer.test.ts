@@ -1,3 +1,4 @@
+import { execFile } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CamerasConfig, type GatewayEvent } from '@cityedge/contract';
 import { CameraError, DigestSession, InlineJpegDecoder, probeRtsp, type RtspProbeOptions } from '@cityedge/drivers';
@@ -50,6 +51,18 @@ describe('RTSP probe against GStreamer (H.264)', () => {
     expect(r.frameError).toBeUndefined();
     expect(r).toMatchObject({ codec: 'H264', width: 176, height: 144 });
     expect(r.frame).toMatchObject({ width: 176, height: 144 });
+  });
+
+  it('sees the same codec and size as ffprobe (an independent RTSP client) on the Digest stream', async () => {
+    const theirs = await new Promise<{ codec_name: string; width: number; height: number }>((resolve, reject) =>
+      execFile('ffprobe', ['-v', 'error', '-rtsp_transport', 'tcp', '-select_streams', 'v:0', '-show_entries', 'stream=codec_name,width,height', '-of', 'json', digest.urlWith('viewer', 'Mật-khẩu 7')], { timeout: 20_000 }, (err, stdout, stderr) =>
+        err ? reject(new Error(`ffprobe failed (apt-get install ffmpeg): ${String(stderr) || err.message}`)) : resolve((JSON.parse(String(stdout)) as { streams: Array<{ codec_name: string; width: number; height: number }> }).streams[0]!),
+      ),
+    );
+    const ours = await probeRtsp(digest.url, opts({ auth: new DigestSession('viewer', 'Mật-khẩu 7') }));
+    expect(theirs.codec_name).toBe('h264');
+    expect({ codec: ours.codec, width: ours.width, height: ours.height }).toEqual({ codec: 'H264', width: theirs.width, height: theirs.height });
+    expect({ width: ours.frame?.width, height: ours.frame?.height }).toEqual({ width: theirs.width, height: theirs.height });
   });
 
   it('DESCRIBE only: a path the server does not have is EDGE_CAMERA_STATUS 404', async () => {
