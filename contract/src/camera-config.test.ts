@@ -1,6 +1,7 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import { builtinProfiles, createCatalog, formatProblems, resolveGatewayConfig } from './index.js';
+import { builtinProfiles, cameraUsesOnvif, createCatalog, formatProblems, resolveGatewayConfig } from './index.js';
 
 const catalog = createCatalog(builtinProfiles);
 
@@ -25,6 +26,9 @@ cameras:
     - { id: cam-hieu-bridge-n, host: 10.20.1.11, credentials: bridge }
     - { id: cam-market-1, host: 10.20.1.12, port: 8080, rtsp: frame }
     - { id: cam-old-nat, host: 203.0.113.7, port: 8000, preserveAddress: true, snapshot: false }
+    # Cameras without ONVIF: checked by their RTSP URL (and snapshot URL, when they have one).
+    - { id: cam-alley-3, rtspUrl: "rtsp://10.20.1.30:554/Streaming/Channels/101", snapshotUrl: "http://10.20.1.30/ISAPI/Streaming/channels/101/picture" }
+    - { id: cam-kiosk, host: 10.20.1.31, onvif: false, rtspUrl: "rtsp://10.20.1.31/cam/realmonitor?channel=1&subtype=0", rtsp: frame }
   discovery:
     enabled: true
     interfaces: [eth0]
@@ -43,9 +47,61 @@ describe('cameras section of the gateway configuration', () => {
   it('accepts the README example and applies camera defaults', () => {
     const r = resolveGatewayConfig(parseYaml(CAMERAS_EXAMPLE_YAML), catalog);
     if (!r.ok) throw new Error(formatProblems(r.problems));
-    const [bridge, market] = r.value.config.cameras.devices;
+    const [bridge, market, , alley, kiosk] = r.value.config.cameras.devices;
     expect(bridge).toMatchObject({ port: 80, path: '/onvif/device_service', enabled: true, preserveAddress: false, credentials: 'bridge' });
     expect(market).toMatchObject({ port: 8080, rtsp: 'frame' });
+    expect(alley).toMatchObject({ rtspUrl: 'rtsp://10.20.1.30:554/Streaming/Channels/101', snapshotUrl: 'http://10.20.1.30/ISAPI/Streaming/channels/101/picture' });
+    expect([bridge, alley, kiosk].map((c) => c && cameraUsesOnvif(c))).toEqual([true, false, false]);
+  });
+
+  it('accepts the cameras example in the README as it is written there', () => {
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    const block = /```yaml\n(cameras:\n[\s\S]*?)```/.exec(readme)?.[1];
+    expect(block).toBeDefined();
+    const r = resolveGatewayConfig({ ...base, ...(parseYaml(block ?? '') as object) }, catalog);
+    if (!r.ok) throw new Error(formatProblems(r.problems, 'README cameras example'));
+    expect(r.value.config.cameras.devices.filter((c) => !cameraUsesOnvif(c)).map((c) => c.id)).toEqual(['cam-alley-3', 'cam-kiosk']);
+  });
+
+  it('checks cameras without ONVIF: URLs, what they need and what does not apply, each at its path', () => {
+    const r = resolveGatewayConfig(
+      {
+        ...base,
+        cameras: {
+          devices: [
+            { id: 'c0' },
+            { id: 'c1', onvif: false },
+            { id: 'c2', host: '10.0.0.2', rtspUrl: 'rtsp://10.0.0.2/s' },
+            { id: 'c3', rtspUrl: 'http://10.0.0.3/s', snapshotUrl: 'rtsp://10.0.0.3/snap' },
+            { id: 'c4', rtspUrl: 'rtsp://admin:secret@10.0.0.4/s' },
+            { id: 'c5', rtspUrl: 'not a url' },
+            { id: 'c6', onvif: true, snapshotUrl: 'http://10.0.0.6/snap.jpg' },
+          ],
+        },
+      },
+      catalog,
+    );
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(formatProblems(r.problems).split('\n')).toEqual(
+      expect.arrayContaining([
+        'cameras.devices[0].host: expected host (an ONVIF camera) or rtspUrl (a camera without ONVIF)',
+        'cameras.devices[1].rtspUrl: required for a camera without ONVIF (onvif: false)',
+        'cameras.devices[2].rtspUrl: applies to a camera without ONVIF (onvif: false); an ONVIF camera reports its own URIs',
+        'cameras.devices[3].rtspUrl: expected an rtsp:// URL such as rtsp://10.20.1.30:554/Streaming/Channels/101',
+        'cameras.devices[3].snapshotUrl: expected an http:// or https:// URL such as http://10.20.1.30/ISAPI/Streaming/channels/101/picture',
+        'cameras.devices[4].rtspUrl: must not contain credentials: name an entry of cameras.credentials instead',
+        'cameras.devices[5].rtspUrl: expected an absolute URL such as rtsp://10.20.1.30:554/Streaming/Channels/101',
+        'cameras.devices[6].host: required for an ONVIF camera (for a camera without ONVIF give rtspUrl and onvif: false)',
+        'cameras.devices[6].snapshotUrl: applies to a camera without ONVIF (onvif: false); an ONVIF camera reports its own URIs',
+      ]),
+    );
+    expect(formatProblems(r.problems)).not.toContain('secret');
+  });
+
+  it('a camera without ONVIF must have something to check', () => {
+    const r = resolveGatewayConfig({ ...base, cameras: { rtsp: 'off', devices: [{ id: 'a', rtspUrl: 'rtsp://h/s' }, { id: 'b', rtspUrl: 'rtsp://h/s', snapshotUrl: 'http://h/snap' }, { id: 'c', rtspUrl: 'rtsp://h/s', rtsp: 'describe' }] } }, catalog);
+    expect(r.ok ? '' : formatProblems(r.problems)).toBe('cameras.devices[0].rtsp: a camera without ONVIF is checked by its rtspUrl and snapshotUrl: with rtsp off and no snapshot nothing would be checked');
   });
 
   it('reports every problem with its path', () => {

@@ -1,9 +1,10 @@
 import { z } from 'zod';
 
 /**
- * The `cameras` section of the gateway configuration: which ONVIF cameras the agent probes, how
- * hard, and whether it looks for new ones with WS-Discovery. Every field has a default, so an
- * empty section (or none) is valid and probes nothing.
+ * The `cameras` section of the gateway configuration: which cameras the agent probes (over ONVIF,
+ * or by their RTSP and snapshot URLs when they have no ONVIF or it is switched off), how hard,
+ * and whether it looks for new ones with WS-Discovery. Every field has a default, so an empty
+ * section (or none) is valid and probes nothing.
  */
 
 const cameraId = z
@@ -36,29 +37,80 @@ export type CameraCredentials = z.infer<typeof CameraCredentials>;
 export const RtspCheck = z.enum(['off', 'describe', 'frame']);
 export type RtspCheck = z.infer<typeof RtspCheck>;
 
-export const CameraConfig = z.strictObject({
-  id: cameraId,
-  name: z.string().max(128).optional(),
-  host,
-  /** Port of the ONVIF device service (HTTP). */
-  port: z.int().min(1).max(65535).default(80),
-  path: z.string().regex(/^\/[^\s?#]*$/, 'expected an absolute path such as /onvif/device_service').default('/onvif/device_service'),
-  /** Name of an entry under `cameras.credentials`; default: the entry called "default", if any. */
-  credentials: z.string().min(1).optional(),
-  enabled: z.boolean().default(true),
-  /** Media profile whose stream and snapshot are checked; default: the camera's first profile. */
-  profileToken: z.string().min(1).max(64).optional(),
-  /**
-   * Use the configured host (keeping the port) in the stream and snapshot URIs the camera
-   * reports: for cameras behind NAT or that report an internal address.
-   */
-  preserveAddress: z.boolean().default(false),
-  /** Overrides `cameras.rtsp` for this camera. */
-  rtsp: RtspCheck.optional(),
-  /** Overrides `cameras.snapshot.enabled` for this camera. */
-  snapshot: z.boolean().optional(),
-});
+/**
+ * A camera URL as configured: absolute, of the given schemes, with a host and without user info
+ * (credentials come from `cameras.credentials`, so they are never in a URL that could be logged
+ * or forwarded).
+ */
+function cameraUrl(schemes: readonly string[], example: string) {
+  return z
+    .string()
+    .max(2048)
+    .superRefine((text, ctx) => {
+      let url: URL;
+      try {
+        url = new URL(text);
+      } catch {
+        ctx.addIssue({ code: 'custom', message: `expected an absolute URL such as ${example}` });
+        return;
+      }
+      if (!schemes.includes(url.protocol)) ctx.addIssue({ code: 'custom', message: `expected an ${schemes.map((p) => `${p}//`).join(' or ')} URL such as ${example}` });
+      else if (url.hostname === '') ctx.addIssue({ code: 'custom', message: 'expected a host in the URL' });
+      else if (url.username !== '' || url.password !== '') ctx.addIssue({ code: 'custom', message: 'must not contain credentials: name an entry of cameras.credentials instead' });
+    });
+}
+
+export const CameraConfig = z
+  .strictObject({
+    id: cameraId,
+    name: z.string().max(128).optional(),
+    /** ONVIF camera: the host of its device service. */
+    host: host.optional(),
+    /**
+     * Probe over ONVIF (device information, profiles, stream and snapshot URIs from the camera).
+     * Default: true when `host` is given. false: the camera is checked by `rtspUrl` and
+     * `snapshotUrl` alone (a camera without ONVIF, or with ONVIF switched off).
+     */
+    onvif: z.boolean().optional(),
+    /** Camera without ONVIF: the RTSP stream checked (DESCRIBE, optionally the first frame). */
+    rtspUrl: cameraUrl(['rtsp:'], 'rtsp://10.20.1.30:554/Streaming/Channels/101').optional(),
+    /** Camera without ONVIF: a snapshot (JPEG) URL, checked like an ONVIF snapshot. */
+    snapshotUrl: cameraUrl(['http:', 'https:'], 'http://10.20.1.30/ISAPI/Streaming/channels/101/picture').optional(),
+    /** Port of the ONVIF device service (HTTP). */
+    port: z.int().min(1).max(65535).default(80),
+    path: z.string().regex(/^\/[^\s?#]*$/, 'expected an absolute path such as /onvif/device_service').default('/onvif/device_service'),
+    /** Name of an entry under `cameras.credentials`; default: the entry called "default", if any. */
+    credentials: z.string().min(1).optional(),
+    enabled: z.boolean().default(true),
+    /** Media profile whose stream and snapshot are checked; default: the camera's first profile. */
+    profileToken: z.string().min(1).max(64).optional(),
+    /**
+     * Use the configured host (keeping the port) in the stream and snapshot URIs the camera
+     * reports: for cameras behind NAT or that report an internal address.
+     */
+    preserveAddress: z.boolean().default(false),
+    /** Overrides `cameras.rtsp` for this camera. */
+    rtsp: RtspCheck.optional(),
+    /** Overrides `cameras.snapshot.enabled` for this camera. */
+    snapshot: z.boolean().optional(),
+  })
+  .superRefine((cam, ctx) => {
+    if (cameraUsesOnvif(cam)) {
+      if (cam.host === undefined) ctx.addIssue({ code: 'custom', path: ['host'], message: 'required for an ONVIF camera (for a camera without ONVIF give rtspUrl and onvif: false)' });
+      for (const key of ['rtspUrl', 'snapshotUrl'] as const) {
+        if (cam[key] !== undefined) ctx.addIssue({ code: 'custom', path: [key], message: 'applies to a camera without ONVIF (onvif: false); an ONVIF camera reports its own URIs' });
+      }
+    } else if (cam.rtspUrl === undefined) {
+      if (cam.onvif === undefined) ctx.addIssue({ code: 'custom', path: ['host'], message: 'expected host (an ONVIF camera) or rtspUrl (a camera without ONVIF)' });
+      else ctx.addIssue({ code: 'custom', path: ['rtspUrl'], message: 'required for a camera without ONVIF (onvif: false)' });
+    }
+  });
 export type CameraConfig = z.infer<typeof CameraConfig>;
+
+/** How a configured camera is probed: over ONVIF (the default when it has a host) or by its URLs alone. */
+export function cameraUsesOnvif(cam: Pick<CameraConfig, 'onvif' | 'host'>): boolean {
+  return cam.onvif ?? cam.host !== undefined;
+}
 
 export const CameraSnapshotConfig = z.strictObject({
   /** Fetch the snapshot on every probe and check that it is a JPEG that decodes and is fresh. */
@@ -136,7 +188,8 @@ interface IssueSink {
 
 /**
  * Cross-field checks of the cameras section: unique ids (also against Modbus device ids, since
- * events name either in `dev`), credentials that exist, discovery that has somewhere to look.
+ * events name either in `dev`), credentials that exist, something to check on a camera without
+ * ONVIF, discovery that has somewhere to look.
  */
 export function checkCamerasConfig(cameras: CamerasConfig, modbusDeviceIds: ReadonlySet<string>, ctx: IssueSink): void {
   const seen = new Map<string, number>();
@@ -145,6 +198,9 @@ export function checkCamerasConfig(cameras: CamerasConfig, modbusDeviceIds: Read
     if (prev !== undefined) ctx.addIssue({ code: 'custom', path: ['cameras', 'devices', i, 'id'], message: `duplicate camera id "${cam.id}" (also cameras.devices[${prev}])` });
     else seen.set(cam.id, i);
     if (modbusDeviceIds.has(cam.id)) ctx.addIssue({ code: 'custom', path: ['cameras', 'devices', i, 'id'], message: `camera id "${cam.id}" is also a Modbus device id; ids must be unique across both` });
+    if (!cameraUsesOnvif(cam) && (cam.rtsp ?? cameras.rtsp) === 'off' && !(cam.snapshotUrl !== undefined && (cam.snapshot ?? cameras.snapshot.enabled))) {
+      ctx.addIssue({ code: 'custom', path: ['cameras', 'devices', i, 'rtsp'], message: 'a camera without ONVIF is checked by its rtspUrl and snapshotUrl: with rtsp off and no snapshot nothing would be checked' });
+    }
     if (cam.credentials !== undefined && !(cam.credentials in cameras.credentials)) {
       const known = Object.keys(cameras.credentials);
       ctx.addIssue({

@@ -10,12 +10,17 @@
  * query parameters before they leave the prober.
  */
 
-export const CAMERA_STATES = ['online', 'degraded', 'unauthorized', 'unreachable'] as const;
+/**
+ * `misconfigured`: the gateway cannot probe the camera as configured (its password file cannot
+ * be read, its entry cannot be used); only that camera is affected, and it is probed again once
+ * the entry works (a fixed file is read at the next probe).
+ */
+export const CAMERA_STATES = ['online', 'degraded', 'unauthorized', 'unreachable', 'misconfigured'] as const;
 export type CameraState = (typeof CAMERA_STATES)[number];
 
 /**
  * Why a camera is not simply online. `degraded` carries one or more of the media and clock
- * reasons; `unauthorized` and `unreachable` carry the one that applies.
+ * reasons; `unauthorized`, `unreachable` and `misconfigured` carry the one that applies.
  */
 export const CameraReason = {
   /** RTSP refused, timed out or answered DESCRIBE with an error status. */
@@ -44,6 +49,10 @@ export const CameraReason = {
   onvifAuth: 'onvif-auth',
   rtspAuth: 'rtsp-auth',
   snapshotAuth: 'snapshot-auth',
+  /** Misconfigured: the password file of the camera's credentials cannot be read. */
+  credentialsUnreadable: 'credentials-unreadable',
+  /** Misconfigured: the camera's entry cannot be used (e.g. a URL the probe cannot use). */
+  invalidConfig: 'invalid-config',
 } as const;
 export type CameraReason = (typeof CameraReason)[keyof typeof CameraReason];
 
@@ -52,6 +61,7 @@ export const CameraEventType = {
   degraded: 'camera.degraded',
   unauthorized: 'camera.unauthorized',
   unreachable: 'camera.unreachable',
+  misconfigured: 'camera.misconfigured',
   /** Inventory (model, firmware, profiles, URIs) first seen or changed. */
   inventory: 'camera.inventory',
   /** WS-Discovery found a device not in the configuration: untrusted until accepted in the registry. */
@@ -63,8 +73,10 @@ export interface CameraStateEventData {
   state: CameraState;
   previous: CameraState | 'unknown';
   reasons: CameraReason[];
-  /** Error code behind the state, e.g. EDGE_CAMERA_TIMEOUT. */
+  /** Error code behind the state, e.g. EDGE_CAMERA_TIMEOUT (EDGE_CAMERA_CONFIG when misconfigured). */
   code?: string;
+  /** Misconfigured: what is wrong, for the technician (a config path and the problem; never a secret). */
+  detail?: string;
   /** Camera clock minus gateway clock, ms, when measured. */
   clockSkewMs?: number;
 }
@@ -81,15 +93,23 @@ export interface CameraProfileInfo {
   streamUri?: string;
 }
 
-/** `data` of camera.inventory. Strings are capped at 128 characters, profiles at 8. */
+/**
+ * `data` of camera.inventory. Strings are capped at 128 characters, profiles at 8. A camera
+ * probed without ONVIF (`source: 'rtsp'`) has no device information or profiles: its inventory
+ * is the configured stream and snapshot URIs.
+ */
 export interface CameraInventory {
+  /** How the camera is probed; absent (agents before cameras without ONVIF) means onvif. */
+  source?: 'onvif' | 'rtsp';
   manufacturer?: string;
   model?: string;
   firmware?: string;
   serial?: string;
   hardwareId?: string;
   profiles: CameraProfileInfo[];
-  /** Snapshot URI of the checked profile, without credentials. */
+  /** Camera without ONVIF: the configured RTSP URI, without credentials. */
+  streamUri?: string;
+  /** Snapshot URI of the checked profile (or the configured one), without credentials. */
   snapshotUri?: string;
 }
 
@@ -117,6 +137,8 @@ export interface CameraStatusEntry {
   since: number;
   /** When the camera was last probed. */
   checkedAt: number;
+  /** Misconfigured: what is wrong (as in the camera.misconfigured event). */
+  detail?: string;
   clockSkewMs?: number;
   /** From the SDP of the checked stream. */
   codec?: string;
@@ -146,9 +168,9 @@ export interface CameraThumbnailMessage {
 }
 
 /**
- * Severity of a state-change event: unreachable and degraded are warnings, like a Modbus
- * device going offline; unauthorized is an alarm, since credentials that stop working on one
- * camera are as likely tampering as a rotated password.
+ * Severity of a state-change event: unreachable, degraded and misconfigured are warnings, like a
+ * Modbus device going offline; unauthorized is an alarm, since credentials that stop working on
+ * one camera are as likely tampering as a rotated password.
  */
 export function cameraStateSeverity(state: CameraState): 'info' | 'warning' | 'alarm' {
   return state === 'online' ? 'info' : state === 'unauthorized' ? 'alarm' : 'warning';

@@ -17,12 +17,15 @@ export { decodeBlock, decodePoints, decodeRegisters, encodeValue, reorderWords, 
 export { scaleValue, unscaleValue, isValidValue, clampDecimals, shortestFloat32, MAX_DECIMALS } from './value-scaling.js';
 
 // Cameras: ONVIF client, RTSP probe, snapshot checks, WS-Discovery
-export type { CameraClient, CameraEndpoint, CameraLimits, CameraClock, DeviceInformation, MediaProfile } from './camera/camera-client.js';
+export type { CameraClient, MediaClient, CameraEndpoint, CameraLimits, CameraClock, DeviceInformation, MediaProfile } from './camera/camera-client.js';
 export { CameraError, isCameraError, type CameraErrorCode } from './camera/camera-error.js';
 export { OnvifCameraClient, type OnvifCameraClientOptions } from './camera/onvif-camera-client.js';
+export { RtspCameraClient, type RtspCameraClientOptions } from './camera/rtsp-camera-client.js';
 export { probeRtsp, type RtspProbeMode, type RtspProbeOptions, type RtspProbeResult, type RtspFrame } from './camera/rtsp-probe.js';
-export { parseSdp, videoOf, controlUrl, type Sdp, type SdpMedia, type SdpVideo } from './camera/sdp.js';
+export { parseSdp, videoOf, type Sdp, type SdpMedia, type SdpVideo } from './camera/sdp.js';
+export { rtspBaseUrl, resolveControl, rtspControlUrls, type RtspControlUrls } from './camera/rtsp-control-url.js';
 export { parseRtp, parseJpegRtpHeader, type RtpPacket, type JpegRtpHeader } from './camera/rtp.js';
+export { inspectH264Payload, type H264PayloadInfo } from './camera/rtp-h264.js';
 export { parseSpsResolution, h264Resolution } from './camera/h264-sps.js';
 export { DigestSession, parseChallenges, type Challenge } from './camera/digest-auth.js';
 export { httpGet, type HttpGetOptions, type HttpGetResult } from './camera/http-get.js';

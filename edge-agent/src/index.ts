@@ -9,4 +9,5 @@ export { Outbox, type OutboxStats, type OutboxOptions, type Batch } from './stor
 export { OutboxError } from './store/outbox-errors.js';
 export { Forwarder, type ForwarderStats, type ForwarderOptions } from './forward/forwarder.js';
 export { ForwarderError } from './forward/connection-secrets.js';
-export { CameraProber, CameraProberError, type CameraProberOptions, type CameraProberStats, type CameraCredentialsResolved } from './camera/camera-prober.js';
+export { CameraProber, type CameraProberOptions, type CameraProberStats, type CameraCredentialsResolved } from './camera/camera-prober.js';
+export { cameraCredentialProblems, lookUpCredentials } from './camera/camera-credentials.js';

@@ -31,6 +31,32 @@ describe('loading a gateway configuration file', () => {
     if (!r.ok) expect(formatProblems(r.problems)).toContain('profileDirs[0] (bad.yaml) points[0].address: expected <= 65535');
   });
 
+  it('takes relative password files (forwarding and camera credentials) from the config file directory, not the working directory', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cityedge-cfg-'));
+    mkdirSync(join(dir, 'secrets'));
+    writeFileSync(
+      join(dir, 'gw.yaml'),
+      [
+        'gateway: { id: gw-1 }',
+        'forwarding: { brokerUrl: "mqtt://127.0.0.1:1", passwordFile: secrets/mqtt }',
+        'cameras:',
+        '  credentials:',
+        '    site: { username: probe, passwordFile: secrets/cam }',
+        '    abs: { username: probe, passwordFile: /etc/cityedge/cam }',
+        '    inline: { username: probe, password: x }',
+        '  devices: [{ id: c1, host: 10.0.0.5, credentials: site }]',
+      ].join('\n'),
+    );
+    const r = await loadGatewayConfigFile(join(dir, 'gw.yaml'));
+    if (!r.ok) throw new Error(formatProblems(r.problems));
+    expect(r.value.config.forwarding.passwordFile).toBe(join(dir, 'secrets/mqtt'));
+    expect(r.value.config.cameras.credentials).toEqual({
+      site: { username: 'probe', passwordFile: join(dir, 'secrets/cam') },
+      abs: { username: 'probe', passwordFile: '/etc/cityedge/cam' },
+      inline: { username: 'probe', password: 'x' },
+    });
+  });
+
   it('reports a missing file plainly', async () => {
     const r = await loadGatewayConfigFile('/nonexistent/agent.yaml');
     expect(r.ok).toBe(false);

@@ -56,6 +56,7 @@ export async function resolveDocument(raw: unknown, baseDir: string): Promise<Re
     fwd.tls.certFile = abs(fwd.tls.certFile);
     fwd.tls.keyFile = abs(fwd.tls.keyFile);
   }
+  for (const cred of Object.values(result.value.config.cameras.credentials)) if (cred.passwordFile !== undefined) cred.passwordFile = abs(cred.passwordFile);
   return result;
 }
 

@@ -5,6 +5,7 @@ import { pino } from 'pino';
 import { chooseLogFormat, formatProblems, parseEnrollmentLink, type ResolvedConfig } from '@cityedge/contract';
 import { Agent } from './agent.js';
 import { loadGatewayConfigFile, resolveManagedDocument } from './load-config.js';
+import { cameraCredentialProblems } from './camera/camera-credentials.js';
 import { enroll, EnrollError, identityPath, loadIdentity, type Identity } from './config/identity.js';
 import { AGENT_VERSION } from './version.js';
 
@@ -140,6 +141,13 @@ async function main(argv: string[]): Promise<number> {
       return 2;
     }
     resolved = loaded.value;
+    // A running agent marks a camera whose password file it cannot read misconfigured and goes on;
+    // check-config reports it as an error so the technician sees it before it runs.
+    const cameraProblems = command === 'check-config' ? cameraCredentialProblems(resolved.config.cameras) : [];
+    if (cameraProblems.length > 0) {
+      process.stderr.write(`cityedge-agent: ${cameraProblems.length} problem(s) in the configuration:\n${formatProblems(cameraProblems, file)}\n`);
+      return 2;
+    }
     if (command === 'check-config') {
       const devices = resolved.lines.reduce((n, l) => n + l.devices.length, 0);
       process.stdout.write(`${file}: ok (gateway ${resolved.config.gateway.id}, ${resolved.lines.length} lines, ${devices} devices)\n`);

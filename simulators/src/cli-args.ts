@@ -8,6 +8,7 @@ export class FlagError extends Error {
 }
 
 export const DEVICE_SYNTAX = '[id=]model@transport:port|path[:unit=N][:baud=N][:parity=none|even|odd][:option=value...]';
+export const CAMERA_SYNTAX = 'id[:option=value...] (a value with ":" in it goes in --config)';
 
 interface FlagEndpoint {
   id: string;
@@ -39,19 +40,38 @@ function endpointId(transport: string, target: string): string {
   return raw.slice(0, 64) || 'endpoint';
 }
 
+export interface CliFlags {
+  device?: readonly string[];
+  camera?: readonly string[];
+  fault?: readonly string[];
+  host?: string | undefined;
+}
+
 /**
  * Adds the devices given with --device to spec.endpoints (devices sharing transport and
- * port/path share one endpoint: one bus), then applies --fault id=fault to any device.
+ * port/path share one endpoint: one bus) and the cameras given with --camera to spec.cameras,
+ * then applies --fault id=fault to a device or camera (a camera collects several).
  */
-export function applyFlags(
-  spec: { endpoints?: unknown },
-  deviceFlags: readonly string[],
-  faultFlags: readonly string[],
-  host: string | undefined,
-): FlagOrigin[] {
+export function applyFlags(spec: { endpoints?: unknown; cameras?: unknown }, flags: CliFlags): FlagOrigin[] {
+  const { device: deviceFlags = [], camera: cameraFlags = [], fault: faultFlags = [], host } = flags;
   const origins: FlagOrigin[] = [];
   const endpoints: unknown[] = Array.isArray(spec.endpoints) ? spec.endpoints : [];
   spec.endpoints = endpoints;
+  const cameras: unknown[] = Array.isArray(spec.cameras) ? spec.cameras : [];
+  if (cameras.length > 0 || cameraFlags.length > 0) spec.cameras = cameras;
+  for (const text of cameraFlags) {
+    const flag = `--camera "${text}"`;
+    const [id = '', ...pairs] = text.split(':');
+    if (!id || id.includes('=')) throw new FlagError(`${flag}: expected ${CAMERA_SYNTAX}`);
+    const camera: Record<string, unknown> = { id };
+    for (const pair of pairs) {
+      const i = pair.indexOf('=');
+      if (i <= 0) throw new FlagError(`${flag}: "${pair}" is not option=value`);
+      camera[pair.slice(0, i)] = coerce(pair.slice(i + 1));
+    }
+    origins.push({ prefix: `cameras[${cameras.length}]`, flag });
+    cameras.push(camera);
+  }
   const byKey = new Map<string, { index: number; ep: FlagEndpoint }>();
   const usedIds = new Set<string>();
   for (const ep of endpoints) {
@@ -117,7 +137,19 @@ export function applyFlags(
         found = true;
       });
     });
-    if (!found) throw new FlagError(`${flag}: no device "${id}"${usedIds.size ? `; devices: ${[...usedIds].join(', ')}` : ''}`);
+    if (!found) {
+      cameras.forEach((c, i) => {
+        const cam = c as Record<string, unknown>;
+        if (found || cam.id !== id) return;
+        const faults = cam.fault === undefined ? [] : Array.isArray(cam.fault) ? (cam.fault as unknown[]) : [cam.fault];
+        origins.push({ prefix: `cameras[${i}].fault[${faults.length}]`, flag });
+        cam.fault = [...faults, text.slice(eq + 1)];
+        found = true;
+      });
+    }
+    const cameraIds = cameras.map((c) => (c as { id?: unknown }).id).filter((c): c is string => typeof c === 'string');
+    const known = [...(usedIds.size ? [`devices: ${[...usedIds].join(', ')}`] : []), ...(cameraIds.length ? [`cameras: ${cameraIds.join(', ')}`] : [])];
+    if (!found) throw new FlagError(`${flag}: no device or camera "${id}"${known.length ? `; ${known.join('; ')}` : ''}`);
   }
   // Most specific first, so a fault problem names --fault rather than --device.
   return origins.sort((a, b) => b.prefix.length - a.prefix.length);

@@ -2,7 +2,11 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CAMERA_FAULT_MODES } from './camera/camera-spec.js';
+import { freePorts } from './camera/test-helpers.js';
 import { runCli } from './cli-run.js';
+import { MODEL_NAMES, MODELS } from './devices/models.js';
+import { FAULT_MODES } from './faults.js';
 import type { Simulation } from './simulation.js';
 import { RawClient, tcpRead } from './test-support/raw-client.js';
 
@@ -67,7 +71,11 @@ describe('cityedge-sim CLI', () => {
     ['an unknown model', ['--device', 'x=flow@tcp:0'], /--device "x=flow@tcp:0": model: expected one of/],
     ['a bad port', ['--device', 'sht20@tcp:http'], /--device "sht20@tcp:http": port: expected number, got string/],
     ['a bad option', ['--device', 'sht20@tcp:0:colour=red'], /--device "sht20@tcp:0:colour=red": options: unknown key "colour"/],
-    ['a fault for no device', ['--device', 'sht20@tcp:0', '--fault', 'river=no-reply'], /--fault "river=no-reply": no device "river"; devices: sht20/],
+    ['a fault for no device', ['--device', 'sht20@tcp:0', '--camera', 'gate', '--fault', 'river=no-reply'], /--fault "river=no-reply": no device or camera "river"; devices: sht20; cameras: gate/],
+    ['a malformed --camera', ['--camera', 'port=80'], /--camera "port=80": expected id\[:option=value/],
+    ['an unknown camera option', ['--camera', 'gate:colour=red'], /--camera "gate:colour=red": unknown key "colour"/],
+    ['a bad camera port', ['--camera', 'gate:rtspPort=99999'], /--camera "gate:rtspPort=99999": rtspPort: expected <= 65535/],
+    ['a bad camera fault', ['--camera', 'gate', '--fault', 'gate=melting'], /--fault "gate=melting": mode: expected one of "wrong-password", /],
     ['a bad fault', ['--device', 'sht20@tcp:0', '--fault', 'sht20=slow'], /--fault "sht20=slow": delayMs: required/],
     ['a bad time scale', ['--device', 'sht20@tcp:0', '--time-scale', 'fast'], /--time-scale "fast": not a valid value/],
     ['a missing config', ['--config', '/nonexistent/sims.yaml'], /--config "\/nonexistent\/sims.yaml": cannot read \(ENOENT\)/],
@@ -104,9 +112,33 @@ describe('cityedge-sim CLI', () => {
     });
   });
 
-  it('prints usage for --help', async () => {
+  it('prints complete usage for --help: transports, models with their options, faults, camera options and camera faults', async () => {
     const r = await run(['--help']);
     expect(r.code).toBe(0);
     expect(r.out).toContain('Usage: cityedge-sim');
+    for (const flag of ['--config', '--device', '--camera', '--fault', '--host', '--time-scale', '--seed', '--start', '--log-level', '--help']) expect(r.out).toContain(flag);
+    for (const transport of ['tcp:PORT', 'rtu-over-tcp:PORT', 'serial:PATH']) expect(r.out).toContain(transport);
+    const words = new Set(r.out.split(/[\s,:=[\]]+/));
+    for (const model of MODEL_NAMES) {
+      expect(words).toContain(model);
+      for (const option of Object.keys((MODELS[model].options as unknown as { shape: object }).shape)) expect(r.out).toMatch(new RegExp(`${model}.*(\\n {19}.*)*\\b${option}\\b`));
+    }
+    for (const mode of FAULT_MODES) expect(words).toContain(mode);
+    for (const option of ['httpPort', 'rtspPort', 'discoveryPort', 'username', 'password', 'rtspAuth', 'snapshotAuth', 'width', 'height', 'fps']) expect(words).toContain(option);
+    for (const mode of CAMERA_FAULT_MODES) expect(words).toContain(mode);
+    expect(Math.max(...r.out.split('\n').map((l) => l.length))).toBeLessThanOrEqual(100);
+  });
+
+  it('starts cameras from --camera on the ports given, with faults from --fault, and prints where they listen', async () => {
+    const [http, rtsp] = (await freePorts(2)) as [number, number];
+    const r = await run(['--camera', `gate:httpPort=${http}:rtspPort=${rtsp}:password=s3cret:width=160:height=96`, '--fault', 'gate=rtsp-down', '--fault', 'gate=clock-skew:60'], async (sim) => {
+      const info = sim.cameras?.camera('gate').info();
+      expect(info).toMatchObject({ httpPort: http, rtspPort: rtsp, password: 's3cret' });
+      expect(info?.profiles[0]).toMatchObject({ width: 160, height: 96 });
+      expect(info?.faults.map((f) => f.mode).sort()).toEqual(['clock-skew', 'rtsp-down']);
+    });
+    expect(r.code).toBe(0);
+    expect(r.out).toContain(`gate\tcamera\thttp://127.0.0.1:${http}/onvif/device_service\trtsp://127.0.0.1:${rtsp}/stream1\thttp://127.0.0.1:${http}/onvif/snapshot?profile=Profile_1\t`);
+    expect(r.out).toMatch(/\tfaults (rtsp-down,clock-skew|clock-skew,rtsp-down)\n/);
   });
 });

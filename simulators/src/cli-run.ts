@@ -2,11 +2,11 @@ import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { parse as parseYaml } from 'yaml';
-import { applyFlags, DEVICE_SYNTAX, FlagError, type FlagOrigin } from './cli-args.js';
-import { MODEL_NAMES } from './devices/models.js';
+import { applyFlags, FlagError, type FlagOrigin } from './cli-args.js';
+import { usage } from './cli-help.js';
+import type { CameraInfo } from './camera/sim-camera.js';
 import type { EndpointInfo } from './endpoints/endpoint.js';
 import { SimError } from './errors.js';
-import { FAULT_MODES } from './faults.js';
 import { startSimulation, type Simulation } from './simulation.js';
 
 export interface CliIo {
@@ -18,30 +18,16 @@ export interface CliIo {
   onReady?(sim: Simulation): void;
 }
 
-const USAGE = `Usage: cityedge-sim [--config sims.yaml] [--device SPEC]... [--fault ID=FAULT]... [options]
-
-Simulated Modbus field devices with fault injection; stops cleanly on SIGINT/SIGTERM.
-
-  --config FILE      simulation spec, YAML or JSON (see simulators/examples/city-block.yaml)
-  --device SPEC      ${DEVICE_SYNTAX}
-                     e.g. river=vegapuls-c21@tcp:5020:unit=246; devices on the same
-                     transport and port/path share one endpoint (one bus)
-  --fault ID=FAULT   mode[:arg][@probability], e.g. river=no-reply, aq=exception:4, m=slow:800@0.2
-  --host HOST        listen address for --device endpoints (default 127.0.0.1)
-  --time-scale N     simulated time runs N times faster (e.g. 240: a 24 h flood in 6 min)
-  --seed N           seed of every random stream (default 1)
-  --start ISO        simulated start time, e.g. 2020-10-17T06:00:00+07:00
-  --log-level LEVEL  fatal|error|warn|info|debug|silent (default info, on stderr)
-  -h, --help
-
-Models: ${MODEL_NAMES.join(', ')}
-Faults: ${FAULT_MODES.join(', ')}
-`;
 
 function describe(info: EndpointInfo): string {
   const where = info.transport === 'serial' ? `${info.path} ${info.baudRate}` : `${info.host}:${info.port}`;
   const devices = info.devices.map((d) => `${d.id}=${d.model}@${d.unitId}`).join(' ');
   return `${info.id}\t${info.transport}\t${where}\t${devices}`;
+}
+
+function describeCamera(cam: CameraInfo): string {
+  const faults = cam.faults.length ? `\tfaults ${cam.faults.map((f) => f.mode).join(',')}` : '';
+  return `${cam.id}\tcamera\t${cam.deviceServiceUrl}\t${cam.rtspUrl}\t${cam.snapshotUrl}\tdiscovery udp ${cam.discoveryPort ?? '-'}${faults}`;
 }
 
 /** Names the flag a spec problem came from, or the config file. */
@@ -69,6 +55,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       options: {
         config: { type: 'string' },
         device: { type: 'string', multiple: true },
+        camera: { type: 'string', multiple: true },
         fault: { type: 'string', multiple: true },
         host: { type: 'string' },
         'time-scale': { type: 'string' },
@@ -82,7 +69,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     return fail(`${(err as Error).message.split('\n')[0]} (see --help)`, 2);
   }
   if (values.help) {
-    io.stdout(USAGE);
+    io.stdout(usage());
     return 0;
   }
 
@@ -122,8 +109,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) throw new FlagError(`${values.config}: expected a mapping with "endpoints"`);
       spec = doc as Record<string, unknown>;
     }
-    if (values.config === undefined && !values.device?.length) throw new FlagError('nothing to simulate: give --config or --device (see --help)');
-    origins = applyFlags(spec, values.device ?? [], values.fault ?? [], values.host);
+    if (values.config === undefined && !values.device?.length && !values.camera?.length) throw new FlagError('nothing to simulate: give --config, --device or --camera (see --help)');
+    origins = applyFlags(spec, { device: values.device ?? [], camera: values.camera ?? [], fault: values.fault ?? [], host: values.host });
   } catch (err) {
     if (err instanceof FlagError) return fail(err.message, 2);
     throw err;
@@ -149,7 +136,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
 
   io.stdout(`cityedge-sim: ${sim.endpoints.length} endpoint(s) up, time scale ${sim.timeScale}\n`);
   for (const info of sim.endpoints) io.stdout(`${describe(info)}\n`);
-  for (const cam of sim.cameras?.cameras ?? []) io.stdout(`${cam.id}\tonvif\t${cam.deviceServiceUrl}\t${cam.rtspUrl}\tdiscovery ${sim.cameras?.discoveryPort ?? '-'}/${cam.discoveryPort ?? '-'}\n`);
+  if (sim.cameras) io.stdout(`cityedge-sim: ${sim.cameras.cameras.length} camera(s) up, WS-Discovery on udp 127.0.0.1:${sim.cameras.discoveryPort}\n`);
+  for (const cam of sim.cameras?.cameras ?? []) io.stdout(`${describeCamera(cam)}\n`);
   io.onReady?.(sim);
 
   await new Promise<void>((resolve) => {

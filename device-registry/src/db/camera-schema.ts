@@ -7,7 +7,7 @@ export interface CameraStatusTable {
   gateway_id: string;
   /** The camera id in the gateway's configuration (also the registry camera id when registered). */
   camera_id: string;
-  /** 'unknown' | 'online' | 'degraded' | 'unauthorized' | 'unreachable' */
+  /** 'unknown' | 'online' | 'degraded' | 'unauthorized' | 'unreachable' | 'misconfigured' */
   state: string;
   /** JSON array of CameraReason strings. */
   reasons: string;

@@ -118,6 +118,24 @@ describe('camera follower: gateways report camera state, inventory, thumbnails a
     expect((await r.call('GET', '/v1/cameras/status')).statusCode).toBe(401);
   });
 
+  it('accepts misconfigured cameras and the inventory of a camera probed without ONVIF', async () => {
+    const detail = 'cameras.credentials.alley.passwordFile: cannot read "/etc/cityedge/alley-pw" (ENOENT)';
+    const before = follower.stats().cameraEvents;
+    await publishEvents(gw, 'gw-cams', [
+      event({ type: 'camera.misconfigured', ts: T0 + 3000, severity: 'warning', dev: 'alley-3', data: { state: 'misconfigured', previous: 'unknown', reasons: ['credentials-unreadable'], code: 'EDGE_CAMERA_CONFIG', detail } }),
+      event({ type: 'camera.inventory', ts: T0 + 3000, dev: 'kiosk', data: { source: 'rtsp', profiles: [], streamUri: 'rtsp://admin:leaked@10.0.0.31/cam/realmonitor?channel=1&subtype=0', snapshotUri: 'http://10.0.0.31/snap.jpg?password=leaked' } }),
+    ]);
+    await waitUntil(() => follower.stats().cameraEvents >= before + 2, 'the misconfigured and inventory events');
+    await follower.idle();
+    expect(await cam('alley-3')).toMatchObject({ state: 'misconfigured', reasons: ['credentials-unreadable'], code: 'EDGE_CAMERA_CONFIG', since: T0 + 3000 });
+    expect((await cam('kiosk'))?.inventory).toEqual({ source: 'rtsp', profiles: [], streamUri: 'rtsp://10.0.0.31/cam/realmonitor?channel=1&subtype=0', snapshotUri: 'http://10.0.0.31/snap.jpg?password=***' });
+    await gw.client.publishAsync(topicFor('gw-cams', Channel.cameras), status([{ id: 'alley-3', state: 'misconfigured', reasons: ['credentials-unreadable'], detail, since: T0 + 3000, checkedAt: T0 + 4000 }]), { qos: 1, retain: true });
+    await waitUntil(() => (follower.stats().statuses ?? 0) >= 3, 'the status with a misconfigured camera');
+    await follower.idle();
+    expect((await api('/v1/cameras/status?state=misconfigured')).cameras.map((c) => [c.cameraId, c.state, c.checkedAt])).toEqual([['alley-3', 'misconfigured', T0 + 4000]]);
+    expect(follower.stats().malformed).toBe(0);
+  });
+
   it('serves the newest thumbnail as image/jpeg with an ETag, and refuses oversized or non-JPEG ones', async () => {
     expect((await r.call('GET', '/v1/gateways/gw-cams/cameras/gate/thumbnail', { token: r.tokens.viewer })).statusCode).toBe(404);
     const thumb = (ts: number, data: Buffer, cam = 'gate') => encodeCameraThumbnail({ v: 1, gw: 'gw-cams', cam, ts, mime: 'image/jpeg', width: 160, height: 92, data: data.toString('base64') });

@@ -78,12 +78,15 @@ const ProfileSchema = z.object({
 
 export const CameraInventorySchema = z
   .object({
+    /** onvif, or rtsp for a camera probed by its configured URLs alone (no device information, no profiles). */
+    source: z.enum(['onvif', 'rtsp']).optional(),
     manufacturer: capped(128).optional(),
     model: capped(128).optional(),
     firmware: capped(128).optional(),
     serial: capped(128).optional(),
     hardwareId: capped(128).optional(),
     profiles: z.array(ProfileSchema).max(64),
+    streamUri: safeUri.optional(),
     snapshotUri: safeUri.optional(),
   })
   .transform((inv): CameraInventory => {
@@ -91,8 +94,8 @@ export const CameraInventorySchema = z
       const { streamUri, ...rest } = p;
       return { ...dropUndefined(rest), ...(streamUri !== undefined && { streamUri }) };
     });
-    const { snapshotUri, profiles: _p, ...rest } = inv;
-    return { ...dropUndefined(rest), profiles, ...(snapshotUri !== undefined && { snapshotUri }) };
+    const { snapshotUri, streamUri, profiles: _p, ...rest } = inv;
+    return { ...dropUndefined(rest), profiles, ...(streamUri !== undefined && { streamUri }), ...(snapshotUri !== undefined && { snapshotUri }) };
   });
 
 export const CameraDiscoveredDataSchema = z

@@ -1,6 +1,20 @@
 import type { RtspProbeResult, RtspProbeMode } from './rtsp-probe.js';
 
 /**
+ * The media checks of a camera, which need no ONVIF: a snapshot over HTTP and the RTSP stream.
+ * A camera without ONVIF is probed with this alone (RtspCameraClient). Every method settles
+ * within the client's per-call timeout and rejects only with a CameraError (EDGE_CAMERA_*).
+ */
+export interface MediaClient {
+  /** HTTP GET of a snapshot URI, with HTTP Digest (or Basic) when the camera asks for it. */
+  fetchSnapshot(uri: string): Promise<Buffer>;
+  /** RTSP DESCRIBE (and optionally SETUP/PLAY to the first frame) with Digest (or Basic) auth. */
+  probeRtsp(uri: string, mode: RtspProbeMode): Promise<RtspProbeResult>;
+  /** Destroys any connection still open. */
+  close(): void;
+}
+
+/**
  * Camera access behind a small interface: the prober only sees this, so its scheduling and
  * state logic can be unit-tested with an in-memory fake, and the real implementation
  * (OnvifCameraClient) is tested over real sockets against the camera simulator.
@@ -9,7 +23,7 @@ import type { RtspProbeResult, RtspProbeMode } from './rtsp-probe.js';
  * CameraError (EDGE_CAMERA_*). Results may contain URIs as the camera reported them, which can
  * hold credentials: callers strip them (stripUriSecrets) before logging or forwarding.
  */
-export interface CameraClient {
+export interface CameraClient extends MediaClient {
   /**
    * Starts a session: reads the camera clock without authentication and signs every later
    * request of the session with the camera's time. Call it first.
@@ -20,12 +34,6 @@ export interface CameraClient {
   /** RTP-Unicast over RTSP. */
   getStreamUri(profileToken: string): Promise<string>;
   getSnapshotUri(profileToken: string): Promise<string>;
-  /** HTTP GET of a snapshot URI, with HTTP Digest (or Basic) when the camera asks for it. */
-  fetchSnapshot(uri: string): Promise<Buffer>;
-  /** RTSP DESCRIBE (and optionally SETUP/PLAY to the first frame) with Digest auth. */
-  probeRtsp(uri: string, mode: RtspProbeMode): Promise<RtspProbeResult>;
-  /** Destroys any connection still open. */
-  close(): void;
 }
 
 export interface CameraEndpoint {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { DigestSession, parseChallenges } from './digest-auth.js';
 import { h264Resolution, parseSpsResolution } from './h264-sps.js';
 import { parseJpegRtpHeader, parseRtp } from './rtp.js';
-import { controlUrl, parseSdp, videoOf } from './sdp.js';
+import { parseSdp, videoOf } from './sdp.js';
 import { stripUriSecrets, withHost } from './uri-secrets.js';
 
 describe('SDP', () => {
@@ -36,13 +36,6 @@ describe('SDP', () => {
   it('has no video for an audio-only or garbage SDP', () => {
     expect(videoOf(parseSdp('v=0\nm=audio 0 RTP/AVP 0\n'))).toBeUndefined();
     expect(videoOf(parseSdp('\u0000\u0001garbage\n=\nm=video x y\n'))).toBeUndefined();
-  });
-
-  it('resolves control URLs per RFC 2326 C.1.1', () => {
-    expect(controlUrl('rtsp://h/s1/', '*', 'trackID=1')).toBe('rtsp://h/s1/trackID=1');
-    expect(controlUrl('rtsp://h/s1', undefined, 'trackID=1')).toBe('rtsp://h/s1/trackID=1');
-    expect(controlUrl('rtsp://h/s1', undefined, 'rtsp://other/x')).toBe('rtsp://other/x');
-    expect(controlUrl('rtsp://h/s1', undefined, undefined)).toBe('rtsp://h/s1');
   });
 });
 

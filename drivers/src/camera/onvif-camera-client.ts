@@ -3,11 +3,10 @@ import type { UrlWithStringQuery } from 'node:url';
 import { Cam } from 'onvif';
 import type { CameraClient, CameraClock, CameraEndpoint, CameraLimits, DeviceInformation, MediaProfile } from './camera-client.js';
 import { CameraError, fromSocketError } from './camera-error.js';
-import { DigestSession } from './digest-auth.js';
 import { GuardedAgent } from './guarded-agent.js';
-import { httpGet } from './http-get.js';
 import { isAuthFault, parseDeviceInformation, parseMediaUri, parseProfiles, parseSystemDateAndTime, responseOf, soapBody, soapFault } from './onvif-xml.js';
-import { probeRtsp, type RtspProbeMode, type RtspProbeResult } from './rtsp-probe.js';
+import { RtspCameraClient } from './rtsp-camera-client.js';
+import type { RtspProbeMode, RtspProbeResult } from './rtsp-probe.js';
 import { withHost } from './uri-secrets.js';
 
 export interface OnvifCameraClientOptions {
@@ -48,13 +47,17 @@ export class OnvifCameraClient implements CameraClient {
   private last: { status: number; xml: string } | undefined;
   private mediaReady = false;
   private callSeq = 0;
-  private readonly digest: DigestSession | undefined;
+  /** Snapshot and RTSP checks of the URIs ONVIF reports. */
+  private readonly mediaChecks: RtspCameraClient;
 
   constructor(opts: OnvifCameraClientOptions) {
     this.ep = opts.endpoint;
     this.limits = opts.limits;
     this.now = opts.now ?? Date.now;
-    this.digest = opts.endpoint.username !== undefined ? new DigestSession(opts.endpoint.username, opts.endpoint.password ?? '') : undefined;
+    this.mediaChecks = new RtspCameraClient({
+      limits: opts.limits,
+      ...(opts.endpoint.username !== undefined && { credentials: { username: opts.endpoint.username, password: opts.endpoint.password ?? '' } }),
+    });
   }
 
   async getSystemDateAndTime(): Promise<CameraClock> {
@@ -126,19 +129,12 @@ export class OnvifCameraClient implements CameraClient {
     return this.ep.preserveAddress ? withHost(uri, this.ep.host) : uri;
   }
 
-  async fetchSnapshot(uri: string): Promise<Buffer> {
-    const res = await httpGet(uri, { timeoutMs: this.limits.timeoutMs, maxBytes: this.limits.maxSnapshotBytes, what: 'snapshot', ...(this.digest && { auth: this.digest }) });
-    return res.body;
+  fetchSnapshot(uri: string): Promise<Buffer> {
+    return this.mediaChecks.fetchSnapshot(uri);
   }
 
   probeRtsp(uri: string, mode: RtspProbeMode): Promise<RtspProbeResult> {
-    return probeRtsp(uri, {
-      mode,
-      timeoutMs: this.limits.timeoutMs,
-      maxResponseBytes: this.limits.maxResponseBytes,
-      maxFrameBytes: this.limits.maxSnapshotBytes,
-      ...(this.digest && { auth: this.digest }),
-    });
+    return this.mediaChecks.probeRtsp(uri, mode);
   }
 
   close(): void {

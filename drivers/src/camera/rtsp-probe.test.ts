@@ -112,6 +112,31 @@ describe('probeRtsp against a hostile RTSP server', () => {
     expect(seen.join('\n')).not.toContain('leaked');
   });
 
+  it('frame mode: PLAY goes to the aggregate URL of a session-level a=control (a media URL gets 460), H.264 size from the in-band SPS', async () => {
+    const sps = Buffer.from('Z2QAKKzZQHgCJ+XARAAAAwAEAAADAAg8YMZY', 'base64');
+    const rtp = (marker: boolean, payload: Buffer) => {
+      const header = Buffer.from([0x80, (marker ? 0x80 : 0) | 96, 0, 1, 0, 0, 0, 0, 0, 0, 0, 7]);
+      const packet = Buffer.concat([header, payload]);
+      return Buffer.concat([Buffer.from([0x24, 0, packet.length >> 8, packet.length & 0xff]), packet]);
+    };
+    const h264 = 'v=0\r\ns=t\r\na=control:*\r\nm=video 0 RTP/AVP 96\r\na=rtpmap:96 H264/90000\r\na=control:stream=0\r\n';
+    const seen: string[] = [];
+    reply = (s, method, req) => {
+      seen.push(req.split('\r\n')[0] ?? '');
+      if (method === 'DESCRIBE') answer(s, req, '200 OK', { 'Content-Type': 'application/sdp', 'Content-Base': `${url()}/` }, h264);
+      else if (method === 'SETUP') answer(s, req, '200 OK', { Session: 'abc', Transport: 'RTP/AVP/TCP;unicast;interleaved=0-1' });
+      else if (method === 'PLAY' && !req.startsWith(`PLAY ${url()}/ `)) answer(s, req, '460 Only aggregate operation allowed');
+      else if (method === 'PLAY') {
+        answer(s, req, '200 OK', { Session: 'abc' });
+        s.write(Buffer.concat([rtp(false, Buffer.concat([Buffer.from([24, 0, sps.length]), sps])), rtp(true, Buffer.from([0x65, 1, 2, 3]))]));
+      }
+    };
+    const r = await probeRtsp(url(), opts({ mode: 'frame' }));
+    expect(r.frameError).toBeUndefined();
+    expect(r).toMatchObject({ codec: 'H264', width: 1920, height: 1080, frame: { packets: 2, width: 1920, height: 1080, keyFrame: true } });
+    expect(seen.slice(0, 3)).toEqual([`DESCRIBE ${url()} RTSP/1.0`, `SETUP ${url()}/stream=0 RTSP/1.0`, `PLAY ${url()}/ RTSP/1.0`]);
+  });
+
   it('frame mode: PLAY accepted but no RTP comes -> the DESCRIBE result with a frameError, within the deadline', async () => {
     reply = (s, method, req) => {
       if (method === 'DESCRIBE') answer(s, req, '200 OK', { 'Content-Type': 'application/sdp', 'Content-Base': `${url()}/` }, SDP);

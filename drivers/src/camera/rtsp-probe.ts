@@ -1,9 +1,13 @@
 import { CameraError } from './camera-error.js';
 import { parseChallenges, type Challenge, type DigestSession } from './digest-auth.js';
 import { h264Resolution } from './h264-sps.js';
-import { parseJpegRtpHeader, parseRtp } from './rtp.js';
+import { FirstFrameCollector, type RtspFrame } from './rtp-first-frame.js';
+import { parseRtp } from './rtp.js';
 import { RtspConnection, type RtspResponse } from './rtsp-connection.js';
-import { controlUrl, parseSdp, videoOf } from './sdp.js';
+import { rtspBaseUrl, rtspControlUrls, type RtspControlUrls } from './rtsp-control-url.js';
+import { parseSdp, videoOf } from './sdp.js';
+
+export type { RtspFrame } from './rtp-first-frame.js';
 
 /** `describe`: DESCRIBE and a parsed SDP. `frame`: also SETUP + PLAY (RTP over the RTSP connection) up to the first complete frame. */
 export type RtspProbeMode = 'describe' | 'frame';
@@ -19,20 +23,12 @@ export interface RtspProbeOptions {
   auth?: DigestSession;
 }
 
-export interface RtspFrame {
-  packets: number;
-  bytes: number;
-  /** From the RFC 2435 header of a JPEG frame. */
-  width?: number;
-  height?: number;
-}
-
 export interface RtspProbeResult {
   /** Upper-case codec name from the SDP: JPEG, H264, H265... */
   codec: string;
   payloadType: number;
   clockRate: number;
-  /** From a=framesize / a=x-dimensions / sprop-parameter-sets, else from the first JPEG frame. */
+  /** From a=framesize / a=x-dimensions / sprop-parameter-sets, else from the first frame (JPEG header, in-band SPS). */
   width?: number;
   height?: number;
   /** Mode frame: the first complete frame, or why none came. */
@@ -44,6 +40,8 @@ export interface RtspProbeResult {
  * Checks a camera stream the way a viewer would start it: DESCRIBE with Digest (or Basic)
  * authentication over a raw TCP connection, the SDP parsed for the video codec and
  * resolution, and optionally SETUP (interleaved TCP) + PLAY until the first complete frame.
+ * SETUP goes to the media's control URL and PLAY to the aggregate one when the SDP has a
+ * session-level control (rtsp-control-url.ts).
  * Rejects with CameraError: EDGE_CAMERA_UNAUTHORIZED, _STATUS, _BAD_RESPONSE (no usable SDP),
  * _TIMEOUT, _CONNECT, _TOO_LARGE. Problems after a good DESCRIBE land in `frameError`.
  */
@@ -95,9 +93,10 @@ export async function probeRtsp(uri: string, opts: RtspProbeOptions): Promise<Rt
     if (opts.mode !== 'frame') return result;
 
     try {
-      const base = res.headers.get('content-base')?.[0] ?? res.headers.get('content-location')?.[0] ?? requestUri;
-      const target = controlUrl(base, sdp.control, video.control);
-      const frame = await firstFrame(conn, target, video.payloadType, opts.maxFrameBytes ?? 4 * 1024 * 1024, authHeaders);
+      const base = rtspBaseUrl(requestUri, res.headers.get('content-base')?.[0], res.headers.get('content-location')?.[0]);
+      const urls = rtspControlUrls(base, sdp.control, video.control);
+      const collector = new FirstFrameCollector(video.payloadType, video.codec, opts.maxFrameBytes ?? 4 * 1024 * 1024);
+      const frame = await firstFrame(conn, urls, collector, authHeaders);
       result.frame = frame;
       if (result.width === undefined && frame.width && frame.height) Object.assign(result, { width: frame.width, height: frame.height });
     } catch (err) {
@@ -117,41 +116,34 @@ function expectOk(res: RtspResponse, method: string): void {
 
 async function firstFrame(
   conn: RtspConnection,
-  target: string,
-  payloadType: number,
-  maxFrameBytes: number,
+  urls: RtspControlUrls,
+  collector: FirstFrameCollector,
   authHeaders: (method: string, target: string) => Record<string, string>,
 ): Promise<RtspFrame> {
-  const setup = await conn.request('SETUP', target, { Transport: 'RTP/AVP/TCP;unicast;interleaved=0-1', ...authHeaders('SETUP', target) });
+  const setup = await conn.request('SETUP', urls.media, { Transport: 'RTP/AVP/TCP;unicast;interleaved=0-1', ...authHeaders('SETUP', urls.media) });
   expectOk(setup, 'SETUP');
   const session = (setup.headers.get('session')?.[0] ?? '').split(';')[0]?.trim();
   if (!session) throw new CameraError('EDGE_CAMERA_BAD_RESPONSE', 'RTSP SETUP: no Session header');
   const channel = Number(/interleaved=(\d+)/.exec(setup.headers.get('transport')?.[0] ?? '')?.[1] ?? 0);
-  // PLAY goes to the aggregate URL when there is one; the media URL works for a single stream.
   const frame = new Promise<RtspFrame>((resolve, reject) => {
-    const f: RtspFrame = { packets: 0, bytes: 0 };
-    let started = false;
     conn.onClose(reject);
     conn.onFrame((ch, data) => {
       if (ch !== channel) return;
       const rtp = parseRtp(data);
-      if (!rtp || rtp.payloadType !== payloadType) return;
-      const jpeg = payloadType === 26 ? parseJpegRtpHeader(rtp.payload) : undefined;
-      if (payloadType === 26 && !jpeg) return;
-      // A JPEG frame is counted from its first fragment: skip the tail of one already under way.
-      if (!started && jpeg && jpeg.fragmentOffset !== 0) return;
-      if (jpeg) Object.assign(f, { width: jpeg.width, height: jpeg.height });
-      started = true;
-      f.packets++;
-      f.bytes += rtp.payload.length;
-      if (f.bytes > maxFrameBytes) reject(new CameraError('EDGE_CAMERA_TOO_LARGE', `RTSP: first frame larger than ${maxFrameBytes} bytes`));
-      else if (rtp.marker) resolve(f);
+      if (!rtp) return;
+      try {
+        const done = collector.push(rtp);
+        if (done) resolve(done);
+      } catch (err) {
+        reject(err as Error);
+      }
     });
   });
   frame.catch(() => undefined);
-  const play = await conn.request('PLAY', target, { Session: session, Range: 'npt=0.000-', ...authHeaders('PLAY', target) });
+  // PLAY goes to the aggregate URL when the SDP names one (servers may refuse it elsewhere with 460).
+  const play = await conn.request('PLAY', urls.play, { Session: session, Range: 'npt=0.000-', ...authHeaders('PLAY', urls.play) });
   expectOk(play, 'PLAY');
   const got = await frame;
-  conn.send('TEARDOWN', target, { Session: session, ...authHeaders('TEARDOWN', target) });
+  conn.send('TEARDOWN', urls.play, { Session: session, ...authHeaders('TEARDOWN', urls.play) });
   return got;
 }

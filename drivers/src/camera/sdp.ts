@@ -1,7 +1,7 @@
 /**
  * The parts of an SDP (RFC 8866) a stream check needs: the video media, its codec from
  * a=rtpmap (or the static payload type), its resolution from a=framesize, a=x-dimensions or
- * the H.264 sprop-parameter-sets, and its control URL.
+ * the H.264 sprop-parameter-sets, and the control attributes (resolved in rtsp-control-url.ts).
  */
 
 export interface SdpMedia {
@@ -119,17 +119,4 @@ export function videoOf(sdp: Sdp): SdpVideo | undefined {
     }
   }
   return undefined;
-}
-
-/**
- * The URL a media's SETUP goes to: an absolute control URL as is, `*` or none means the base,
- * a relative one is joined to the base (Content-Base, else the DESCRIBE URI) per RFC 2326 C.1.1.
- */
-export function controlUrl(base: string, sessionControl: string | undefined, mediaControl: string | undefined): string {
-  const join = (b: string, c: string | undefined): string => {
-    if (c === undefined || c === '' || c === '*') return b;
-    if (/^rtsps?:\/\//i.test(c)) return c;
-    return b.endsWith('/') ? b + c : `${b}/${c}`;
-  };
-  return join(join(base, sessionControl), mediaControl);
 }

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { CameraEventType, type CameraConfig, type CameraDiscoveredData, type CameraDiscoveryConfig, type GatewayEvent } from '@cityedge/contract';
+import { CameraEventType, cameraUsesOnvif, type CameraConfig, type CameraDiscoveredData, type CameraDiscoveryConfig, type GatewayEvent } from '@cityedge/contract';
 import { stripUriSecrets, wsDiscover, type DiscoveryResult, type WsDiscoveryOptions } from '@cityedge/drivers';
 
 export interface CameraDiscoveryOptions {
@@ -33,12 +33,22 @@ export class CameraDiscovery {
   private running = false;
   private inFlight: Promise<void> | undefined;
   private readonly known: Set<string>;
+  private readonly knownHosts: Set<string>;
 
   constructor(opts: CameraDiscoveryOptions) {
     this.opts = opts;
     this.log = opts.logger;
     this.now = opts.now ?? Date.now;
-    this.known = new Set(opts.cameras.map((c) => `${c.host.toLowerCase().replace(/^\[|\]$/g, '')}:${c.port}`));
+    const hostOf = (h: string) => h.toLowerCase().replace(/^\[|\]$/g, '');
+    this.known = new Set(opts.cameras.filter((c) => cameraUsesOnvif(c) && c.host !== undefined).map((c) => `${hostOf(c.host ?? '')}:${c.port}`));
+    // A camera probed without ONVIF may still answer discovery (ONVIF switched off in our config, not on the camera): its host is known.
+    this.knownHosts = new Set(
+      opts.cameras
+        .filter((c) => !cameraUsesOnvif(c))
+        .flatMap((c) => [c.host, urlHost(c.rtspUrl), urlHost(c.snapshotUrl)])
+        .filter((h): h is string => h !== undefined)
+        .map(hostOf),
+    );
   }
 
   start(): void {
@@ -103,7 +113,7 @@ export class CameraDiscovery {
     try {
       const u = new URL(xaddr);
       const host = u.hostname.replace(/^\[|\]$/g, '').toLowerCase();
-      return this.known.has(`${host}:${u.port || (u.protocol === 'https:' ? 443 : 80)}`);
+      return this.knownHosts.has(host) || this.known.has(`${host}:${u.port || (u.protocol === 'https:' ? 443 : 80)}`);
     } catch {
       return false;
     }
@@ -120,5 +130,14 @@ export class CameraDiscovery {
           this.schedule(this.opts.config.intervalMs);
         });
     }, delayMs);
+  }
+}
+
+function urlHost(url: string | undefined): string | undefined {
+  if (url === undefined) return undefined;
+  try {
+    return new URL(url).hostname;
+  } catch {
+    return undefined;
   }
 }

@@ -39,7 +39,7 @@ it(`probes ${N} cameras with at most ${LIMIT} in flight, every one of them onlin
     // The real client, counting sessions from their first request to close().
     clientFactory: (camera, cred) => {
       const real = new OnvifCameraClient({
-        endpoint: { host: camera.host, port: camera.port, path: camera.path, ...(cred && { username: cred.username, password: cred.password }) },
+        endpoint: { host: camera.host ?? '', port: camera.port, path: camera.path, ...(cred && { username: cred.username, password: cred.password }) },
         limits: { timeoutMs: config.callTimeoutMs, maxResponseBytes: config.maxResponseBytes, maxSnapshotBytes: config.snapshot.maxBytes },
       });
       let open = false;

@@ -1,8 +1,9 @@
-import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import {
   CameraEventType,
+  CameraReason,
   cameraStateSeverity,
+  cameraUsesOnvif,
   encodeCamerasStatus,
   encodeCameraThumbnail,
   type CameraConfig,
@@ -12,26 +13,14 @@ import {
   type CameraStatusEntry,
   type GatewayEvent,
 } from '@cityedge/contract';
-import { JpegWorker, OnvifCameraClient, type CameraClient, type JpegDecoder } from '@cityedge/drivers';
+import { JpegWorker, OnvifCameraClient, RtspCameraClient, type CameraClient, type JpegDecoder, type MediaClient } from '@cityedge/drivers';
 import { CameraDiscovery, type CameraDiscoveryOptions } from './camera-discovery.js';
+import { lookUpCredentials, type CameraCredentialsResolved, type ReadFile } from './camera-credentials.js';
 import { CameraTracker, type StateChange } from './camera-tracker.js';
 import { ConcurrencyLimiter } from './concurrency-limiter.js';
-import { probeCamera } from './probe-camera.js';
+import { probeCamera, probeRtspCamera, type ProbeOutcome } from './probe-camera.js';
 
-export class CameraProberError extends Error {
-  override readonly name = 'CameraProberError';
-  /** EDGE_CAMERA_CONFIG: a credentials file cannot be read. */
-  readonly code = 'EDGE_CAMERA_CONFIG';
-
-  constructor(message: string, options: { cause?: unknown } = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
-  }
-}
-
-export interface CameraCredentialsResolved {
-  username: string;
-  password: string;
-}
+export type { CameraCredentialsResolved } from './camera-credentials.js';
 
 export interface CameraProberOptions {
   config: CamerasConfig;
@@ -44,12 +33,14 @@ export interface CameraProberOptions {
   publishStatus?: (payload: string) => void;
   /** Best-effort thumbnails (Forwarder.retain(Channel.cameraThumbnail, payload)). */
   publishThumbnail?: (payload: string) => void;
-  /** Client of one camera; default OnvifCameraClient. */
+  /** Client of one ONVIF camera; default OnvifCameraClient. */
   clientFactory?: (camera: CameraConfig, credentials: CameraCredentialsResolved | undefined) => CameraClient;
+  /** Client of one camera without ONVIF (checked by its URLs); default RtspCameraClient. */
+  mediaClientFactory?: (camera: CameraConfig, credentials: CameraCredentialsResolved | undefined) => MediaClient;
   /** Default: a JpegWorker owned (started and closed) by the prober. */
   decoder?: JpegDecoder;
   /** Reads a passwordFile; default readFileSync. */
-  readFile?: (path: string) => string;
+  readFile?: ReadFile;
   /** Passed to the discovery loop (tests). */
   discover?: CameraDiscoveryOptions['discover'];
 }
@@ -68,11 +59,14 @@ const STATUS_DEBOUNCE_MS = 2000;
 
 /**
  * Probes every configured camera on its interval, at most `concurrency` at once, spreading the
- * cameras evenly over the interval. All camera I/O is asynchronous with per-call timeouts and
- * JPEG decoding runs in a worker thread, so a camera can neither block the event loop (Modbus
- * polling) nor another camera. A change of state is appended to the outbox as an event
- * (forwarded ahead of telemetry); inventory is appended when it first appears or changes; the
- * retained status and thumbnails are published directly (latest value only).
+ * cameras evenly over the interval: over ONVIF, or by its RTSP and snapshot URLs when it has no
+ * ONVIF. All camera I/O is asynchronous with per-call timeouts and JPEG decoding runs in a
+ * worker thread, so a camera can neither block the event loop (Modbus polling) nor another
+ * camera. A camera whose entry cannot be used (its password file unreadable, say) is reported
+ * misconfigured at start and tried again at each of its probes; it never stops the others. A
+ * change of state is appended to the outbox as an event (forwarded ahead of telemetry);
+ * inventory is appended when it first appears or changes; the retained status and thumbnails
+ * are published directly (latest value only).
  */
 export class CameraProber {
   private readonly opts: CameraProberOptions;
@@ -80,7 +74,7 @@ export class CameraProber {
   private readonly now: () => number;
   private readonly limiter: ConcurrencyLimiter;
   private trackers: CameraTracker[] = [];
-  private clients = new Map<string, CameraClient>();
+  private clients = new Map<string, MediaClient>();
   private decoder: JpegDecoder | undefined;
   private ownsDecoder = false;
   private discovery: CameraDiscovery | undefined;
@@ -97,22 +91,24 @@ export class CameraProber {
     this.limiter = new ConcurrencyLimiter(opts.config.concurrency);
   }
 
-  /** Reads credentials (throws EDGE_CAMERA_CONFIG), then schedules probes and discovery. Does nothing when cameras are disabled. */
+  /**
+   * Sets up every enabled camera (credentials read, client built), then schedules probes and
+   * discovery. A camera that cannot be set up is reported misconfigured at once. Does nothing
+   * when cameras are disabled.
+   */
   start(): void {
     if (this.running) return;
     const { config } = this.opts;
     if (!config.enabled) return;
-    const creds = this.loadCredentials();
     const cameras = config.devices.filter((c) => c.enabled);
     this.decoder = this.opts.decoder ?? new JpegWorker();
     this.ownsDecoder = this.opts.decoder === undefined;
-    this.trackers = cameras.map((c) => {
-      const cred = creds.get(c.credentials ?? 'default');
-      const factory = this.opts.clientFactory ?? defaultClient(config);
-      this.clients.set(c.id, factory(c, cred));
-      return new CameraTracker(c, config.confirmAfter, { after: config.snapshot.staleAfter, minMs: config.snapshot.staleMinMs }, [cred?.password]);
-    });
+    this.trackers = cameras.map((c) => new CameraTracker(c, config.confirmAfter, { after: config.snapshot.staleAfter, minMs: config.snapshot.staleMinMs }));
     this.running = true;
+    for (const t of this.trackers) {
+      const problem = this.setUp(t);
+      if (problem) this.record(t, problem);
+    }
     const start = this.now();
     this.trackers.forEach((t, i) => {
       t.due = start + Math.floor((i * config.probeIntervalMs) / Math.max(1, this.trackers.length));
@@ -164,7 +160,7 @@ export class CameraProber {
   }
 
   stats(): CameraProberStats {
-    const byState: CameraProberStats['byState'] = { online: 0, degraded: 0, unauthorized: 0, unreachable: 0, unknown: 0 };
+    const byState: CameraProberStats['byState'] = { online: 0, degraded: 0, unauthorized: 0, unreachable: 0, misconfigured: 0, unknown: 0 };
     let probes = 0;
     for (const t of this.trackers) {
       byState[t.state]++;
@@ -174,21 +170,27 @@ export class CameraProber {
     return { cameras: this.trackers.length, byState, probes, running: l.running, waiting: l.waiting, peakRunning: l.peak };
   }
 
-  private loadCredentials(): Map<string, { username: string; password: string }> {
-    const out = new Map<string, { username: string; password: string }>();
-    const read = this.opts.readFile ?? ((p: string) => readFileSync(p, 'utf8'));
-    for (const [name, c] of Object.entries(this.opts.config.credentials)) {
-      let password = c.password ?? '';
-      if (c.passwordFile !== undefined) {
-        try {
-          password = read(c.passwordFile).replace(/\r?\n$/, '');
-        } catch (err) {
-          throw new CameraProberError(`cameras.credentials.${name}.passwordFile: cannot read "${c.passwordFile}" (${(err as NodeJS.ErrnoException).code ?? 'unreadable'})`, { cause: err });
-        }
-      }
-      out.set(name, { username: c.username, password });
+  /**
+   * Builds the camera's client with its credentials; a misconfigured outcome (reason and the
+   * config path of the problem) when the password file cannot be read or the client cannot be
+   * built. Called at start and again before each probe of a camera that is not set up.
+   */
+  private setUp(t: CameraTracker): ProbeOutcome | undefined {
+    const { config } = this.opts;
+    const c = t.config;
+    const misconfigured = (reason: CameraReason, detail: string): ProbeOutcome => ({ state: 'misconfigured', reasons: [reason], code: 'EDGE_CAMERA_CONFIG', detail, source: cameraUsesOnvif(c) ? 'onvif' : 'rtsp' });
+    const creds = lookUpCredentials(config, c.credentials, this.opts.readFile);
+    if (!creds.ok) return misconfigured(CameraReason.credentialsUnreadable, `${creds.path}: ${creds.message}`);
+    try {
+      const client = cameraUsesOnvif(c)
+        ? (this.opts.clientFactory ?? defaultClient(config))(c, creds.credentials)
+        : (this.opts.mediaClientFactory ?? defaultMediaClient(config))(c, creds.credentials);
+      this.clients.set(c.id, client);
+      t.secrets = [creds.credentials?.password];
+      return undefined;
+    } catch (err) {
+      return misconfigured(CameraReason.invalidConfig, `cameras.devices[${config.devices.indexOf(c)}]: ${(err as Error).message}`);
     }
-    return out;
   }
 
   /** Arms the timer for the next camera due (cameras probing or waiting for a slot are skipped). */
@@ -226,32 +228,45 @@ export class CameraProber {
   }
 
   private async probeOne(t: CameraTracker): Promise<void> {
+    if (!this.decoder || !this.running) return;
+    if (!this.clients.has(t.id)) {
+      const problem = this.setUp(t);
+      if (problem) {
+        this.record(t, problem);
+        return;
+      }
+    }
     const client = this.clients.get(t.id);
-    if (!client || !this.decoder || !this.running) return;
+    if (!client) return;
     const { config } = this.opts;
     const now = this.now();
-    const outcome = await probeCamera(
-      client,
-      {
-        profileToken: t.config.profileToken,
-        rtsp: t.config.rtsp ?? config.rtsp,
-        snapshot: t.config.snapshot ?? config.snapshot.enabled,
-        clockSkewToleranceMs: config.clockSkewToleranceMs,
-        maxMegapixels: config.snapshot.maxMegapixels,
-        thumbnail: config.thumbnail.enabled && this.opts.publishThumbnail && t.wantsThumbnail(now, config.thumbnail.intervalMs) ? { maxWidth: config.thumbnail.maxWidth, maxBase64Bytes: config.thumbnail.maxBytes } : undefined,
-      },
-      t.memory,
-      this.decoder,
-      this.now,
-    );
+    const settings = {
+      profileToken: t.config.profileToken,
+      rtsp: t.config.rtsp ?? config.rtsp,
+      snapshot: t.config.snapshot ?? config.snapshot.enabled,
+      clockSkewToleranceMs: config.clockSkewToleranceMs,
+      maxMegapixels: config.snapshot.maxMegapixels,
+      thumbnail: config.thumbnail.enabled && this.opts.publishThumbnail && t.wantsThumbnail(now, config.thumbnail.intervalMs) ? { maxWidth: config.thumbnail.maxWidth, maxBase64Bytes: config.thumbnail.maxBytes } : undefined,
+    };
+    const outcome = cameraUsesOnvif(t.config)
+      ? await probeCamera(client as CameraClient, settings, t.memory, this.decoder, this.now)
+      : await probeRtspCamera(client, { stream: t.config.rtspUrl, snapshot: t.config.snapshotUrl }, settings, t.memory, this.decoder, this.now);
+    // A configured URL the probe could not use: name the entry, as for a problem found at set-up.
+    if (outcome.state === 'misconfigured' && outcome.detail !== undefined) outcome.detail = `cameras.devices[${config.devices.indexOf(t.config)}]: ${outcome.detail}`;
     client.close();
     if (!this.running) return;
+    this.record(t, outcome);
+  }
+
+  /** Tracks one outcome: state change and inventory events, the thumbnail. */
+  private record(t: CameraTracker, outcome: ProbeOutcome): void {
     const ts = this.now();
     const r = t.track(outcome, ts);
     this.log.debug({ camera: t.id, state: outcome.state, reasons: outcome.reasons, code: outcome.code }, 'camera probed');
     if (r.change) this.reportChange(t, r.change, ts);
     if (r.inventory) {
-      this.emit({ type: CameraEventType.inventory, ts, severity: 'info', dev: t.id, message: `camera ${t.id}: ${[r.inventory.manufacturer, r.inventory.model, r.inventory.firmware].filter(Boolean).join(' ') || 'inventory'}`, data: { ...r.inventory } });
+      const what = [r.inventory.manufacturer, r.inventory.model, r.inventory.firmware].filter(Boolean).join(' ') || (r.inventory.source === 'rtsp' ? 'stream without ONVIF' : 'inventory');
+      this.emit({ type: CameraEventType.inventory, ts, severity: 'info', dev: t.id, message: `camera ${t.id}: ${what}`, data: { ...r.inventory } });
     }
     if (outcome.thumbnail && outcome.state === 'online' && t.state === 'online' && this.opts.publishThumbnail) {
       t.lastThumbnailAt = ts;
@@ -261,8 +276,17 @@ export class CameraProber {
   }
 
   private reportChange(t: CameraTracker, c: StateChange, ts: number): void {
-    const data: CameraStateEventData = { state: c.state, previous: c.previous, reasons: c.reasons, ...(c.code !== undefined && { code: c.code }), ...(c.clockSkewMs !== undefined && { clockSkewMs: c.clockSkewMs }) };
-    const why = c.reasons.length ? `: ${c.reasons.join(', ')}` : '';
+    // Only a misconfigured camera's detail is forwarded: it names a config path, while probe errors stay in the log.
+    const detail = c.state === 'misconfigured' ? c.detail : undefined;
+    const data: CameraStateEventData = {
+      state: c.state,
+      previous: c.previous,
+      reasons: c.reasons,
+      ...(c.code !== undefined && { code: c.code }),
+      ...(detail !== undefined && { detail }),
+      ...(c.clockSkewMs !== undefined && { clockSkewMs: c.clockSkewMs }),
+    };
+    const why = (c.reasons.length ? `: ${c.reasons.join(', ')}` : '') + (detail !== undefined ? ` (${detail})` : '');
     this.emit({ type: CameraEventType[c.state], ts, severity: cameraStateSeverity(c.state), dev: t.id, message: `camera ${t.id} is ${c.state}${why}`, data: { ...data } });
     const level = c.state === 'online' ? 'info' : 'warn';
     this.log[level]({ camera: t.id, state: c.state, previous: c.previous, reasons: c.reasons, code: c.code, detail: c.detail }, 'camera state changed');
@@ -295,10 +319,20 @@ export class CameraProber {
   }
 }
 
+function limitsOf(config: CamerasConfig) {
+  return { timeoutMs: config.callTimeoutMs, maxResponseBytes: config.maxResponseBytes, maxSnapshotBytes: config.snapshot.maxBytes };
+}
+
 function defaultClient(config: CamerasConfig): (camera: CameraConfig, cred: CameraCredentialsResolved | undefined) => CameraClient {
-  return (camera, cred) =>
-    new OnvifCameraClient({
+  return (camera, cred) => {
+    if (camera.host === undefined) throw new Error('host: required for an ONVIF camera');
+    return new OnvifCameraClient({
       endpoint: { host: camera.host, port: camera.port, path: camera.path, preserveAddress: camera.preserveAddress, ...(cred && { username: cred.username, password: cred.password }) },
-      limits: { timeoutMs: config.callTimeoutMs, maxResponseBytes: config.maxResponseBytes, maxSnapshotBytes: config.snapshot.maxBytes },
+      limits: limitsOf(config),
     });
+  };
+}
+
+function defaultMediaClient(config: CamerasConfig): (camera: CameraConfig, cred: CameraCredentialsResolved | undefined) => MediaClient {
+  return (_camera, cred) => new RtspCameraClient({ limits: limitsOf(config), ...(cred && { credentials: cred }) });
 }

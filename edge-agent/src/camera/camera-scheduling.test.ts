@@ -90,15 +90,82 @@ describe('CameraProber scheduling', () => {
     expect(calls).toEqual(['a']);
   });
 
-  it('refuses to start when a password file cannot be read, naming the field', () => {
+  it('an unreadable password file marks only the cameras using it misconfigured, and they recover once the file is readable', async () => {
+    const calls: string[] = [];
+    const events: GatewayEvent[] = [];
+    const statuses: string[] = [];
+    const files = new Map<string, string>();
     const prober = new CameraProber({
-      config: CamerasConfig.parse({ credentials: { default: { username: 'u', passwordFile: '/nonexistent/cam-pw' } }, devices: [{ id: 'a', host: 'a.local' }] }),
+      config: CamerasConfig.parse({
+        probeIntervalMs: INTERVAL,
+        confirmAfter: 1,
+        rtsp: 'off',
+        snapshot: { enabled: false },
+        credentials: { default: { username: 'u', password: 'pw' }, site: { username: 'u', passwordFile: '/etc/cityedge/site-pw' } },
+        devices: [
+          { id: 'a', host: 'a.local', credentials: 'site' },
+          { id: 'b', host: 'b.local' },
+        ],
+      }),
       gatewayId: 'gw-1',
       logger: pino({ level: 'silent' }),
-      appendEvent: () => undefined,
+      appendEvent: (e) => events.push(e),
+      publishStatus: (p) => statuses.push(p),
       decoder: new InlineJpegDecoder(),
+      readFile: (path) => {
+        const text = files.get(path);
+        if (text === undefined) throw Object.assign(new Error('no such file'), { code: 'ENOENT' });
+        return text;
+      },
+      clientFactory: (c) => fakeClient(c.id, calls, { up: true }),
     });
-    expect(() => prober.start()).toThrow(expect.objectContaining({ code: 'EDGE_CAMERA_CONFIG', message: 'cameras.credentials.default.passwordFile: cannot read "/nonexistent/cam-pw" (ENOENT)' }));
+    prober.start();
+    // At start, before any network: camera a is misconfigured, with the config path and file.
+    const detail = 'cameras.credentials.site.passwordFile: cannot read "/etc/cityedge/site-pw" (ENOENT)';
+    expect(events).toEqual([
+      expect.objectContaining({
+        type: 'camera.misconfigured',
+        dev: 'a',
+        severity: 'warning',
+        message: `camera a is misconfigured: credentials-unreadable (${detail})`,
+        data: { state: 'misconfigured', previous: 'unknown', reasons: ['credentials-unreadable'], code: 'EDGE_CAMERA_CONFIG', detail },
+      }),
+    ]);
+    // The retained status follows the change within its debounce (2 s).
+    await vi.advanceTimersByTimeAsync(2001);
+    expect(JSON.parse(statuses[0] ?? '{}')).toMatchObject({ cameras: [{ id: 'a', state: 'misconfigured', reasons: ['credentials-unreadable'], detail }] });
+    await vi.advanceTimersByTimeAsync(INTERVAL / 2);
+    expect(calls).toEqual(['b']);
+    expect(prober.status()).toEqual([
+      expect.objectContaining({ id: 'a', state: 'misconfigured', reasons: ['credentials-unreadable'], detail }),
+      expect.objectContaining({ id: 'b', state: 'online' }),
+    ]);
+    expect(prober.stats().byState).toMatchObject({ misconfigured: 1, online: 1 });
+    // The technician puts the file in place: the next probe of a reads it and goes on.
+    files.set('/etc/cityedge/site-pw', 'n3w-pw\n');
+    await vi.advanceTimersByTimeAsync(INTERVAL);
+    expect(calls).toContain('a');
+    expect(events.filter((e) => e.dev === 'a').map((e) => e.type)).toEqual(['camera.misconfigured', 'camera.online', 'camera.inventory']);
+    expect(prober.status().find((s) => s.id === 'a')).not.toHaveProperty('detail');
+    await prober.stop();
+  });
+
+  it('a camera whose client cannot be built is misconfigured, naming its entry', async () => {
+    const events: GatewayEvent[] = [];
+    const prober = new CameraProber({
+      config: CamerasConfig.parse({ probeIntervalMs: INTERVAL, rtsp: 'off', snapshot: { enabled: false }, devices: [{ id: 'a', host: 'a.local' }, { id: 'b', host: 'b.local' }] }),
+      gatewayId: 'gw-1',
+      logger: pino({ level: 'silent' }),
+      appendEvent: (e) => events.push(e),
+      decoder: new InlineJpegDecoder(),
+      clientFactory: (c) => {
+        if (c.id === 'b') throw new Error('host: not usable');
+        return fakeClient(c.id, [], { up: true });
+      },
+    });
+    prober.start();
+    expect(events).toEqual([expect.objectContaining({ type: 'camera.misconfigured', dev: 'b', data: expect.objectContaining({ reasons: ['invalid-config'], detail: 'cameras.devices[1]: host: not usable' }) })]);
+    await prober.stop();
   });
 
   it('a throwing event sink does not stop probing', async () => {

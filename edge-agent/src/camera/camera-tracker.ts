@@ -1,6 +1,6 @@
 import type { CameraConfig, CameraInventory, CameraReason, CameraState, CameraStatusEntry } from '@cityedge/contract';
 import { SnapshotFreshness, stripUriSecrets } from '@cityedge/drivers';
-import type { ProbeMemory, ProbeOutcome } from './probe-camera.js';
+import type { ProbeMemory, ProbeOutcome } from './probe-outcome.js';
 
 export interface StateChange {
   state: CameraState;
@@ -35,15 +35,18 @@ export class CameraTracker {
   busy = false;
   due = 0;
   probes = 0;
+  /** Passwords to mask wherever they might appear in a URI (set once the credentials are read). */
+  secrets: readonly (string | undefined)[] = [];
   private pending: { key: string; count: number } | undefined;
   private inventoryKey: string | undefined;
   private last: ProbeOutcome | undefined;
+  /** Detail of the reported state (kept while the state lasts). */
+  private detail: string | undefined;
 
   constructor(
     readonly config: CameraConfig,
     private readonly confirmAfter: number,
     stale: { after: number; minMs: number },
-    private readonly secrets: readonly (string | undefined)[],
   ) {
     this.memory = { streamUris: new Map(), profileKey: undefined, snapshotUri: undefined, freshness: new SnapshotFreshness(stale.after, stale.minMs), lastSnapshot: undefined };
   }
@@ -84,6 +87,7 @@ export class CameraTracker {
         };
         this.state = outcome.state;
         this.reasons = outcome.reasons;
+        this.detail = outcome.detail;
         this.since = now;
         this.pending = undefined;
       }
@@ -108,6 +112,7 @@ export class CameraTracker {
       reasons: this.reasons,
       since: this.since,
       checkedAt: this.checkedAt,
+      ...(this.state === 'misconfigured' && this.detail !== undefined && { detail: this.detail }),
       ...(o?.clockSkewMs !== undefined && { clockSkewMs: o.clockSkewMs }),
       ...(o?.rtsp && { codec: o.rtsp.codec }),
       ...(o?.rtsp?.width !== undefined && { width: o.rtsp.width, height: o.rtsp.height }),
@@ -115,9 +120,17 @@ export class CameraTracker {
   }
 
   private inventoryOf(o: ProbeOutcome): CameraInventory | undefined {
-    if (!o.device || !o.profiles) return undefined;
     const strip = (uri: string | undefined) => (uri === undefined ? undefined : stripUriSecrets(uri, this.secrets));
+    if (o.source === 'rtsp') {
+      // Without ONVIF the inventory is what is configured, reported once the camera answered.
+      if (!o.rtsp && !o.snapshot) return undefined;
+      const streamUri = strip(this.config.rtspUrl);
+      const snapshotUri = strip(this.config.snapshotUrl);
+      return { source: 'rtsp', profiles: [], ...(streamUri !== undefined && { streamUri }), ...(snapshotUri !== undefined && { snapshotUri }) };
+    }
+    if (!o.device || !o.profiles) return undefined;
     const inv: CameraInventory = {
+      source: 'onvif',
       ...(o.device.manufacturer !== undefined && { manufacturer: o.device.manufacturer }),
       ...(o.device.model !== undefined && { model: o.device.model }),
       ...(o.device.firmwareVersion !== undefined && { firmware: o.device.firmwareVersion }),

@@ -70,7 +70,7 @@ export class AgentMetrics {
     });
     new Gauge({
       name: 'cityedge_cameras',
-      help: 'Cameras by state (online, degraded, unauthorized, unreachable, unknown).',
+      help: 'Cameras by state (online, degraded, unauthorized, unreachable, misconfigured, unknown).',
       labelNames: ['state'],
       registers,
       collect() {

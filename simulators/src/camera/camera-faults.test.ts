@@ -115,6 +115,9 @@ describe('camera fault modes', () => {
 
   it('applies faults from the spec at start', async () => {
     expect(info('born-bad').faults.map((f) => f.mode).sort()).toEqual(['clock-skew', 'rtsp-down', 'wrong-password']);
+    // Started rtsp-down, the camera still names the port its stream will be on.
+    expect(info('born-bad').rtspPort).toBeGreaterThan(0);
+    expect(info('born-bad').rtspUrl).toBe(`rtsp://127.0.0.1:${info('born-bad').rtspPort}/stream1`);
     expect(await refused(info('born-bad').rtspPort)).toBe('ECONNREFUSED');
     const skew = (await cameraTime('born-bad')) - Date.now();
     expect((await deviceInfo(securityHeader({ ...creds, createdMs: Date.now() + skew }), 'born-bad')).status).toBe(400);

@@ -3,7 +3,7 @@ import { CameraSimulationSpec, parseCameraSimulationSpec, startCameraSimulation 
 import { child, parseXml, resolveQName } from './xml.js';
 import { parseDigestParams } from './http-digest.js';
 import { parseSimulationSpec, startSimulation } from '../simulation.js';
-import { soapEnvelope, soapPost } from './test-helpers.js';
+import { freePorts, rtspStatus, soapEnvelope, soapPost } from './test-helpers.js';
 
 describe('camera simulation spec', () => {
   it('fills defaults', () => {
@@ -21,7 +21,7 @@ describe('camera simulation spec', () => {
     }
     expect(err).toMatchObject({ code: 'SIM_CONFIG_INVALID' });
     const paths = (err as { problems: Array<{ path: string }> }).problems.map((p) => p.path);
-    expect(paths).toEqual(expect.arrayContaining(['cameras[0].width', 'cameras[1].auth', 'cameras[1].fault', 'host']));
+    expect(paths).toEqual(expect.arrayContaining(['cameras[0].width', 'cameras[1].auth', 'cameras[1].fault[0].skewSec', 'host']));
   });
 
   it('reports a duplicate id (checked once the cameras themselves are valid)', () => {
@@ -50,6 +50,29 @@ describe('cameras in the simulator spec (startSimulation, cityedge-sim --config)
       await sim.stop();
     }
     expect(sim.cameras?.camera('cam-a').info().up).toBe(false);
+  });
+
+  it('listens on the configured httpPort and rtspPort, rtsp-down included, and on them again after the fault', async () => {
+    const [http1, rtsp1, http2, rtsp2] = (await freePorts(4)) as [number, number, number, number];
+    const sim = await startSimulation({
+      cameras: [
+        { id: 'fixed', width: 16, height: 16, discovery: false, httpPort: http1, rtspPort: rtsp1, rtspAuth: 'none' },
+        { id: 'fixed-down', width: 16, height: 16, discovery: false, httpPort: http2, rtspPort: rtsp2, rtspAuth: 'none', fault: 'rtsp-down' },
+      ],
+    });
+    try {
+      const fixed = sim.cameras?.camera('fixed').info();
+      expect({ http: fixed?.httpPort, rtsp: fixed?.rtspPort }).toEqual({ http: http1, rtsp: rtsp1 });
+      expect(fixed?.deviceServiceUrl).toBe(`http://127.0.0.1:${http1}/onvif/device_service`);
+      expect((await soapPost(`http://127.0.0.1:${http1}/onvif/device_service`, soapEnvelope('<tds:GetSystemDateAndTime/>'))).status).toBe(200);
+      expect(await rtspStatus(rtsp1)).toBe(200);
+      const down = sim.cameras?.camera('fixed-down');
+      expect({ http: down?.info().httpPort, rtsp: down?.info().rtspPort, url: down?.info().rtspUrl }).toEqual({ http: http2, rtsp: rtsp2, url: `rtsp://127.0.0.1:${rtsp2}/stream1` });
+      await down?.clearFault('rtsp-down');
+      expect(await rtspStatus(rtsp2)).toBe(200);
+    } finally {
+      await sim.stop();
+    }
   });
 
   it('checks camera entries with the rest of the spec', () => {

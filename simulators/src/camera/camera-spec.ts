@@ -86,8 +86,8 @@ export const CameraSpec = z.strictObject({
   discoveryPort: port.default(0),
   /** RTSP sessions die after this many seconds without a request (GET_PARAMETER keeps them alive). */
   rtspSessionTimeoutSec: z.int().min(1).max(3600).default(60),
-  /** Faults at start. */
-  fault: z.union([CameraFaultSpec, z.array(CameraFaultSpec)]).optional(),
+  /** Faults at start: one, or a list (one of each mode). */
+  fault: z.preprocess((v) => (v === undefined || Array.isArray(v) ? v : [v]), z.array(CameraFaultSpec)).optional(),
 });
 export type CameraSpec = z.infer<typeof CameraSpec>;
 export type CameraSpecInput = z.input<typeof CameraSpec>;

@@ -52,8 +52,9 @@ export class CameraState {
   /** Camera-clock epoch ms of the last boot. */
   bootTime = 0;
   host = '127.0.0.1';
-  httpPort = 0;
-  rtspPort = 0;
+  /** The configured ports (0: ephemeral), replaced by the bound ones at the first start and kept after. */
+  httpPort: number;
+  rtspPort: number;
   discoveryPort: number | undefined;
   /** WS-Discovery AppSequence MessageNumber of the last message sent. */
   discoveryMessages = 0;
@@ -65,6 +66,8 @@ export class CameraState {
     readonly spec: CameraSpec,
     private readonly clock: Clock,
   ) {
+    this.httpPort = spec.httpPort;
+    this.rtspPort = spec.rtspPort;
     this.uuid = cameraUuid(spec.id);
     this.name = spec.name ?? spec.id;
     this.serial = spec.serial ?? `SN${createHash('sha1').update(spec.id).digest('hex').slice(0, 10).toUpperCase()}`;

@@ -55,7 +55,7 @@
  * info() also carries stats (authFailures by reason, soapRequests, snapshots, rtpPackets, boots).
  * HTTP answers carry a Date header from the camera's clock (skew included), as cameras do.
  * The same cameras can be started from a simulator spec: `startSimulation({ cameras: [...],
- * cameraDiscovery: { maxDelayMs } })` (and `cityedge-sim --config`), reachable as sim.cameras.
+ * cameraDiscovery: { maxDelayMs } })` (and `cityedge-sim --config` or `--camera`), reachable as sim.cameras.
  */
 export { startCameraSimulation, parseCameraSimulationSpec, type CameraSimulation, type CameraSimulationOptions } from './camera-simulation.js';
 export { SimCamera, type CameraInfo, type CameraProfileInfo } from './sim-camera.js';

@@ -91,9 +91,9 @@ export class SimCamera {
 
   /** Starts every service, applying the spec's faults (a 'reboot' fault starts the camera down). */
   async start(): Promise<void> {
-    const initial = this.options.spec.fault;
-    for (const f of initial === undefined ? [] : Array.isArray(initial) ? initial : [initial]) if (f.mode !== 'reboot') this.state.setFault(f);
-    const reboot = (Array.isArray(initial) ? initial : initial ? [initial] : []).find((f) => f.mode === 'reboot');
+    const initial = this.options.spec.fault ?? [];
+    for (const f of initial) if (f.mode !== 'reboot') this.state.setFault(f);
+    const reboot = initial.find((f) => f.mode === 'reboot');
     await this.boot();
     if (reboot) await this.setFault(reboot);
   }
@@ -217,7 +217,10 @@ export class SimCamera {
     s.stats.boots++;
     try {
       await this.http.start();
-      if (!s.has('rtsp-down')) await this.rtsp.start();
+      // Started rtsp-down, the port is still bound once and released, so info() and the stream
+      // URL name the port the camera will answer on when the fault is cleared (not port 0).
+      await this.rtsp.start();
+      if (s.has('rtsp-down')) await this.rtsp.stop();
       if (this.discovery) s.discoveryPort = await this.discovery.start();
     } catch (err) {
       await this.shutdown();

@@ -209,3 +209,26 @@ export function manualClock(start = Date.UTC(2025, 5, 1, 12, 0, 0)): { now: () =
   let t = start;
   return { now: () => t, advance: (ms) => (t += ms), set: (ms) => (t = ms) };
 }
+
+/** Ports free on 127.0.0.1 right now (bound together, then released), for specs that fix their ports. */
+export async function freePorts(n: number): Promise<number[]> {
+  const servers = await Promise.all(
+    Array.from({ length: n }, () => new Promise<net.Server>((resolve) => {
+      const s = net.createServer();
+      s.listen(0, '127.0.0.1', () => resolve(s));
+    })),
+  );
+  const ports = servers.map((s) => (s.address() as net.AddressInfo).port);
+  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
+  return ports;
+}
+
+/** Status of an unauthenticated DESCRIBE of stream1 on 127.0.0.1:port. */
+export async function rtspStatus(port: number): Promise<number> {
+  const client = await RawRtspClient.connect(port);
+  try {
+    return (await client.request('DESCRIBE', `rtsp://127.0.0.1:${port}/stream1`)).status;
+  } finally {
+    client.close();
+  }
+}
