@@ -30,7 +30,7 @@ describe('planChanges', () => {
   it('keys lines by id: added, removed, rebuilt for a new endpoint, updated in place otherwise', () => {
     const next = base();
     next.lines = [
-      { ...next.lines![0]!, baudRate: 19200 },
+      { id: 'rs485-1', type: 'rtu', path: '/dev/ttyUSB0', baudRate: 19200, devices: [{ id: 'radar', profile: 'vegapuls-c21' }, { id: 'climate', profile: 'sht20', unitId: 2 }] },
       { ...next.lines![1]!, timeoutMs: 800 },
       { id: 'rs485-2', type: 'rtu', path: '/dev/ttySC0', devices: [] },
     ];
