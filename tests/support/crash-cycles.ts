@@ -29,12 +29,30 @@ function lcg(seed: number): () => number {
   return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
 }
 
-async function runAgent(args: string[], killAfterMs: number | undefined): Promise<void> {
-  const proc = spawn(process.execPath, [AGENT_BUILD, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+/**
+ * Runs the agent and kills it killAfterMs after it said it started (or after the spawn, to kill
+ * it while it starts): counting from its start keeps the kill points meaningful on a loaded
+ * machine, where starting alone can take seconds.
+ */
+async function runAgent(args: string[], killAfterMs: number, from: 'spawn' | 'started'): Promise<void> {
+  const proc = spawn(process.execPath, [AGENT_BUILD, ...args, '--log-level', 'info', '--log-format', 'json'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   proc.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
-  if (killAfterMs === undefined) return void (await exited);
+  if (from === 'started') {
+    await new Promise<void>((resolve) => {
+      let out = '';
+      const onData = (d: Buffer) => {
+        out += d.toString();
+        if (!out.includes('"msg":"agent started"')) return;
+        proc.stdout.off('data', onData);
+        resolve();
+      };
+      proc.stdout.on('data', onData);
+      void exited.then(() => resolve());
+    });
+  }
+  proc.stdout.resume();
   await new Promise((r) => setTimeout(r, killAfterMs));
   if (proc.exitCode !== null) throw new Error(`the agent exited by itself with ${proc.exitCode}: ${stderr}`);
   proc.kill('SIGKILL');
@@ -53,6 +71,8 @@ export async function crashCycles(opts: {
   seed: number;
   minMs: number;
   maxMs: number;
+  /** Every nth run is killed while it starts (counted from the spawn); default 4. */
+  startupKillEvery?: number;
   /** Called before each run, e.g. to take the broker away so a backlog builds up. */
   beforeRun?: (cycle: number, consumer: TelemetryConsumer) => Promise<void>;
 }): Promise<CrashRunResult> {
@@ -82,13 +102,15 @@ export async function crashCycles(opts: {
   };
   const cfgPath = join(dir, 'agent.json');
   writeFileSync(cfgPath, JSON.stringify(config));
-  const args = ['run', '--config', cfgPath, '--state-dir', join(dir, 'state'), '--log-level', 'error'];
+  const args = ['run', '--config', cfgPath, '--state-dir', join(dir, 'state')];
   const committed = new Set<string>();
   const integrity: string[] = [];
   try {
     for (let i = 0; i < opts.cycles; i++) {
       await opts.beforeRun?.(i, consumer);
-      await runAgent(args, Math.round(opts.minMs + rand() * (opts.maxMs - opts.minMs)));
+      // some runs are killed while they start; the others at a random point of their work
+      const every = opts.startupKillEvery ?? 4;
+      await runAgent(args, Math.round(opts.minMs + rand() * (opts.maxMs - opts.minMs)), i % every === every - 1 ? 'spawn' : 'started');
       const file = join(dir, 'state', 'outbox.db');
       if (!existsSync(file)) continue; // killed before it opened its outbox
       const db = new Database(file, { fileMustExist: true });
