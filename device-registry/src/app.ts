@@ -3,7 +3,7 @@ import swagger from '@fastify/swagger';
 import { sql } from 'kysely';
 import type { Logger } from 'pino';
 import { installAuth } from './http/auth.js';
-import { installErrorHandlers } from './http/error-handler.js';
+import { errorServerOptions, installErrorHandlers } from './http/error-handler.js';
 import { LiveView, type LiveViewOptions } from './live/live-view.js';
 import { errorResponses, errorSchema, object } from './http/schemas.js';
 import { auditRoutes } from './routes/audit.js';
@@ -40,6 +40,8 @@ export interface AppHttpOptions {
   trustProxy?: boolean | string | string[];
   /** Largest body accepted, default 1 MiB. */
   bodyLimit?: number;
+  /** A request (headers and body) must arrive within this time, else 408 (slow clients cannot hold sockets); default 30 s. */
+  requestTimeoutMs?: number;
   /** Live view: ffmpeg path, ticket lifetime, limits. */
   liveView?: LiveViewOptions;
 }
@@ -55,9 +57,16 @@ export const OPENAPI_PATH = '/openapi.json';
  */
 export function buildApp(options: AppOptions): FastifyInstance {
   const services = 'services' in options ? options.services : createServices(options);
+  const httpLogger = options.logger.child({ module: 'http' }) as FastifyBaseLogger;
+  const requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
   const app = Fastify({
-    loggerInstance: options.logger.child({ module: 'http' }) as FastifyBaseLogger,
+    loggerInstance: httpLogger,
+    ...errorServerOptions(httpLogger),
     bodyLimit: options.bodyLimit ?? 1024 * 1024,
+    requestTimeout: requestTimeoutMs,
+    // Node checks the timeouts every connectionsCheckingInterval (30 s by default), so a short
+    // timeout needs a shorter interval to be kept.
+    http: { requestTimeout: requestTimeoutMs, headersTimeout: requestTimeoutMs, connectionsCheckingInterval: Math.max(50, Math.min(30_000, Math.floor(requestTimeoutMs / 2))) },
     ...(options.trustProxy !== undefined && { trustProxy: options.trustProxy }),
     // Bodies are taken as sent: no coercion ("5" is not 5), unknown keys refused, no defaults added.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: false, allErrors: false } },
@@ -67,6 +76,8 @@ export function buildApp(options: AppOptions): FastifyInstance {
   app.decorate('liveView', live);
   installAuth(app);
   installErrorHandlers(app);
+  // Bodies are JSON only: anything else is a 415, not a string that fails validation as a 400.
+  app.removeContentTypeParser('text/plain');
   app.addSchema(errorSchema);
 
   app.register(swagger, {
