@@ -2,7 +2,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import { sql } from 'kysely';
 import type { Logger } from 'pino';
-import { installAuth } from './http/auth.js';
+import { installAuth, PUBLIC } from './http/auth.js';
 import { errorServerOptions, installErrorHandlers } from './http/error-handler.js';
 import { LiveView, type LiveViewOptions } from './live/live-view.js';
 import { errorResponses, errorSchema, object } from './http/schemas.js';
@@ -83,7 +83,14 @@ export function buildApp(options: AppOptions): FastifyInstance {
   app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
-      info: { title: 'cityedge device registry', version: REGISTRY_VERSION, description: 'Provisioning, fleet inventory and signed over-the-air configuration. Errors: { error: { code, message, field? } } with codes from the README catalogue.' },
+      info: {
+        title: 'cityedge device registry',
+        version: REGISTRY_VERSION,
+        description: 'Provisioning, fleet inventory and signed over-the-air configuration. Errors: { error: { code, message, field? } } with codes from the README catalogue.',
+        license: { name: 'Apache-2.0', identifier: 'Apache-2.0' },
+      },
+      // The configured public URL, else relative to wherever this document was fetched from.
+      servers: [{ url: options.publicUrl ?? '/', description: options.publicUrl ? 'this registry' : 'this registry (the host this document was fetched from)' }],
       components: {
         securitySchemes: {
           bearerAuth: { type: 'http', scheme: 'bearer', description: 'Operator API token (roles admin, technician, viewer)' },
@@ -97,7 +104,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
   const routeOpts = { services };
   app.register(async (scope) => {
     scope.get(OPENAPI_PATH, { schema: { hide: true } }, async () => scope.swagger());
-    scope.get('/healthz', { schema: { tags: ['health'], summary: 'Liveness and database check (no auth)', response: { 200: object({ status: { type: 'string' }, version: { type: 'string' } }), ...errorResponses } } }, async () => {
+    scope.get('/healthz', { schema: { tags: ['health'], operationId: 'getHealth', summary: 'Liveness and database check (no auth)', security: PUBLIC, response: { 200: object({ status: { type: 'string' }, version: { type: 'string' } }), ...errorResponses } } }, async () => {
       await sql`select 1`.execute(services.store.db);
       return { status: 'ok', version: REGISTRY_VERSION };
     });

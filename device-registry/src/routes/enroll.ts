@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { EnrollRequest } from '@cityedge/contract';
 import type { Clock } from '../clock.js';
 import { RegistryError } from '../errors.js';
+import { PUBLIC } from '../http/auth.js';
 import { body, errorResponses, object, text } from '../http/schemas.js';
 import { RateLimiter, type RateLimit } from '../security/rate-limiter.js';
 import type { RouteOptions } from './route-options.js';
@@ -31,7 +32,8 @@ export async function enrollRoutes(app: FastifyInstance, opts: EnrollRouteOption
     {
       schema: {
         tags: ['enrollment'],
-        summary: "Exchange a one-time enrollment code for the gateway's identity (no auth; rate-limited per address)",
+        operationId: 'enrollGateway', summary: "Exchange a one-time enrollment code for the gateway's identity (no auth; rate-limited per address)",
+        security: PUBLIC,
         body: body({ code: text(64, { description: 'As printed by the registry; case, spaces and dashes do not matter' }), hostname: text(253) }, ['code']),
         response: { 200: responseSchema, ...errorResponses },
       },
