@@ -6,6 +6,7 @@ import { installAuth, PUBLIC } from './http/auth.js';
 import { errorServerOptions, installErrorHandlers } from './http/error-handler.js';
 import { LiveView, type LiveViewOptions } from './live/live-view.js';
 import { errorResponses, errorSchema, object } from './http/schemas.js';
+import { RegistryMetrics } from './http/metrics.js';
 import { auditRoutes } from './routes/audit.js';
 import { cameraStatusRoutes } from './routes/camera-status.js';
 import { cameraRoutes } from './routes/cameras.js';
@@ -14,6 +15,7 @@ import { deviceRoutes } from './routes/devices.js';
 import { DEFAULT_ENROLL_RATE_LIMIT, enrollRoutes } from './routes/enroll.js';
 import { gatewayRoutes } from './routes/gateways.js';
 import { liveRoutes } from './routes/live.js';
+import { metricsRoutes } from './routes/metrics.js';
 import { readingRoutes } from './routes/readings.js';
 import { rolloutRoutes } from './routes/rollouts.js';
 import { siteRoutes } from './routes/sites.js';
@@ -28,6 +30,8 @@ declare module 'fastify' {
     registry: RegistryServices;
     /** Live view relays (started with the server, stopped when it closes). */
     liveView: LiveView;
+    /** Prometheus metrics (`/metrics`); the broker and ingest add theirs once they run. */
+    metrics: RegistryMetrics;
   }
 }
 
@@ -59,9 +63,11 @@ export function buildApp(options: AppOptions): FastifyInstance {
   const services = 'services' in options ? options.services : createServices(options);
   const httpLogger = options.logger.child({ module: 'http' }) as FastifyBaseLogger;
   const requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
+  const metrics = new RegistryMetrics();
+  metrics.watchGateways(() => services.store.gateways.countByState());
   const app = Fastify({
     loggerInstance: httpLogger,
-    ...errorServerOptions(httpLogger),
+    ...errorServerOptions(httpLogger, (code) => metrics.countUnreadable(code)),
     bodyLimit: options.bodyLimit ?? 1024 * 1024,
     requestTimeout: requestTimeoutMs,
     // Node checks the timeouts every connectionsCheckingInterval (30 s by default), so a short
@@ -74,6 +80,8 @@ export function buildApp(options: AppOptions): FastifyInstance {
   app.decorate('registry', services);
   const live = new LiveView(services, options.logger, options.liveView);
   app.decorate('liveView', live);
+  app.decorate('metrics', metrics);
+  app.addHook('onResponse', async (req, reply) => metrics.observeRequest(req.method, req.routeOptions.url, reply.statusCode, reply.elapsedTime / 1000));
   installAuth(app);
   installErrorHandlers(app);
   // Bodies are JSON only: anything else is a 415, not a string that fails validation as a 400.
@@ -109,7 +117,8 @@ export function buildApp(options: AppOptions): FastifyInstance {
       return { status: 'ok', version: REGISTRY_VERSION };
     });
   });
-  app.register(enrollRoutes, { ...routeOpts, rateLimit: options.enrollRateLimit ?? DEFAULT_ENROLL_RATE_LIMIT, clock: services.clock, ...(options.publicUrl !== undefined && { publicUrl: options.publicUrl }) });
+  app.register(metricsRoutes, { ...routeOpts, metrics });
+  app.register(enrollRoutes, { ...routeOpts, metrics, rateLimit: options.enrollRateLimit ?? DEFAULT_ENROLL_RATE_LIMIT, clock: services.clock, ...(options.publicUrl !== undefined && { publicUrl: options.publicUrl }) });
   app.register(siteRoutes, routeOpts);
   app.register(gatewayRoutes, routeOpts);
   app.register(deviceRoutes, routeOpts);

@@ -141,6 +141,8 @@ export async function startCentral(o: CentralOptions): Promise<Central> {
     });
     await ingest.start();
     stops.push(() => ingest.stop());
+    registry.app.metrics.watchIngest(() => ingest.stats());
+    if (broker) registry.app.metrics.watchBroker(() => broker.stats());
     // An in-memory broker forgets retained messages when it restarts: deliver every gateway's newest again.
     await services.configs.republishAll();
     const url = await listen(registry.app, o.http);

@@ -123,7 +123,7 @@ const FRAMEWORK_CODES: Record<string, { code: RegistryErrorCode; message: (e: Fa
  * large, a URL longer than the header limit, a malformed request line, a request that does not
  * arrive in time). These options give those answers the catalogue's body too.
  */
-export function errorServerOptions(logger: FastifyBaseLogger): Pick<FastifyServerOptions, 'frameworkErrors' | 'clientErrorHandler' | 'return503OnClosing' | 'routerOptions'> {
+export function errorServerOptions(logger: FastifyBaseLogger, onUnreadable: (code: RegistryErrorCode) => void = () => undefined): Pick<FastifyServerOptions, 'frameworkErrors' | 'clientErrorHandler' | 'return503OnClosing' | 'routerOptions'> {
   return {
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     return503OnClosing: false,
@@ -133,7 +133,10 @@ export function errorServerOptions(logger: FastifyBaseLogger): Pick<FastifyServe
       logger.error({ err }, 'router failed');
       return void send(reply, 'REG_INTERNAL', 'internal error in the router; the registry log has the details');
     },
-    clientErrorHandler: (err, socket) => answerClientError(err as unknown as ParserError, socket, logger),
+    clientErrorHandler: (err, socket) => {
+      const code = answerClientError(err as unknown as ParserError, socket, logger);
+      if (code) onUnreadable(code);
+    },
   };
 }
 
@@ -156,8 +159,9 @@ function urlOverflowed(raw: Buffer | undefined): boolean {
   return end < 0 || (m[1] ?? '').length > MAX_URL_LENGTH;
 }
 
-function answerClientError(err: ParserError, socket: Socket, logger: FastifyBaseLogger): void {
-  if (err.code === 'ECONNRESET' || socket.destroyed || !socket.writable) return;
+/** Answers what the parser could not read; returns the code answered (none when the client is gone). */
+function answerClientError(err: ParserError, socket: Socket, logger: FastifyBaseLogger): RegistryErrorCode | undefined {
+  if (err.code === 'ECONNRESET' || socket.destroyed || !socket.writable) return undefined;
   let code: RegistryErrorCode;
   let message: string;
   if (err.code === 'HPE_HEADER_OVERFLOW' && urlOverflowed(err.rawPacket)) {
@@ -180,4 +184,5 @@ function answerClientError(err: ParserError, socket: Socket, logger: FastifyBase
   // drop the answer before reading it. The socket is destroyed once the client hangs up, or soon.
   socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
   setTimeout(() => socket.destroy(), 2000).unref();
+  return code;
 }
