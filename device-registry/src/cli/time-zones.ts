@@ -1,16 +1,11 @@
+import { isValidTimeZone } from '../service/site-service.js';
 import type { GatewayView, Site } from './registry-client.js';
 
 /** Where the cities we serve are, unless EDGECTL_TZ says otherwise: times people read are local. */
 export const DEFAULT_TIME_ZONE = 'Asia/Ho_Chi_Minh';
 
-export function isTimeZone(zone: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en', { timeZone: zone });
-    return true;
-  } catch {
-    return false;
-  }
-}
+/** The registry's own check of `site create --tz` (an IANA zone Intl knows). */
+export const isTimeZone = isValidTimeZone;
 
 const formats = new Map<string, Intl.DateTimeFormat>();
 

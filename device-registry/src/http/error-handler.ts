@@ -92,6 +92,12 @@ export function installErrorHandlers(app: FastifyInstance): void {
     if (allowed.length > 0) return send(reply, 'REG_METHOD_NOT_ALLOWED', `${req.method} is not a method of ${path}; it has ${allowed.join(', ')}`, { headers: { allow: allowed.join(', ') } });
     return send(reply, 'REG_NOT_FOUND', `no route ${req.method} ${path}`);
   });
+  // Requests still arriving on kept-alive connections while the server closes (Fastify's own
+  // answer to them, return503OnClosing, has its own body shape).
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
   // Checked before authentication, so a long URL is refused the same way on every route.
   app.addHook('onRequest', async (req) => {
     if (req.url.length > MAX_URL_LENGTH) throw new RegistryError('REG_URI_TOO_LONG', `the URL has ${req.url.length} characters; the registry reads at most ${MAX_URL_LENGTH}`);
@@ -102,19 +108,13 @@ export function installErrorHandlers(app: FastifyInstance): void {
     const body = JSON.stringify(errorBody('REG_EXPECTATION_FAILED', `Expect: ${String(req.headers.expect)} is not supported; only 100-continue is`));
     res.writeHead(ERRORS.REG_EXPECTATION_FAILED.status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), connection: 'close' }).end(body);
   });
-  // Requests still arriving on kept-alive connections while the server closes (Fastify's own
-  // answer to them, return503OnClosing, has its own body shape).
-  let closing = false;
-  app.addHook('preClose', async () => {
-    closing = true;
-  });
 }
 
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
 
-const FRAMEWORK_CODES: Record<string, { code: RegistryErrorCode; message: (e: FastifyError) => string }> = {
-  FST_ERR_BAD_URL: { code: 'REG_BAD_REQUEST', message: () => 'the URL is not valid (a malformed percent-encoding?)' },
-  FST_ERR_MAX_PARAM_LENGTH: { code: 'REG_URI_TOO_LONG', message: () => `a path segment is longer than the registry reads (${MAX_PARAM_LENGTH} characters)` },
+const FRAMEWORK_CODES: Record<string, { code: RegistryErrorCode; message: string }> = {
+  FST_ERR_BAD_URL: { code: 'REG_BAD_REQUEST', message: 'the URL is not valid (a malformed percent-encoding?)' },
+  FST_ERR_MAX_PARAM_LENGTH: { code: 'REG_URI_TOO_LONG', message: `a path segment is longer than the registry reads (${MAX_PARAM_LENGTH} characters)` },
 };
 
 /**
@@ -129,7 +129,7 @@ export function errorServerOptions(logger: FastifyBaseLogger, onUnreadable: (cod
     return503OnClosing: false,
     frameworkErrors: (err, _req, reply) => {
       const known = FRAMEWORK_CODES[err.code];
-      if (known) return void send(reply, known.code, known.message(err));
+      if (known) return void send(reply, known.code, known.message);
       logger.error({ err }, 'router failed');
       return void send(reply, 'REG_INTERNAL', 'internal error in the router; the registry log has the details');
     },
