@@ -5,28 +5,49 @@
  * - field: simulated devices for every profile (Modbus TCP, RTU over TCP, and a real serial line
  *   through socat pseudo-terminals when socat is installed) and simulated ONVIF cameras;
  * - a gateway that a "technician" creates in the registry, that enrolls itself with the one-time
- *   code and receives its signed configuration over the air.
- * Runs until Ctrl-C.
+ *   code and receives its signed configuration over the air; it serves /healthz and /metrics.
+ * Runs until Ctrl-C (or SIGTERM, SIGHUP, or its output closing: `| head` ends it too); every
+ * part, socat included, is stopped on the way out.
  */
 import { createServer, type AddressInfo } from 'node:net';
 import { mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
 import mqtt from 'mqtt';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import type { TelemetryMessage } from '@cityedge/contract';
 import { Agent, enroll, resolveManagedDocument } from '@cityedge/edge-agent';
-import { RegistryClient, startCentral } from '@cityedge/device-registry';
+import { formatTime, RegistryClient, startCentral } from '@cityedge/device-registry';
 import { openPtyPair, socatAvailable, startCameraSimulation, startSimulation, type PtyPair } from '@cityedge/simulators';
+import { GuardedOutput, Shutdown } from './demo-lifecycle.js';
 
-const dir = resolve(process.env.DEMO_DIR ?? '.demo');
 const GATEWAY = 'gw-demo-01';
-const ADMIN_TOKEN = process.env.DEMO_ADMIN_TOKEN ?? 'demo-admin-token-change-me-0001';
+const DEFAULT_ADMIN_TOKEN = 'demo-admin-token-change-me-0001';
+/** A read-only consumer account: it may read the channels gateways publish (per gateway or `+`), nothing else. */
 const WATCHER = { username: '_demo-watcher', password: 'demo-watcher-password-0001', role: 'consumer' as const };
 const CAMERA_PASSWORD = 'demo-camera-password';
-const log = pino({ level: process.env.LOG_LEVEL ?? 'error' });
+const ZONE = 'Asia/Ho_Chi_Minh';
 
-/** The preferred port when it is free, else 0 (any free port). */
+const USAGE = `usage: node dist/demo.js [-h | --help]        (npm run demo builds it first)
+
+The whole cityedge system on this machine until Ctrl-C: the registry with its embedded MQTT
+broker and telemetry ingest, simulated Modbus devices (a serial line too when socat is
+installed) and ONVIF cameras, and a gateway that enrolls itself and is configured over the air.
+It prints what to try, then a digest of what central systems receive every 5 s.
+
+environment:
+  DEMO_DIR             working directory, emptied at start                [.demo]
+  DEMO_REGISTRY_PORT   the registry's HTTP API (0: any free port)         [8780, else any free port]
+  DEMO_MQTT_PORT       the embedded MQTT broker                           [1884, else any free port]
+  DEMO_HTTP_PORT       the gateway's /healthz and /metrics                [9102, else any free port]
+  DEMO_ADMIN_TOKEN     the admin API token                                [${DEFAULT_ADMIN_TOKEN}]
+  LOG_LEVEL            log level of the parts (JSON lines on stderr)      [error]
+
+exit status: 0 stopped (Ctrl-C, SIGTERM, SIGHUP or its output closed), 1 failed, 2 bad usage`;
+
+/** The preferred port when it is free, else 0 (any free port); 0 stays 0 (the part reports what it bound). */
 async function freeOr(preferred: number): Promise<number> {
+  if (preferred === 0) return 0;
   const probe = createServer();
   return new Promise((res) => {
     probe.once('error', () => res(0));
@@ -34,32 +55,45 @@ async function freeOr(preferred: number): Promise<number> {
   });
 }
 
-async function main(): Promise<void> {
+function portFrom(name: string, fallback: number): number {
+  const v = process.env[name];
+  if (v === undefined || v === '') return fallback;
+  if (!/^\d{1,5}$/.test(v) || Number(v) > 65535) throw new UsageError(`${name}: expected a port 0..65535, got "${v}"`);
+  return Number(v);
+}
+
+class UsageError extends Error {}
+
+async function runDemo(shutdown: Shutdown, out: GuardedOutput, log: Logger): Promise<void> {
+  const dir = resolve(process.env.DEMO_DIR ?? '.demo');
+  const ADMIN_TOKEN = process.env.DEMO_ADMIN_TOKEN ?? DEFAULT_ADMIN_TOKEN;
+  const ports = { registry: portFrom('DEMO_REGISTRY_PORT', 8780), mqtt: portFrom('DEMO_MQTT_PORT', 1884), http: portFrom('DEMO_HTTP_PORT', 9102) };
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
-  const stops: Array<() => Promise<unknown>> = [];
+  const httpPort = await freeOr(ports.http);
 
   // Central: registry + embedded broker + ingest.
   const central = await startCentral({
     dataDir: join(dir, 'registry'),
     logger: log.child({ part: 'registry' }),
-    http: { host: '127.0.0.1', port: await freeOr(Number(process.env.DEMO_REGISTRY_PORT ?? 8780)) },
-    broker: { mode: 'embedded', host: '127.0.0.1', port: await freeOr(Number(process.env.DEMO_MQTT_PORT ?? 1884)), accounts: [WATCHER] },
+    http: { host: '127.0.0.1', port: await freeOr(ports.registry) },
+    broker: { mode: 'embedded', host: '127.0.0.1', port: await freeOr(ports.mqtt), accounts: [WATCHER] },
     adminToken: ADMIN_TOKEN,
     // Fleet-wide settings for this demo: a short health window, the status server, and the
     // cameras (with an inline password: a real deployment uses passwordFile on the gateway).
     documentDefaults: {
       ota: { healthWindowMs: 10_000 },
-      http: { host: '127.0.0.1', port: await freeOr(Number(process.env.DEMO_HTTP_PORT ?? 9102)) },
+      http: { host: '127.0.0.1', port: httpPort },
     },
   });
-  stops.push(() => central.stop());
+  shutdown.add('registry', () => central.stop());
 
   // Field: Modbus devices and cameras.
   let pty: PtyPair | undefined;
   if (socatAvailable()) {
-    pty = await openPtyPair(join(dir, 'tty-sim'), join(dir, 'tty-agent'));
-    stops.push(() => pty!.close());
+    const pair = await openPtyPair(join(dir, 'tty-sim'), join(dir, 'tty-agent'));
+    pty = pair;
+    shutdown.add('socat', () => pair.close());
   }
   // 240x: a day (the river's flood cycle, the air's daily rhythm) passes in 6 minutes.
   const sim = await startSimulation(
@@ -95,7 +129,7 @@ async function main(): Promise<void> {
     },
     { logger: log },
   );
-  stops.push(() => sim.stop());
+  shutdown.add('simulators', () => sim.stop());
   const cams = await startCameraSimulation(
     {
       cameras: [
@@ -106,7 +140,7 @@ async function main(): Promise<void> {
     },
     { logger: log },
   );
-  stops.push(() => cams.stop());
+  shutdown.add('cameras', () => cams.stop());
 
   // The technician: a site, a gateway (one-time code), its lines and devices, then a configuration.
   const api = new RegistryClient({ baseUrl: central.url, token: ADMIN_TOKEN });
@@ -140,20 +174,24 @@ async function main(): Promise<void> {
     },
   });
   const resolveDoc = (doc: Record<string, unknown>) => resolveManagedDocument(withCameras(doc), identity, stateDir);
-  const boot = await resolveManagedDocument({ gateway: { id: GATEWAY }, lines: [], http: { enabled: false } }, identity, stateDir);
+  // The status server (/healthz, /metrics) starts with the agent: it boots with it.
+  const boot = await resolveManagedDocument({ gateway: { id: GATEWAY }, lines: [], http: { host: '127.0.0.1', port: httpPort } }, identity, stateDir);
   if (!boot.ok) throw new Error('bootstrap configuration invalid');
   const agent = new Agent({ resolved: boot.value, stateDir, logger: log.child({ gateway: GATEWAY }), managed: { identity, resolveDocument: resolveDoc } });
   await agent.start();
-  stops.push(() => agent.stop());
+  shutdown.add('gateway', () => agent.stop());
   const pushed = await api.pushConfig(GATEWAY, 'demo: first configuration');
 
-  process.stdout.write(
+  const status = agent.httpPort === undefined ? undefined : `http://127.0.0.1:${agent.httpPort}`;
+  const brokerPort = new URL(central.brokerUrl).port;
+  out.write(
     [
       '',
       'cityedge demo is running (Ctrl-C to stop)',
       `  registry    ${central.url}   (OpenAPI: ${central.url}/openapi.json)   admin token: ${ADMIN_TOKEN}`,
       `  broker      ${central.brokerUrl}   (embedded; gateways log in as themselves)`,
       `  gateway     ${GATEWAY} enrolled with a one-time code; configuration v${pushed.version} pushed over the air`,
+      status ? `  status      ${status}/healthz and ${status}/metrics (the gateway's)` : `  status      the gateway's status server could not listen on port ${httpPort}`,
       pty ? `  serial      ${pty.hostPath} <-> ${pty.devicePath} (socat pseudo-terminals)` : '  serial      skipped: install socat for a real RTU line over a pseudo-terminal',
       `  cameras     ${cams.cameras.map((c) => c.id).join(', ')} (one with RTSP down, one with a rotated password)`,
       '',
@@ -162,8 +200,11 @@ async function main(): Promise<void> {
       `  node dist/edgectl.js gateway show ${GATEWAY}`,
       `  node dist/edgectl.js config history ${GATEWAY}`,
       `  node dist/edgectl.js gateway create gw-demo-02 --site dongha      # a code and a QR code for a second gateway`,
-      `  npx mqtt sub -h 127.0.0.1 -p ${new URL(central.brokerUrl).port} -u ${WATCHER.username} -P ${WATCHER.password} -i ${WATCHER.username}-cli -t 'edge/v1/#' -v`,
+      // A read-only account may read what gateways publish, per channel ('#' would reach config and cmd: refused).
+      `  npx mqtt sub -h 127.0.0.1 -p ${brokerPort} -u ${WATCHER.username} -P ${WATCHER.password} -i ${WATCHER.username}-cli -t 'edge/v1/+/telemetry' -t 'edge/v1/+/events' -t 'edge/v1/+/status' -v`,
       `  curl -s -H 'authorization: Bearer ${ADMIN_TOKEN}' '${central.url}/v1/gateways/${GATEWAY}/readings?device=river-radar&limit=3'`,
+      ...(status ? [`  curl -s ${status}/metrics | grep '^cityedge_mqtt_acked'      # the gateway's Prometheus metrics`] : []),
+      `  curl -s -H 'authorization: Bearer ${ADMIN_TOKEN}' ${central.url}/metrics | grep '^cityedge_registry_ingest'`,
       '',
     ].join('\n') + '\n',
   );
@@ -173,7 +214,7 @@ async function main(): Promise<void> {
   const watcher = mqtt.connect(central.brokerUrl, { protocolVersion: 4, clientId: `${WATCHER.username}-digest`, username: WATCHER.username, password: WATCHER.password });
   watcher.on('error', () => undefined);
   watcher.on('connect', () => void watcher.subscribeAsync([`edge/v1/${GATEWAY}/telemetry`, `edge/v1/${GATEWAY}/events`], { qos: 1 }).catch(() => undefined));
-  stops.push(() => watcher.endAsync(true));
+  shutdown.add('digest watcher', () => watcher.endAsync(true));
   let received = 0;
   const cameraStates = new Map<string, string>();
   watcher.on('message', (topic, payload) => {
@@ -192,13 +233,13 @@ async function main(): Promise<void> {
   // Flood alarm levels of the Dong Ha station (Hieu river), Decision 05/2020/QD-TTg.
   const alarm = (stage: unknown) => (typeof stage !== 'number' ? '' : stage >= 4 ? ' BD III' : stage >= 3 ? ' BD II' : stage >= 2 ? ' BD I' : '');
   const digest = setInterval(() => {
-    const simTime = new Date(sim.simNow() + 7 * 3600_000).toISOString().slice(11, 16);
+    const simTime = formatTime(sim.simNow(), ZONE).slice(11, 16);
     const cams = [...cameraStates].map(([id, s]) => `${id.replace('cam-', '')} ${s}`).join(', ') || '-';
-    process.stdout.write(
-      `[sim ${simTime} UTC+7] config v${agent.configVersion} | river ${fmt('river-radar.pv')} m${alarm(latest.get('river-radar.pv'))} | PM2.5 ${fmt('aq-station.pm2_5', 1)} | lamps ${[0, 1, 2, 3].map((a) => fmt(`lamp-${a}.level`, 0)).join('/')} % | meter ${fmt('cabinet-meter.active_power', 0)} W | cameras ${cams} | ${received} readings\n`,
+    out.write(
+      `[sim ${simTime} ${ZONE}] config v${agent.configVersion} | river ${fmt('river-radar.pv')} m${alarm(latest.get('river-radar.pv'))} | PM2.5 ${fmt('aq-station.pm2_5', 1)} | lamps ${[0, 1, 2, 3].map((a) => fmt(`lamp-${a}.level`, 0)).join('/')} % | meter ${fmt('cabinet-meter.active_power', 0)} W | cameras ${cams} | ${received} readings\n`,
     );
   }, 5000);
-  stops.push(async () => clearInterval(digest));
+  shutdown.add('digest', async () => clearInterval(digest));
 
   // Dim and restore the lamps now and then, through the agent's Modbus writes (FC06).
   let dim = false;
@@ -206,21 +247,48 @@ async function main(): Promise<void> {
     dim = !dim;
     for (const a of [0, 1, 2, 3]) agent.write(`lamp-${a}`, 'arc_power', dim ? 30 : 100).catch((err: unknown) => log.warn({ err }, 'write failed'));
   }, 20_000);
-  stops.push(async () => clearInterval(dimmer));
-
-  let stopping = false;
-  const stop = async () => {
-    if (stopping) return;
-    stopping = true;
-    process.stdout.write('\nstopping...\n');
-    for (const s of stops.reverse()) await s().catch(() => undefined);
-    process.exit(0);
-  };
-  process.on('SIGINT', () => void stop());
-  process.on('SIGTERM', () => void stop());
+  shutdown.add('dimmer', async () => clearInterval(dimmer));
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`demo: ${err instanceof Error ? err.message : String(err)}\n`);
-  process.exit(1);
-});
+/** Resolves with the exit code; keeps running (never resolves) while the demo runs. */
+function main(argv: string[]): Promise<number> {
+  try {
+    const { values } = parseArgs({ args: argv, options: { help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: false });
+    if (values.help) {
+      process.stdout.write(USAGE + '\n');
+      return Promise.resolve(0);
+    }
+  } catch (err) {
+    process.stderr.write(`demo: ${(err as Error).message}\n${USAGE}\n`);
+    return Promise.resolve(2);
+  }
+  // Logs go to stderr: stdout is the demo's own output, which a reader may close.
+  const log = pino({ level: process.env.LOG_LEVEL ?? 'error' }, pino.destination(2));
+  const shutdown = new Shutdown((message) => process.stderr.write(`demo: ${message}\n`));
+  return new Promise<number>((resolveExit) => {
+    const exit = (code: number, message?: string) => {
+      if (shutdown.started) return;
+      if (message) process.stderr.write(message + '\n');
+      void shutdown.run().then(() => resolveExit(code));
+    };
+    // The reader went away (`| head`): stop everything, socat included, and end normally.
+    const out = new GuardedOutput(process.stdout, () => exit(0));
+    for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+      process.on(signal, () => {
+        out.write('\nstopping...\n');
+        exit(0);
+      });
+    }
+    process.on('uncaughtException', (err) => exit(1, `demo: unexpected failure: ${err.message}`));
+    process.on('unhandledRejection', (err) => exit(1, `demo: unexpected failure: ${err instanceof Error ? err.message : String(err)}`));
+    runDemo(shutdown, out, log).catch((err: unknown) => exit(err instanceof UsageError ? 2 : 1, `demo: ${err instanceof Error ? err.message : String(err)}`));
+  });
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(`demo: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  },
+);

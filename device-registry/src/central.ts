@@ -24,8 +24,13 @@ export interface CentralOptions {
   broker:
     | { mode: 'embedded'; host: string; port: number; accounts?: BrokerAccount[] }
     | { mode: 'external'; url: string; service: MqttConnection; sharedGroup?: string; identity?: BrokerIdentity };
-  /** The broker URL told to gateways; default: the embedded broker's or the external URL. */
+  /**
+   * The broker URL told to gateways (enrollment, configurations): their view of it, e.g.
+   * mqtts://broker.ioc.example.vn:8883. Default: the embedded broker's or the external URL.
+   */
   brokerPublicUrl?: string;
+  /** Behind a reverse proxy: client addresses from X-Forwarded-For (rate limits, audit). */
+  trustProxy?: boolean;
   topicPrefix?: string;
   publicUrl?: string;
   adminToken?: string;
@@ -118,6 +123,7 @@ export async function startCentral(o: CentralOptions): Promise<Central> {
       ...(o.publicUrl !== undefined && { publicUrl: o.publicUrl }),
       ...(o.documentDefaults && { documentDefaults: o.documentDefaults }),
       ...(o.liveView && { liveView: o.liveView }),
+      ...(o.trustProxy !== undefined && { trustProxy: o.trustProxy }),
     });
     stops.push(() => registry.close());
     core.target = registry;
@@ -141,6 +147,8 @@ export async function startCentral(o: CentralOptions): Promise<Central> {
     });
     await ingest.start();
     stops.push(() => ingest.stop());
+    registry.app.metrics.watchIngest(() => ingest.stats());
+    if (broker) registry.app.metrics.watchBroker(() => broker.stats());
     // An in-memory broker forgets retained messages when it restarts: deliver every gateway's newest again.
     await services.configs.republishAll();
     const url = await listen(registry.app, o.http);

@@ -28,6 +28,19 @@ describe('registry command line', () => {
     expect(!r.ok && r.message).toMatch(message);
   });
 
+  it('tells gateways a broker URL of their own, distinct from where the registry connects', () => {
+    const env = { DYNSEC_ADMIN_PASSWORD: 'x' };
+    const split = parseRegistryArgs(['--broker', 'mosquitto', '--broker-url', 'mqtt://mosquitto:1883', '--gateway-broker-url', 'mqtts://broker.ioc.example.vn:8883'], env);
+    expect(split).toMatchObject({ ok: true, options: { brokerUrl: 'mqtt://mosquitto:1883', gatewayBrokerUrl: 'mqtts://broker.ioc.example.vn:8883' } });
+    const fromEnv = parseRegistryArgs(['--broker', 'mosquitto', '--broker-url', 'mqtt://mosquitto:1883'], { ...env, REGISTRY_GATEWAY_BROKER_URL: 'mqtts://broker.ioc.example.vn:8883' });
+    expect(fromEnv).toMatchObject({ ok: true, options: { brokerUrl: 'mqtt://mosquitto:1883', gatewayBrokerUrl: 'mqtts://broker.ioc.example.vn:8883' } });
+    // Without it, gateways are told --broker-url (as before), and in embedded mode the broker's own address.
+    expect(parseRegistryArgs(['--broker', 'mosquitto', '--broker-url', 'mqtts://b:8883'], env)).toMatchObject({ ok: true, options: { gatewayBrokerUrl: 'mqtts://b:8883' } });
+    expect(parseRegistryArgs([], {})).toMatchObject({ ok: true, options: { gatewayBrokerUrl: undefined } });
+    expect(parseRegistryArgs(['--gateway-broker-url', 'https://b'], {})).toMatchObject({ ok: false, message: expect.stringMatching(/^--gateway-broker-url: expected mqtt/) });
+    expect(parseRegistryArgs([], { REGISTRY_GATEWAY_BROKER_URL: 'b:8883' })).toMatchObject({ ok: false, message: expect.stringMatching(/^REGISTRY_GATEWAY_BROKER_URL: expected mqtt/) });
+  });
+
   it('refuses a short REGISTRY_ADMIN_TOKEN', () => {
     expect(parseRegistryArgs([], { REGISTRY_ADMIN_TOKEN: 'short' })).toEqual({ ok: false, message: 'REGISTRY_ADMIN_TOKEN: must be at least 20 characters' });
   });

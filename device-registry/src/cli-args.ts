@@ -11,8 +11,11 @@ options:
   --broker <mode>         embedded (aedes in this process) or mosquitto (dynamic security)  [embedded]
   --mqtt-host <addr>      embedded broker: address to listen on  [127.0.0.1]
   --mqtt-port <n>         embedded broker: port to listen on     [1883]
-  --broker-url <url>      the broker URL gateways connect to     [embedded: mqtt://<mqtt-host>:<mqtt-port>;
-                          mosquitto: required, also where the registry connects]
+  --broker-url <url>      mosquitto: where the registry connects (required; an internal address such as
+                          mqtt://mosquitto:1883). embedded: the default of --gateway-broker-url
+  --gateway-broker-url <url>  the broker URL gateways are told at enrollment and in their configuration:
+                          its public name, e.g. mqtts://broker.ioc.example.vn:8883
+                          [$REGISTRY_GATEWAY_BROKER_URL, else --broker-url, else mqtt://<mqtt-host>:<mqtt-port>]
   --dynsec-admin <user>   mosquitto: the dynamic-security admin (mosquitto_ctrl dynsec init)  [admin]
   --topic-prefix <p>      MQTT topic prefix              [${DEFAULT_TOPIC_PREFIX}]
   --public-url <url>      the registry's URL as gateways reach it (default: from the Host header)
@@ -22,6 +25,8 @@ options:
   -h, --help
 
 environment:
+  REGISTRY_DATABASE_URL   as --database-url
+  REGISTRY_GATEWAY_BROKER_URL  as --gateway-broker-url
   DYNSEC_ADMIN_PASSWORD   mosquitto: the dynamic-security admin's password
   REGISTRY_ADMIN_TOKEN    an admin API token to accept (at least 20 characters); without it a
                           bootstrap admin token is created and printed once on the first start`;
@@ -34,8 +39,10 @@ export interface RegistryCliOptions {
   broker: 'embedded' | 'mosquitto';
   mqttHost: string;
   mqttPort: number;
-  /** Told to gateways; undefined: the embedded broker's own address. */
+  /** Mosquitto: where the registry connects. Embedded: the default of gatewayBrokerUrl. */
   brokerUrl: string | undefined;
+  /** Told to gateways (enrollment, configurations); undefined: brokerUrl, else the embedded broker's own address. */
+  gatewayBrokerUrl: string | undefined;
   dynsecAdmin: string;
   dynsecPassword: string | undefined;
   topicPrefix: string;
@@ -67,6 +74,7 @@ export function parseRegistryArgs(argv: string[], env: NodeJS.ProcessEnv, stdout
         'mqtt-host': { type: 'string', default: '127.0.0.1' },
         'mqtt-port': { type: 'string', default: '1883' },
         'broker-url': { type: 'string' },
+        'gateway-broker-url': { type: 'string' },
         'dynsec-admin': { type: 'string', default: 'admin' },
         'topic-prefix': { type: 'string', default: DEFAULT_TOPIC_PREFIX },
         'public-url': { type: 'string' },
@@ -87,6 +95,11 @@ export function parseRegistryArgs(argv: string[], env: NodeJS.ProcessEnv, stdout
   if (!/^\d+$/.test(values['mqtt-port']) || mqttPort > 65535) return { ok: false, message: `--mqtt-port: expected 0..65535, got "${values['mqtt-port']}"` };
   const brokerUrl = values['broker-url'];
   if (brokerUrl !== undefined && !/^(mqtts?|wss?):\/\/[^\s/]+/.test(brokerUrl)) return { ok: false, message: `--broker-url: expected mqtt://, mqtts://, ws:// or wss:// URL, got "${brokerUrl}"` };
+  const fromEnv = values['gateway-broker-url'] === undefined && env.REGISTRY_GATEWAY_BROKER_URL !== undefined && env.REGISTRY_GATEWAY_BROKER_URL !== '';
+  const gatewayBrokerUrl = values['gateway-broker-url'] ?? (fromEnv ? env.REGISTRY_GATEWAY_BROKER_URL : undefined);
+  if (gatewayBrokerUrl !== undefined && !/^(mqtts?|wss?):\/\/[^\s/]+/.test(gatewayBrokerUrl)) {
+    return { ok: false, message: `${fromEnv ? 'REGISTRY_GATEWAY_BROKER_URL' : '--gateway-broker-url'}: expected mqtt://, mqtts://, ws:// or wss:// URL, got "${gatewayBrokerUrl}"` };
+  }
   if (values.broker === 'mosquitto' && brokerUrl === undefined) return { ok: false, message: '--broker-url: required with --broker mosquitto (where Mosquitto listens)' };
   const dynsecPassword = env.DYNSEC_ADMIN_PASSWORD || undefined;
   if (values.broker === 'mosquitto' && dynsecPassword === undefined) return { ok: false, message: 'DYNSEC_ADMIN_PASSWORD: required with --broker mosquitto' };
@@ -113,6 +126,7 @@ export function parseRegistryArgs(argv: string[], env: NodeJS.ProcessEnv, stdout
       mqttHost: values['mqtt-host'],
       mqttPort,
       brokerUrl,
+      gatewayBrokerUrl: gatewayBrokerUrl ?? brokerUrl,
       dynsecAdmin: values['dynsec-admin'],
       dynsecPassword,
       topicPrefix: values['topic-prefix'],

@@ -32,6 +32,6 @@ describe('error catalogue', () => {
   });
 
   it('answers only 4xx for client mistakes and 5xx for the registry, the broker or a missing ffmpeg', () => {
-    for (const [code, e] of Object.entries(ERRORS)) expect(['REG_INTERNAL', 'REG_BROKER_UNAVAILABLE', 'REG_LIVE_UNAVAILABLE'].includes(code) ? e.status >= 500 : e.status < 500).toBe(true);
+    for (const [code, e] of Object.entries(ERRORS)) expect(['REG_INTERNAL', 'REG_BROKER_UNAVAILABLE', 'REG_LIVE_UNAVAILABLE', 'REG_SHUTTING_DOWN'].includes(code) ? e.status >= 500 : e.status < 500).toBe(true);
   });
 });

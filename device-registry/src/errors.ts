@@ -10,17 +10,23 @@ export const ERRORS = {
   REG_CODE_INVALID: { status: 401, summary: 'The enrollment code is not one the registry issued (or was replaced by a newer one).' },
   REG_FORBIDDEN: { status: 403, summary: 'The credentials are valid but their role (or gateway identity) does not allow this.' },
   REG_NOT_FOUND: { status: 404, summary: 'The site, gateway, device, line, camera, config version, rollout, token or route does not exist.' },
+  REG_METHOD_NOT_ALLOWED: { status: 405, summary: 'The route exists but not with this method; `Allow` lists the methods it has.' },
+  REG_REQUEST_TIMEOUT: { status: 408, summary: 'The request did not arrive completely in time.' },
   REG_CONFLICT: { status: 409, summary: 'The record already exists, or is still in use by another record.' },
   REG_LIVE_NO_STREAM: { status: 409, summary: 'Live view: the gateway has not reported a usable RTSP stream URI for this camera (or profile) yet.' },
   REG_CODE_USED: { status: 409, summary: 'The enrollment code was already used; issue a new one.' },
   REG_CODE_EXPIRED: { status: 410, summary: 'The enrollment code has expired; issue a new one.' },
   REG_PAYLOAD_TOO_LARGE: { status: 413, summary: 'The body is larger than the registry accepts.' },
+  REG_URI_TOO_LONG: { status: 414, summary: 'The URL, or one path segment of it, is longer than the registry accepts.' },
   REG_UNSUPPORTED_MEDIA_TYPE: { status: 415, summary: 'The body is not application/json.' },
+  REG_EXPECTATION_FAILED: { status: 417, summary: 'The request has an `Expect` header other than `100-continue`.' },
   REG_CONFIG_INVALID: { status: 422, summary: 'The configuration document (composed or given) fails the agent schema; `problems` lists every path.' },
   REG_RATE_LIMITED: { status: 429, summary: 'Too many enrollment attempts or failed gateway logins from this address; retry after `Retry-After` seconds.' },
+  REG_HEADERS_TOO_LARGE: { status: 431, summary: 'The request headers are larger than the registry accepts.' },
   REG_INTERNAL: { status: 500, summary: 'A bug or a storage failure; the log has the details under the request id.' },
   REG_BROKER_UNAVAILABLE: { status: 503, summary: 'The broker did not take the configuration or credentials; nothing was lost, retry.' },
   REG_LIVE_UNAVAILABLE: { status: 503, summary: 'Live view cannot run on this registry: no ffmpeg, or too many live streams at once.' },
+  REG_SHUTTING_DOWN: { status: 503, summary: 'The registry is stopping; retry once it is back (or against another instance).' },
 } as const satisfies Record<string, { status: number; summary: string }>;
 
 export type RegistryErrorCode = keyof typeof ERRORS;

@@ -48,4 +48,5 @@ export { TelemetryIngest, type TelemetryIngestOptions, type TelemetryIngestStats
 export { MemoryTelemetrySink } from './ingest/memory-telemetry-sink.js';
 export { TelemetryMessageSchema, StatusMessageSchema, ConfigReportSchema, parsePayload, type ParseResult } from './ingest/payloads.js';
 export { startCentral, connectMosquitto, type Central, type CentralOptions } from './central.js';
+export { formatTime, DEFAULT_TIME_ZONE, isTimeZone, TimeZones } from './cli/time-zones.js';
 export { RegistryClient, RegistryApiError, RegistryClientError, displayUrl, type RegistryClientOptions, type ClientErrorCode, type LineView, type EnrollmentCodeView, type GatewayCreateInput, type CreatedToken } from './cli/registry-client.js';

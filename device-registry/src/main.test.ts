@@ -72,4 +72,21 @@ describe('cityedge-registry process', () => {
     second.kill();
     expect((await second.wait).code).toBe(0);
   });
+
+  it('tells gateways --gateway-broker-url and, with --trust-proxy, audits the client address from X-Forwarded-For', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'registry-main-'));
+    const token = 'main-test-admin-token-0123456789';
+    const p = await run(['--data-dir', dir, '--port', '0', '--mqtt-port', '0', '--trust-proxy', '--gateway-broker-url', 'mqtts://broker.ioc.example.vn:8883'], { REGISTRY_ADMIN_TOKEN: token }, (out) => /registry listening/.test(out));
+    const url = /"url":"(http:\/\/[^"]+)"/.exec(p.stdout)?.[1];
+    expect(p.stdout).toContain('"gatewayBrokerUrl":"mqtts://broker.ioc.example.vn:8883"');
+    const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'x-forwarded-for': '203.0.113.9' };
+    const created = await fetch(`${url}/v1/gateways`, { method: 'POST', headers, body: JSON.stringify({ id: 'gw-main' }) });
+    const code = ((await created.json()) as { enrollment: { code: string } }).enrollment.code;
+    const enrolled = await fetch(`${url}/v1/enroll`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ code }) });
+    expect(((await enrolled.json()) as { mqtt: { url: string } }).mqtt.url).toBe('mqtts://broker.ioc.example.vn:8883');
+    const audit = (await (await fetch(`${url}/v1/audit?action=gateway.create`, { headers })).json()) as { entries: Array<{ sourceIp: string }> };
+    expect(audit.entries[0]?.sourceIp).toBe('203.0.113.9');
+    p.kill();
+    expect((await p.wait).code).toBe(0);
+  });
 });

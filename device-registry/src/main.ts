@@ -35,7 +35,8 @@ async function main(argv: string[]): Promise<number> {
         o.broker === 'embedded'
           ? { mode: 'embedded', host: o.mqttHost, port: o.mqttPort }
           : await connectMosquitto({ url: o.brokerUrl!, admin: o.dynsecAdmin, adminPassword: o.dynsecPassword!, dataDir: o.dataDir, topicPrefix: o.topicPrefix, logger }),
-      ...(o.brokerUrl !== undefined && { brokerPublicUrl: o.brokerUrl }),
+      ...(o.gatewayBrokerUrl !== undefined && { brokerPublicUrl: o.gatewayBrokerUrl }),
+      ...(o.trustProxy && { trustProxy: true }),
       topicPrefix: o.topicPrefix,
       ...(o.adminToken !== undefined && { adminToken: o.adminToken }),
       ...(o.publicUrl !== undefined && { publicUrl: o.publicUrl }),
@@ -48,7 +49,7 @@ async function main(argv: string[]): Promise<number> {
   if (central.registry.bootstrapToken) {
     process.stdout.write(`\nBootstrap admin API token (shown once; store it now):\n\n  ${central.registry.bootstrapToken}\n\n`);
   }
-  logger.info({ url: central.url, openapi: `${central.url}/openapi.json`, broker: central.brokerUrl, mode: o.broker }, 'registry listening');
+  logger.info({ url: central.url, openapi: `${central.url}/openapi.json`, gatewayBrokerUrl: central.brokerUrl, ...(o.broker === 'mosquitto' && { registryBrokerUrl: o.brokerUrl }), mode: o.broker }, 'registry listening');
   return new Promise<number>((resolveExit) => {
     let stopping = false;
     const shutdown = (signal: string) => {

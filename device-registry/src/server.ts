@@ -63,6 +63,7 @@ export async function openRegistry(o: OpenRegistryOptions): Promise<OpenedRegist
       ...(o.publicUrl !== undefined && { publicUrl: o.publicUrl }),
       ...(o.trustProxy !== undefined && { trustProxy: o.trustProxy }),
       ...(o.bodyLimit !== undefined && { bodyLimit: o.bodyLimit }),
+      ...(o.requestTimeoutMs !== undefined && { requestTimeoutMs: o.requestTimeoutMs }),
       ...(o.liveView && { liveView: o.liveView }),
     });
     if (signingKey.created) o.logger.info({ keyId: signingKey.keyId, dataDir: o.dataDir }, 'created the configuration signing key');

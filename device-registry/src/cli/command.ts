@@ -1,5 +1,6 @@
 import type { Output } from './output.js';
 import type { RegistryClient } from './registry-client.js';
+import type { TimeZones } from './time-zones.js';
 
 export type FlagValue = string | boolean | Array<string | boolean> | undefined;
 export type Flags = Readonly<Record<string, FlagValue>>;
@@ -22,6 +23,8 @@ export interface CommandContext {
   registryUrl: string;
   signal: AbortSignal;
   now(): number;
+  /** The zone each record's times are shown in (its site's; JSON output keeps UTC ms). */
+  zones: TimeZones;
 }
 
 export interface CommandSpec {

@@ -10,6 +10,7 @@ import { SYSTEM } from '../service/context.js';
 import { parseEnrollmentLink } from '@cityedge/contract';
 import { main } from './main.js';
 import type { CliIo } from './output.js';
+import { formatTime } from './time-zones.js';
 import { RegistryApiError, RegistryClient, RegistryClientError, type ConfigVersionSummary, type GatewayView, type Site } from './registry-client.js';
 
 const ADMIN_TOKEN = 'admin-token-for-edgectl-tests-0123456789';
@@ -92,7 +93,8 @@ describe('edgectl provisioning', () => {
     const code = /--code (\S+)/.exec(gw.stdout)?.[1];
     expect(code).toBeDefined();
     expect(gw.stdout).toContain(`cityedge-agent enroll --registry ${url} --code ${code}`);
-    expect(gw.stdout).toMatch(/expires \d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ, in 24 h/);
+    // In the site's zone, with its offset from UTC.
+    expect(gw.stdout).toMatch(/expires \d{4}-\d\d-\d\d \d\d:\d\d:\d\d \+07:00, in 24 h/);
     expect(gw.stdout).toMatch(/[▀▄█]{4}/); // the small QR block
     expect(gw.stderr).toBe('');
 
@@ -223,7 +225,7 @@ describe('edgectl configuration', () => {
     await report('gw-cfg', 1, 'committed');
     const r = await w.done;
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout.trim().split('\n').map((l) => l.replace(/^\S+ \S+\s+/, ''))).toEqual(['gw-cfg v1 pending', 'gw-cfg v1 applied', 'gw-cfg v1 committed']);
+    expect(r.stdout.trim().split('\n').map((l) => l.replace(/^\S+ \S+ \S+\s+/, ''))).toEqual(['gw-cfg v1 pending', 'gw-cfg v1 applied', 'gw-cfg v1 committed']);
   });
 
   it('config watch exits 1 when the gateway rolls the version back, naming the reason', async () => {
@@ -261,7 +263,8 @@ describe('edgectl configuration', () => {
     expect(r.stdout).toMatch(/gw-cfg online\s+agent 0\.3\.1\s+running v3\s+newest v3 pending\s+backlog 12\s+devices failing 1/);
 
     const show = await run(['gateway', 'show', 'gw-cfg']);
-    expect(show.stdout).toMatch(/status:\s+online since .+ \(last seen \d+ s ago\)/);
+    expect(show.stdout).toMatch(/status:\s+online since \d{4}-\d\d-\d\d \d\d:\d\d:\d\d \+07:00/);
+    expect(show.stdout).toMatch(/last seen:\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \+07:00 \(\d+ s ago\)/);
     expect(show.stdout).toMatch(/newest config:\s+v3 pending/);
     const json = JSON.parse((await run(['gateway', 'show', 'gw-cfg', '--json'])).stdout) as GatewayView;
     expect(json.status).toMatchObject({ state: 'online', agentVersion: '0.3.1', configVersionRunning: 3, backlog: 12, devicesFailing: 1 });
@@ -317,5 +320,66 @@ describe('edgectl rollouts and JSON output', () => {
     const err = await client.createSite({ id: 'bad-tz', name: 'x', timeZone: 'Mars/Olympus' }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RegistryApiError);
     expect(err).toMatchObject({ status: 400, code: 'REG_VALIDATION', field: 'body.timeZone' });
+  });
+});
+
+describe("edgectl shows times in the site's time zone; JSON keeps UTC ms", () => {
+  const madrid = (ms: number) => formatTime(ms, 'Europe/Madrid');
+
+  it('config history, gateway show and list, audit and rollouts of a site in Madrid are in Madrid time', async () => {
+    expect((await run(['site', 'create', 'madrid', '--name', 'Madrid depot', '--tz', 'Europe/Madrid'])).code).toBe(0);
+    await seed('gw-mad', 'madrid');
+    expect((await run(['config', 'push', 'gw-mad'])).code).toBe(0);
+    await registry.services.fleet.onStatus('gw-mad', { v: 1, gw: 'gw-mad', state: 'online', ts: Date.now(), agentVersion: '0.3.1', configVersion: 1, backlog: 0, devicesFailing: 0 });
+
+    const versions = JSON.parse((await run(['config', 'history', 'gw-mad', '--json'])).stdout) as ConfigVersionSummary[];
+    expect(typeof versions[0]!.createdAt).toBe('number');
+    const history = await run(['config', 'history', 'gw-mad']);
+    expect(history.stdout).toContain(madrid(versions[0]!.createdAt));
+    expect(history.stdout).toMatch(/ \+0[12]:00 /);
+    expect(history.stdout).not.toMatch(/\+07:00|\dZ\b/);
+
+    const g = JSON.parse((await run(['gateway', 'show', 'gw-mad', '--json'])).stdout) as GatewayView;
+    const show = (await run(['gateway', 'show', 'gw-mad'])).stdout;
+    expect(show).toContain(`online since ${madrid(g.status.since!)}`);
+    expect(show).toMatch(new RegExp(`last seen:\\s+${madrid(g.status.lastSeen!).replace('+', '\\+')} \\(\\d+ s ago\\)`));
+    expect(show).toMatch(/times in:\s+Europe\/Madrid/);
+    const list = (await run(['gateway', 'list', '--site', 'madrid'])).stdout;
+    expect(list).toContain(madrid(g.status.lastSeen!));
+
+    const rollout = JSON.parse((await run(['rollout', 'start', '--site', 'madrid', '--canary', '0', '--json'])).stdout) as { id: string; createdAt: number };
+    expect((await run(['rollout', 'show', rollout.id])).stdout).toMatch(new RegExp(`started:\\s+${madrid(rollout.createdAt).replace('+', '\\+')} by `));
+    expect((await run(['rollout', 'list'])).stdout).toContain(madrid(rollout.createdAt));
+
+    const audit = await run(['audit', 'list', '--target-type', 'site', '--target-id', 'madrid', '--json']);
+    const entry = (JSON.parse(audit.stdout) as Array<{ ts: number; action: string }>)[0]!;
+    expect(entry.action).toBe('site.create');
+    const human = await run(['audit', 'list', '--target-type', 'site', '--target-id', 'madrid']);
+    expect(human.code, human.stderr).toBe(0);
+    expect(human.stdout).toMatch(/^ENTRY\s+TIME\s+WHO\s+ACTION\s+TARGET/);
+    expect(human.stdout).toContain(`${madrid(entry.ts)}  tech-ana`);
+    expect(human.stdout).toContain('site.create');
+    const device = await run(['audit', 'list', '--target-type', 'device', '--target-id', 'gw-mad/th-1', '--limit', '1']);
+    expect(device.stdout).toMatch(/ \+0[12]:00 /);
+  });
+
+  it('what belongs to no site is in EDGECTL_TZ, default Asia/Ho_Chi_Minh; a bad zone is a usage error', async () => {
+    const tokens = JSON.parse((await run(['token', 'list', '--json'], { token: ADMIN_TOKEN })).stdout) as Array<{ createdAt: number }>;
+    const first = tokens[0]!.createdAt;
+    expect((await run(['token', 'list'], { token: ADMIN_TOKEN })).stdout).toContain(formatTime(first, 'Asia/Ho_Chi_Minh'));
+    const inUtc = await run(['token', 'list'], { env: { EDGECTL_TOKEN: ADMIN_TOKEN, EDGECTL_TZ: 'UTC' } });
+    expect(inUtc.stdout).toContain(formatTime(first, 'UTC'));
+    expect(formatTime(first, 'UTC')).toMatch(/ \+00:00$/);
+    const bad = await run(['token', 'list'], { env: { EDGECTL_TOKEN: ADMIN_TOKEN, EDGECTL_TZ: 'Mars/Olympus' } });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('EDGECTL_TZ: unknown time zone "Mars/Olympus"');
+  });
+
+  it('a site gets Asia/Ho_Chi_Minh unless --tz says otherwise; an unknown zone is refused before asking the registry', async () => {
+    expect((await run(['site', 'create', 'hue', '--name', 'Hue'])).stdout).toContain('site hue created (Hue, Asia/Ho_Chi_Minh)');
+    const bad = await run(['site', 'create', 'mars', '--name', 'Mars', '--tz', 'Mars/Olympus']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--tz: unknown time zone "Mars/Olympus"');
+    expect((await run(['site', 'show', 'mars'])).code).toBe(1);
   });
 });

@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { CommandFailure, UsageError, usageLine, type CommandSpec, type Flags, type OptionSpec } from './command.js';
+import { auditCommands } from './commands/audit.js';
 import { configCommands } from './commands/config.js';
 import { deviceCommands } from './commands/device.js';
 import { gatewayCommands } from './commands/gateway.js';
@@ -9,11 +10,12 @@ import { siteCommands } from './commands/site.js';
 import { tokenCommands } from './commands/token.js';
 import { Output, type CliIo } from './output.js';
 import { RegistryApiError, RegistryClient, RegistryClientError } from './registry-client.js';
+import { isTimeZone, TimeZones } from './time-zones.js';
 import { EXIT } from './watch.js';
 
 export const DEFAULT_REGISTRY_URL = 'http://127.0.0.1:8780';
 
-export const COMMANDS: readonly CommandSpec[] = [...siteCommands, ...gatewayCommands, ...lineCommands, ...deviceCommands, ...configCommands, ...rolloutCommands, ...tokenCommands];
+export const COMMANDS: readonly CommandSpec[] = [...siteCommands, ...gatewayCommands, ...lineCommands, ...deviceCommands, ...configCommands, ...rolloutCommands, ...tokenCommands, ...auditCommands];
 
 const GLOBAL_OPTIONS: Record<string, OptionSpec> = {
   registry: { type: 'string' },
@@ -25,7 +27,11 @@ const GLOBAL_OPTIONS: Record<string, OptionSpec> = {
 const GLOBAL_HELP = `global options:
   --registry <url>   the registry's API, e.g. http://registry.example:8780  [$EDGECTL_REGISTRY or ${DEFAULT_REGISTRY_URL}]
   --token <token>    an API token (viewer, technician or admin)  [$EDGECTL_TOKEN; prefer it: arguments show in ps]
-  --json             machine output: the API's answer as JSON; watches print one JSON object per line
+  --json             machine output: the API's answer as JSON (times in ms since the epoch, UTC);
+                     watches print one JSON object per line
+
+times are shown in the time zone of the record's site (site create --tz), else in $EDGECTL_TZ
+(an IANA zone; default Asia/Ho_Chi_Minh), with the offset from UTC: 2025-06-02 17:00:00 +07:00
   -h, --help         this help; edgectl <command> --help for a command's options`;
 
 const EXIT_HELP = `exit status: 0 done; 1 the registry refused, could not be reached, or a watched config or rollout
@@ -126,11 +132,13 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
   const token = (typeof values.token === 'string' ? values.token : io.env.EDGECTL_TOKEN) || undefined;
   if (token === undefined) return usageError('--token: missing; pass --token <token> or set EDGECTL_TOKEN');
 
+  const zone = io.env.EDGECTL_TZ || undefined;
+  if (zone !== undefined && !isTimeZone(zone)) return usageError(`EDGECTL_TZ: unknown time zone "${zone}"; expected an IANA name such as Asia/Ho_Chi_Minh`);
   const out = new Output(io, values.json === true, [token]);
   const signal = io.signal ?? new AbortController().signal;
   const client = new RegistryClient({ baseUrl: registryUrl, token, signal });
   try {
-    return await spec.run({ command, args, flags: values, client, out, registryUrl, signal, now: io.now ?? Date.now });
+    return await spec.run({ command, args, flags: values, client, out, registryUrl, signal, now: io.now ?? Date.now, zones: new TimeZones(client, zone) });
   } catch (err) {
     if (signal.aborted) {
       out.error(`edgectl: ${command}: interrupted`);

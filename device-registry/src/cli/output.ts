@@ -61,12 +61,6 @@ export function mask(text: string, secrets: readonly string[]): string {
   return out;
 }
 
-/** `2025-06-02 10:00:00Z` */
-export function formatTime(ms: number | null | undefined): string {
-  if (ms === null || ms === undefined) return '-';
-  return new Date(ms).toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z');
-}
-
 /** `42 s ago`, `in 24 h`, `3 d ago`. */
 export function relative(ms: number | null | undefined, now: number): string {
   if (ms === null || ms === undefined) return 'never';

@@ -4,13 +4,14 @@ import type { ConfigVersion, ConfigVersionSummary } from '../repos/configs-repo.
 import type { DeviceRecord, LineType } from '../repos/inventory-repo.js';
 import type { Site } from '../repos/sites-repo.js';
 import type { ApiToken, Role } from '../repos/tokens-repo.js';
+import type { AuditEntry } from '../repos/audit-repo.js';
 import type { DeviceInput, LineInput } from '../service/device-service.js';
 import type { GatewayView } from '../service/gateway-service.js';
 import type { RolloutInput, RolloutView } from '../service/rollout-service.js';
 import type { SiteInput } from '../service/site-service.js';
 
 // Wire shapes: the registry's own types (type-only imports; nothing of the server is bundled).
-export type { ConfigVersion, ConfigVersionSummary, DeviceInput, DeviceRecord, GatewayView, LineInput, ProblemItem, Role, RolloutInput, RolloutView, Site, SiteInput, ApiToken };
+export type { AuditEntry, ConfigVersion, ConfigVersionSummary, DeviceInput, DeviceRecord, GatewayView, LineInput, ProblemItem, Role, RolloutInput, RolloutView, Site, SiteInput, ApiToken };
 
 export interface LineView {
   id: string;
@@ -272,5 +273,11 @@ export class RegistryClient {
   }
   async revokeToken(id: string): Promise<void> {
     await this.request('DELETE', `/v1/tokens/${seg(id)}`);
+  }
+
+  // --- audit log ---
+  async listAudit(q: { limit?: number; before?: number; targetType?: string; targetId?: string; action?: string } = {}): Promise<AuditEntry[]> {
+    const query = { limit: q.limit?.toString(), before: q.before?.toString(), targetType: q.targetType, targetId: q.targetId, action: q.action };
+    return (await this.request<{ entries: AuditEntry[] }>('GET', '/v1/audit', undefined, query)).entries;
   }
 }

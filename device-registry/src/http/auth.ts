@@ -77,4 +77,6 @@ export function ctxOf(req: FastifyRequest): CallContext {
 
 /** OpenAPI security requirement for the routes of each kind. */
 export const BEARER_SECURITY: Array<Record<string, string[]>> = [{ bearerAuth: [] }];
+/** Public routes say so explicitly (`security: []`), so a reader never has to guess. */
+export const PUBLIC: Array<Record<string, string[]>> = [];
 export const GATEWAY_SECURITY: Array<Record<string, string[]>> = [{ gatewayBasic: [] }, { bearerAuth: [] }];

@@ -94,6 +94,12 @@ export class GatewaysRepo {
     return Number(r.n);
   }
 
+  /** How many gateways are in each status (online, offline, unknown). */
+  async countByState(): Promise<Record<string, number>> {
+    const rows = await this.db.selectFrom('gateways').select((eb) => ['status', eb.fn.countAll<number>().as('n')]).groupBy('status').execute();
+    return Object.fromEntries(rows.map((r) => [r.status ?? 'unknown', Number(r.n)]));
+  }
+
   async delete(id: string): Promise<boolean> {
     return affected(await this.db.deleteFrom('gateways').where('id', '=', id).executeTakeFirst()) > 0;
   }

@@ -28,7 +28,7 @@ export async function auditRoutes(app: FastifyInstance, { services }: RouteOptio
       onRequest: requireRole(services, 'viewer'),
       schema: {
         tags: ['audit'],
-        summary: 'The audit log, newest first; page back with before=<id of the last entry>',
+        operationId: 'listAudit', summary: 'The audit log, newest first; page back with before=<id of the last entry>',
         security: BEARER_SECURITY,
         querystring: query({ limit: digits(4), before: digits(15), targetType: text(32), targetId: text(200), action: text(64) }),
         response: { 200: object({ entries: { type: 'array', items: entrySchema } }), ...errorResponses },

@@ -66,7 +66,7 @@ export async function cameraStatusRoutes(app: FastifyInstance, { services }: Rou
     '/v1/gateways/:id/cameras/status',
     {
       onRequest: viewer,
-      schema: { tags, summary: "State and inventory of a gateway's cameras, as the gateway reports them", security, params: params('id'), response: { 200: object({ cameras: { type: 'array', items: statusSchema } }), ...errorResponses } },
+      schema: { tags, operationId: 'listGatewayCameraStatus', summary: "State and inventory of a gateway's cameras, as the gateway reports them", security, params: params('id'), response: { 200: object({ cameras: { type: 'array', items: statusSchema } }), ...errorResponses } },
     },
     async (req) => ({ cameras: await svc.listForGateway(req.params.id) }),
   );
@@ -75,14 +75,14 @@ export async function cameraStatusRoutes(app: FastifyInstance, { services }: Rou
     '/v1/cameras/status',
     {
       onRequest: viewer,
-      schema: { tags, summary: 'Every reported camera of the fleet, by site and state', security, querystring: query({ site: text(64), state: { type: 'string', enum: STATUS_STATES } }), response: { 200: object({ cameras: { type: 'array', items: fleetStatusSchema } }), ...errorResponses } },
+      schema: { tags, operationId: 'listFleetCameraStatus', summary: 'Every reported camera of the fleet, by site and state', security, querystring: query({ site: text(64), state: { type: 'string', enum: STATUS_STATES } }), response: { 200: object({ cameras: { type: 'array', items: fleetStatusSchema } }), ...errorResponses } },
     },
     async (req) => ({ cameras: await svc.listFleet({ ...(req.query.site !== undefined && { siteId: req.query.site }), ...(req.query.state !== undefined && { state: req.query.state }) }) }),
   );
 
   app.get<{ Params: { id: string; cameraId: string } }>(
     '/v1/gateways/:id/cameras/:cameraId/status',
-    { onRequest: viewer, schema: { tags, summary: "One camera's state and inventory", security, params: params('id', 'cameraId'), response: { 200: statusSchema, ...errorResponses } } },
+    { onRequest: viewer, schema: { tags, operationId: 'getCameraStatus', summary: "One camera's state and inventory", security, params: params('id', 'cameraId'), response: { 200: statusSchema, ...errorResponses } } },
     async (req) => svc.getForCamera(req.params.id, req.params.cameraId),
   );
 
@@ -92,7 +92,7 @@ export async function cameraStatusRoutes(app: FastifyInstance, { services }: Rou
       onRequest: viewer,
       schema: {
         tags,
-        summary: "The camera's newest thumbnail (image/jpeg); ETag, If-None-Match -> 304",
+        operationId: 'getCameraThumbnail', summary: "The camera's newest thumbnail (image/jpeg); ETag, If-None-Match -> 304",
         security,
         params: params('id', 'cameraId'),
         response: { 200: { description: 'JPEG', content: { 'image/jpeg': { schema: { type: 'string', format: 'binary' } } } }, 304: { type: 'null', description: 'Not modified' }, ...errorResponses },
@@ -113,7 +113,7 @@ export async function cameraStatusRoutes(app: FastifyInstance, { services }: Rou
       onRequest: viewer,
       schema: {
         tags,
-        summary: 'Devices the gateway found with WS-Discovery; untrusted until a technician accepts them',
+        operationId: 'listDiscoveredCameras', summary: 'Devices the gateway found with WS-Discovery; untrusted until a technician accepts them',
         security,
         params: params('id'),
         querystring: query({ state: { type: 'string', enum: DISCOVERY_STATES } }),
@@ -129,7 +129,7 @@ export async function cameraStatusRoutes(app: FastifyInstance, { services }: Rou
       onRequest: technician,
       schema: {
         tags,
-        summary: 'Trust a discovered device: create a camera record from its address (technician)',
+        operationId: 'acceptDiscoveredCamera', summary: 'Trust a discovered device: create a camera record from its address (technician)',
         security,
         params: eprParams,
         body: body(
@@ -150,7 +150,7 @@ export async function cameraStatusRoutes(app: FastifyInstance, { services }: Rou
 
   app.post<{ Params: { id: string; epr: string } }>(
     '/v1/gateways/:id/discovered-cameras/:epr/dismiss',
-    { onRequest: technician, schema: { tags, summary: 'Dismiss a discovered device; it stays dismissed when seen again (technician)', security, params: eprParams, response: { 200: discoveredSchema, ...errorResponses } } },
+    { onRequest: technician, schema: { tags, operationId: 'dismissDiscoveredCamera', summary: 'Dismiss a discovered device; it stays dismissed when seen again (technician)', security, params: eprParams, response: { 200: discoveredSchema, ...errorResponses } } },
     async (req) => svc.dismiss(req.params.id, req.params.epr, ctxOf(req)),
   );
 }

@@ -32,31 +32,31 @@ export async function cameraRoutes(app: FastifyInstance, { services }: RouteOpti
 
   app.get<{ Params: { id: string } }>(
     '/v1/gateways/:id/cameras',
-    { onRequest: viewer, schema: { tags, summary: "List a gateway's cameras", security, params: params('id'), response: { 200: object({ cameras: { type: 'array', items: cameraSchema } }), ...errorResponses } } },
+    { onRequest: viewer, schema: { tags, operationId: 'listCameras', summary: "List a gateway's cameras", security, params: params('id'), response: { 200: object({ cameras: { type: 'array', items: cameraSchema } }), ...errorResponses } } },
     async (req) => ({ cameras: await services.cameras.list(req.params.id) }),
   );
 
   app.post<{ Params: { id: string }; Body: CameraInput & { id: string } }>(
     '/v1/gateways/:id/cameras',
-    { onRequest: technician, schema: { tags, summary: 'Add a camera (technician)', security, params: params('id'), body: body({ id: slug, ...cameraFields }, ['id', 'name', 'host']), response: { 201: cameraSchema, ...errorResponses } } },
+    { onRequest: technician, schema: { tags, operationId: 'addCamera', summary: 'Add a camera (technician)', security, params: params('id'), body: body({ id: slug, ...cameraFields }, ['id', 'name', 'host']), response: { 201: cameraSchema, ...errorResponses } } },
     async (req, reply) => reply.code(201).send(await services.cameras.create(req.params.id, req.body, ctxOf(req))),
   );
 
   app.get<{ Params: { id: string; cameraId: string } }>(
     '/v1/gateways/:id/cameras/:cameraId',
-    { onRequest: viewer, schema: { tags, summary: 'Get a camera (without its password)', security, params: params('id', 'cameraId'), response: { 200: cameraSchema, ...errorResponses } } },
+    { onRequest: viewer, schema: { tags, operationId: 'getCamera', summary: 'Get a camera (without its password)', security, params: params('id', 'cameraId'), response: { 200: cameraSchema, ...errorResponses } } },
     async (req) => services.cameras.get(req.params.id, req.params.cameraId),
   );
 
   app.put<{ Params: { id: string; cameraId: string }; Body: CameraInput }>(
     '/v1/gateways/:id/cameras/:cameraId',
-    { onRequest: technician, schema: { tags, summary: 'Replace a camera (technician)', security, params: params('id', 'cameraId'), body: body(cameraFields, ['name', 'host']), response: { 200: cameraSchema, ...errorResponses } } },
+    { onRequest: technician, schema: { tags, operationId: 'replaceCamera', summary: 'Replace a camera (technician)', security, params: params('id', 'cameraId'), body: body(cameraFields, ['name', 'host']), response: { 200: cameraSchema, ...errorResponses } } },
     async (req) => services.cameras.replace(req.params.id, req.params.cameraId, req.body, ctxOf(req)),
   );
 
   app.delete<{ Params: { id: string; cameraId: string } }>(
     '/v1/gateways/:id/cameras/:cameraId',
-    { onRequest: technician, schema: { tags, summary: 'Remove a camera (technician)', security, params: params('id', 'cameraId'), response: { ...noContent, ...errorResponses } } },
+    { onRequest: technician, schema: { tags, operationId: 'removeCamera', summary: 'Remove a camera (technician)', security, params: params('id', 'cameraId'), response: { ...noContent, ...errorResponses } } },
     async (req, reply) => {
       await services.cameras.delete(req.params.id, req.params.cameraId, ctxOf(req));
       return reply.code(204).send();

@@ -50,7 +50,7 @@ export async function configRoutes(app: FastifyInstance, { services }: RouteOpti
       onRequest: requireGatewayOrRole(services, 'viewer'),
       schema: {
         tags,
-        summary: "The gateway's newest signed configuration (HTTP fallback to the retained MQTT message)",
+        operationId: 'getSignedConfig', summary: "The gateway's newest signed configuration (HTTP fallback to the retained MQTT message)",
         description: 'Gateways authenticate with HTTP Basic (MQTT username and password); operators with a Bearer token. Send If-None-Match with the last ETag: 304 when unchanged.',
         security: GATEWAY_SECURITY,
         params: params('id'),
@@ -71,14 +71,14 @@ export async function configRoutes(app: FastifyInstance, { services }: RouteOpti
     '/v1/gateways/:id/config/preview',
     {
       onRequest: viewer,
-      schema: { tags, summary: "The document the gateway's records give now, with its problems; nothing is issued", security, params: params('id'), response: { 200: object({ document: anyObject, problems: { type: 'array', items: object({ path: { type: 'string' }, message: { type: 'string' } }) } }), ...errorResponses } },
+      schema: { tags, operationId: 'previewConfig', summary: "The document the gateway's records give now, with its problems; nothing is issued", security, params: params('id'), response: { 200: object({ document: anyObject, problems: { type: 'array', items: object({ path: { type: 'string' }, message: { type: 'string' } }) } }), ...errorResponses } },
     },
     async (req) => services.configs.preview(req.params.id),
   );
 
   app.post<{ Params: { id: string }; Body: { note?: string } | undefined }>(
     '/v1/gateways/:id/configs',
-    { onRequest: technician, preValidation: emptyBodyIsObject, schema: { tags, summary: "Compose the gateway's configuration from its records, sign, store and publish it as the next version (technician)", security, params: params('id'), body: noteBody, response: { 201: summarySchema, ...errorResponses } } },
+    { onRequest: technician, preValidation: emptyBodyIsObject, schema: { tags, operationId: 'pushConfig', summary: "Compose the gateway's configuration from its records, sign, store and publish it as the next version (technician)", security, params: params('id'), body: noteBody, response: { 201: summarySchema, ...errorResponses } } },
     async (req, reply) => {
       const note = req.body?.note;
       return reply.code(201).send(summary(await services.configs.issue(req.params.id, { kind: 'composed' }, ctxOf(req), note === undefined ? {} : { note })));
@@ -91,7 +91,7 @@ export async function configRoutes(app: FastifyInstance, { services }: RouteOpti
       onRequest: technician,
       schema: {
         tags,
-        summary: 'Issue a whole configuration document as the next version (technician)',
+        operationId: 'putConfigDocument', summary: 'Issue a whole configuration document as the next version (technician)',
         description: 'The document is validated with the agent schema; `version` is set by the registry and `gateway.id` must be this gateway.',
         security,
         params: params('id'),
@@ -107,13 +107,13 @@ export async function configRoutes(app: FastifyInstance, { services }: RouteOpti
 
   app.get<{ Params: { id: string } }>(
     '/v1/gateways/:id/configs',
-    { onRequest: viewer, schema: { tags, summary: 'List configuration versions, newest first, with their state', security, params: params('id'), response: { 200: object({ versions: { type: 'array', items: summarySchema } }), ...errorResponses } } },
+    { onRequest: viewer, schema: { tags, operationId: 'listConfigVersions', summary: 'List configuration versions, newest first, with their state', security, params: params('id'), response: { 200: object({ versions: { type: 'array', items: summarySchema } }), ...errorResponses } } },
     async (req) => ({ versions: (await services.configs.list(req.params.id)).map(summary) }),
   );
 
   app.get<{ Params: { id: string; version: string } }>(
     '/v1/gateways/:id/configs/:version',
-    { onRequest: viewer, schema: { tags, summary: 'One configuration version with its document and signed form', security, params: versionParams, response: { 200: fullSchema, ...errorResponses } } },
+    { onRequest: viewer, schema: { tags, operationId: 'getConfigVersion', summary: 'One configuration version with its document and signed form', security, params: versionParams, response: { 200: fullSchema, ...errorResponses } } },
     async (req) => full(await services.configs.get(req.params.id, parseCount(req.params.version, 'params.version', 1, Number.MAX_SAFE_INTEGER))),
   );
 
@@ -122,7 +122,7 @@ export async function configRoutes(app: FastifyInstance, { services }: RouteOpti
     {
       onRequest: technician,
       preValidation: emptyBodyIsObject,
-      schema: { tags, summary: "Re-issue an earlier version's document as a new, higher version (technician)", security, params: versionParams, body: noteBody, response: { 201: summarySchema, ...errorResponses } },
+      schema: { tags, operationId: 'rollbackConfig', summary: "Re-issue an earlier version's document as a new, higher version (technician)", security, params: versionParams, body: noteBody, response: { 201: summarySchema, ...errorResponses } },
     },
     async (req, reply) => {
       const fromVersion = parseCount(req.params.version, 'params.version', 1, Number.MAX_SAFE_INTEGER);

@@ -69,7 +69,7 @@ export async function deviceRoutes(app: FastifyInstance, { services }: RouteOpti
 
   app.get<{ Params: { id: string } }>(
     '/v1/gateways/:id/lines',
-    { onRequest: viewer, schema: { tags, summary: "List a gateway's lines", security, params: params('id'), response: { 200: object({ lines: { type: 'array', items: lineSchema } }), ...errorResponses } } },
+    { onRequest: viewer, schema: { tags, operationId: 'listLines', summary: "List a gateway's lines", security, params: params('id'), response: { 200: object({ lines: { type: 'array', items: lineSchema } }), ...errorResponses } } },
     async (req) => ({ lines: (await services.devices.listLines(req.params.id)).map(lineView) }),
   );
 
@@ -77,7 +77,7 @@ export async function deviceRoutes(app: FastifyInstance, { services }: RouteOpti
     '/v1/gateways/:id/lines/:lineId',
     {
       onRequest: technician,
-      schema: { tags, summary: 'Create or replace a line (technician)', security, params: params('id', 'lineId'), body: body(lineFields, ['type']), response: { 200: lineSchema, 201: lineSchema, ...errorResponses } },
+      schema: { tags, operationId: 'putLine', summary: 'Create or replace a line (technician)', security, params: params('id', 'lineId'), body: body(lineFields, ['type']), response: { 200: lineSchema, 201: lineSchema, ...errorResponses } },
     },
     async (req, reply) => {
       const { line, created } = await services.devices.putLine(req.params.id, req.params.lineId, req.body, ctxOf(req));
@@ -87,7 +87,7 @@ export async function deviceRoutes(app: FastifyInstance, { services }: RouteOpti
 
   app.delete<{ Params: { id: string; lineId: string } }>(
     '/v1/gateways/:id/lines/:lineId',
-    { onRequest: technician, schema: { tags, summary: 'Delete a line without devices (technician)', security, params: params('id', 'lineId'), response: { ...noContent, ...errorResponses } } },
+    { onRequest: technician, schema: { tags, operationId: 'deleteLine', summary: 'Delete a line without devices (technician)', security, params: params('id', 'lineId'), response: { ...noContent, ...errorResponses } } },
     async (req, reply) => {
       await services.devices.deleteLine(req.params.id, req.params.lineId, ctxOf(req));
       return reply.code(204).send();
@@ -96,7 +96,7 @@ export async function deviceRoutes(app: FastifyInstance, { services }: RouteOpti
 
   app.get<{ Params: { id: string } }>(
     '/v1/gateways/:id/devices',
-    { onRequest: viewer, schema: { tags, summary: "List a gateway's devices", security, params: params('id'), response: { 200: object({ devices: { type: 'array', items: deviceSchema } }), ...errorResponses } } },
+    { onRequest: viewer, schema: { tags, operationId: 'listDevices', summary: "List a gateway's devices", security, params: params('id'), response: { 200: object({ devices: { type: 'array', items: deviceSchema } }), ...errorResponses } } },
     async (req) => ({ devices: (await services.devices.listDevices(req.params.id)).map(deviceView) }),
   );
 
@@ -104,14 +104,14 @@ export async function deviceRoutes(app: FastifyInstance, { services }: RouteOpti
     '/v1/gateways/:id/devices',
     {
       onRequest: technician,
-      schema: { tags, summary: 'Add a device, checked against its profile and line (technician)', security, params: params('id'), body: body({ id: text(64), ...deviceFields }, ['id', 'lineId', 'profile']), response: { 201: deviceSchema, ...errorResponses } },
+      schema: { tags, operationId: 'addDevice', summary: 'Add a device, checked against its profile and line (technician)', security, params: params('id'), body: body({ id: text(64), ...deviceFields }, ['id', 'lineId', 'profile']), response: { 201: deviceSchema, ...errorResponses } },
     },
     async (req, reply) => reply.code(201).send(deviceView(await services.devices.createDevice(req.params.id, req.body, ctxOf(req)))),
   );
 
   app.get<{ Params: { id: string; deviceId: string } }>(
     '/v1/gateways/:id/devices/:deviceId',
-    { onRequest: viewer, schema: { tags, summary: 'Get a device', security, params: params('id', 'deviceId'), response: { 200: deviceSchema, ...errorResponses } } },
+    { onRequest: viewer, schema: { tags, operationId: 'getDevice', summary: 'Get a device', security, params: params('id', 'deviceId'), response: { 200: deviceSchema, ...errorResponses } } },
     async (req) => deviceView(await services.devices.getDevice(req.params.id, req.params.deviceId)),
   );
 
@@ -119,14 +119,14 @@ export async function deviceRoutes(app: FastifyInstance, { services }: RouteOpti
     '/v1/gateways/:id/devices/:deviceId',
     {
       onRequest: technician,
-      schema: { tags, summary: 'Replace a device (technician)', security, params: params('id', 'deviceId'), body: body(deviceFields, ['lineId', 'profile']), response: { 200: deviceSchema, ...errorResponses } },
+      schema: { tags, operationId: 'replaceDevice', summary: 'Replace a device (technician)', security, params: params('id', 'deviceId'), body: body(deviceFields, ['lineId', 'profile']), response: { 200: deviceSchema, ...errorResponses } },
     },
     async (req) => deviceView(await services.devices.replaceDevice(req.params.id, req.params.deviceId, req.body, ctxOf(req))),
   );
 
   app.delete<{ Params: { id: string; deviceId: string } }>(
     '/v1/gateways/:id/devices/:deviceId',
-    { onRequest: technician, schema: { tags, summary: 'Remove a device (technician)', security, params: params('id', 'deviceId'), response: { ...noContent, ...errorResponses } } },
+    { onRequest: technician, schema: { tags, operationId: 'removeDevice', summary: 'Remove a device (technician)', security, params: params('id', 'deviceId'), response: { ...noContent, ...errorResponses } } },
     async (req, reply) => {
       await services.devices.deleteDevice(req.params.id, req.params.deviceId, ctxOf(req));
       return reply.code(204).send();

@@ -2,6 +2,8 @@ import type { FastifyInstance } from 'fastify';
 import type { EnrollRequest } from '@cityedge/contract';
 import type { Clock } from '../clock.js';
 import { RegistryError } from '../errors.js';
+import { PUBLIC } from '../http/auth.js';
+import type { RegistryMetrics } from '../http/metrics.js';
 import { body, errorResponses, object, text } from '../http/schemas.js';
 import { RateLimiter, type RateLimit } from '../security/rate-limiter.js';
 import type { RouteOptions } from './route-options.js';
@@ -9,6 +11,7 @@ import type { RouteOptions } from './route-options.js';
 export const DEFAULT_ENROLL_RATE_LIMIT: RateLimit = { max: 10, windowMs: 60_000 };
 
 export interface EnrollRouteOptions extends RouteOptions {
+  metrics: RegistryMetrics;
   rateLimit: RateLimit;
   clock: Clock;
   /** The registry's URL as gateways reach it; default: from the request's Host. */
@@ -31,10 +34,14 @@ export async function enrollRoutes(app: FastifyInstance, opts: EnrollRouteOption
     {
       schema: {
         tags: ['enrollment'],
-        summary: "Exchange a one-time enrollment code for the gateway's identity (no auth; rate-limited per address)",
+        operationId: 'enrollGateway', summary: "Exchange a one-time enrollment code for the gateway's identity (no auth; rate-limited per address)",
+        security: PUBLIC,
         body: body({ code: text(64, { description: 'As printed by the registry; case, spaces and dashes do not matter' }), hostname: text(253) }, ['code']),
         response: { 200: responseSchema, ...errorResponses },
       },
+      // Every attempt is counted by its answer: enrolled, or refused with the status (rate limit,
+      // bad body, unknown, used or expired code).
+      onResponse: async (_req, reply) => opts.metrics.countEnrollment(reply.statusCode),
       // Counted before the body is read, so floods of malformed attempts count too.
       onRequest: async (req) => {
         const retryAfter = limiter.hit(req.ip);

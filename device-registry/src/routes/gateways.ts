@@ -52,7 +52,7 @@ export async function gatewayRoutes(app: FastifyInstance, { services }: RouteOpt
     '/v1/gateways',
     {
       onRequest: viewer,
-      schema: { tags, summary: 'List gateways with their status', security: BEARER_SECURITY, querystring: query({ site: text(64), tag: text(64) }), response: { 200: object({ gateways: { type: 'array', items: gatewaySchema } }), ...errorResponses } },
+      schema: { tags, operationId: 'listGateways', summary: 'List gateways with their status', security: BEARER_SECURITY, querystring: query({ site: text(64), tag: text(64) }), response: { 200: object({ gateways: { type: 'array', items: gatewaySchema } }), ...errorResponses } },
     },
     async (req) => ({ gateways: await services.gateways.list({ ...(req.query.site !== undefined && { siteId: req.query.site }), ...(req.query.tag !== undefined && { tag: req.query.tag }) }) }),
   );
@@ -63,7 +63,7 @@ export async function gatewayRoutes(app: FastifyInstance, { services }: RouteOpt
       onRequest: technician,
       schema: {
         tags,
-        summary: 'Create a gateway; answers its first enrollment code (technician)',
+        operationId: 'createGateway', summary: 'Create a gateway; answers its first enrollment code (technician)',
         security: BEARER_SECURITY,
         body: body({ id: text(63, { description: 'Lowercase letters, digits, "-" and "_"; also its MQTT username' }), siteId: { type: ['string', 'null'], maxLength: 64 }, name: { type: ['string', 'null'], maxLength: 200 }, tags: tagList, codeTtlSeconds: ttl }, ['id']),
         response: { 201: object({ gateway: gatewaySchema, enrollment: enrollmentSchema }), ...errorResponses },
@@ -78,7 +78,7 @@ export async function gatewayRoutes(app: FastifyInstance, { services }: RouteOpt
 
   app.get<{ Params: { id: string } }>(
     '/v1/gateways/:id',
-    { onRequest: viewer, schema: { tags, summary: 'Get a gateway with its status', security: BEARER_SECURITY, params: params('id'), response: { 200: gatewaySchema, ...errorResponses } } },
+    { onRequest: viewer, schema: { tags, operationId: 'getGateway', summary: 'Get a gateway with its status', security: BEARER_SECURITY, params: params('id'), response: { 200: gatewaySchema, ...errorResponses } } },
     async (req) => services.gateways.get(req.params.id),
   );
 
@@ -86,14 +86,14 @@ export async function gatewayRoutes(app: FastifyInstance, { services }: RouteOpt
     '/v1/gateways/:id',
     {
       onRequest: technician,
-      schema: { tags, summary: 'Change a gateway (technician)', security: BEARER_SECURITY, params: params('id'), body: body({ siteId: { type: ['string', 'null'], maxLength: 64 }, name: { type: ['string', 'null'], maxLength: 200 }, tags: tagList }), response: { 200: gatewaySchema, ...errorResponses } },
+      schema: { tags, operationId: 'updateGateway', summary: 'Change a gateway (technician)', security: BEARER_SECURITY, params: params('id'), body: body({ siteId: { type: ['string', 'null'], maxLength: 64 }, name: { type: ['string', 'null'], maxLength: 200 }, tags: tagList }), response: { 200: gatewaySchema, ...errorResponses } },
     },
     async (req) => services.gateways.update(req.params.id, req.body, ctxOf(req)),
   );
 
   app.delete<{ Params: { id: string } }>(
     '/v1/gateways/:id',
-    { onRequest: admin, schema: { tags, summary: 'Delete a gateway with its devices, lines and cameras (admin)', security: BEARER_SECURITY, params: params('id'), response: { ...noContent, ...errorResponses } } },
+    { onRequest: admin, schema: { tags, operationId: 'deleteGateway', summary: 'Delete a gateway with its devices, lines and cameras (admin)', security: BEARER_SECURITY, params: params('id'), response: { ...noContent, ...errorResponses } } },
     async (req, reply) => {
       await services.gateways.delete(req.params.id, ctxOf(req));
       return reply.code(204).send();
@@ -105,7 +105,7 @@ export async function gatewayRoutes(app: FastifyInstance, { services }: RouteOpt
     {
       onRequest: technician,
       preValidation: emptyBodyIsObject,
-      schema: { tags, summary: 'Issue a new enrollment code, replacing unused ones (technician)', security: BEARER_SECURITY, params: params('id'), body: body({ ttlSeconds: ttl }), response: { 201: enrollmentSchema, ...errorResponses } },
+      schema: { tags, operationId: 'issueEnrollmentCode', summary: 'Issue a new enrollment code, replacing unused ones (technician)', security: BEARER_SECURITY, params: params('id'), body: body({ ttlSeconds: ttl }), response: { 201: enrollmentSchema, ...errorResponses } },
     },
     async (req, reply) => {
       const ttlSeconds = req.body?.ttlSeconds;

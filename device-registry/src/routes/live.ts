@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { BEARER_SECURITY, ctxOf, requireRole } from '../http/auth.js';
+import { BEARER_SECURITY, ctxOf, PUBLIC, requireRole } from '../http/auth.js';
 import { body, emptyBodyIsObject, errorResponses, object, params, text, ts } from '../http/schemas.js';
 import { liveWsPath, type LiveView } from '../live/live-view.js';
 import type { RouteOptions } from './route-options.js';
@@ -60,7 +60,7 @@ export async function liveRoutes(app: FastifyInstance, { services, live, publicU
       preValidation: emptyBodyIsObject,
       schema: {
         tags,
-        summary: 'Watch a camera live: a single-use WebSocket URL (technician)',
+        operationId: 'requestLiveView', summary: 'Watch a camera live: a single-use WebSocket URL (technician)',
         description:
           'The registry pulls the RTSP stream (URI from the gateway inventory, credentials from the camera record) with ffmpeg and relays it as MPEG-1 to the WebSocket. 503 REG_LIVE_UNAVAILABLE without ffmpeg; 409 REG_LIVE_NO_STREAM before the gateway has reported a stream URI. Assumes the registry can reach the camera.',
         security: BEARER_SECURITY,
@@ -79,7 +79,16 @@ export async function liveRoutes(app: FastifyInstance, { services, live, publicU
 
   app.get(
     '/v1/gateways/:id/cameras/:cameraId/live.html',
-    { schema: { tags, summary: 'How to watch a camera live (a static page; no auth, no data)', params: params('id', 'cameraId') } },
+    {
+      schema: {
+        tags,
+        operationId: 'getLiveViewPage',
+        summary: 'How to watch a camera live (a static page; no auth, no data)',
+        security: PUBLIC,
+        params: params('id', 'cameraId'),
+        response: { 200: { description: 'The page', content: { 'text/html': { schema: { type: 'string' } } } }, ...errorResponses },
+      },
+    },
     async (_req, reply) =>
       reply
         .type('text/html; charset=utf-8')

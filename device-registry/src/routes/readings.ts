@@ -17,7 +17,7 @@ export async function readingRoutes(app: FastifyInstance, { services }: RouteOpt
       onRequest: requireRole(services, 'viewer'),
       schema: {
         tags: ['telemetry'],
-        summary: "A device's most recent readings as ingested from the gateway's telemetry, newest first",
+        operationId: 'listReadings', summary: "A device's most recent readings as ingested from the gateway's telemetry, newest first",
         security: BEARER_SECURITY,
         params: params('id'),
         querystring: { ...query({ device: text(64), point: text(64), limit: digits(4) }), required: ['device'] },

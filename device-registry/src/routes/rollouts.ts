@@ -31,7 +31,7 @@ export async function rolloutRoutes(app: FastifyInstance, { services }: RouteOpt
       onRequest: requireRole(services, 'technician'),
       schema: {
         tags,
-        summary: "Roll each gateway's composed configuration out to a site or tag, canaries first (technician)",
+        operationId: 'startRollout', summary: "Roll each gateway's composed configuration out to a site or tag, canaries first (technician)",
         description: 'Give exactly one of site and tag. The first `canary` gateways (by id) get it first; if one of them rejects or rolls back, the rollout halts; once all have committed, the rest get it.',
         security,
         body: body({ site: text(64), tag: text(64), canary: { ...int(0, 10_000), description: 'Canary gateways (0: all at once)' }, note: text(500) }, ['canary']),
@@ -41,13 +41,13 @@ export async function rolloutRoutes(app: FastifyInstance, { services }: RouteOpt
     async (req, reply) => reply.code(201).send(await services.rollouts.create(req.body, ctxOf(req))),
   );
 
-  app.get('/v1/rollouts', { onRequest: requireRole(services, 'viewer'), schema: { tags, summary: 'List rollouts with progress, newest first', security, response: { 200: object({ rollouts: { type: 'array', items: rolloutSchema } }), ...errorResponses } } }, async () => ({
+  app.get('/v1/rollouts', { onRequest: requireRole(services, 'viewer'), schema: { tags, operationId: 'listRollouts', summary: 'List rollouts with progress, newest first', security, response: { 200: object({ rollouts: { type: 'array', items: rolloutSchema } }), ...errorResponses } } }, async () => ({
     rollouts: await services.rollouts.list(),
   }));
 
   app.get<{ Params: { rolloutId: string } }>(
     '/v1/rollouts/:rolloutId',
-    { onRequest: requireRole(services, 'viewer'), schema: { tags, summary: 'A rollout with progress per gateway', security, params: params('rolloutId'), response: { 200: rolloutSchema, ...errorResponses } } },
+    { onRequest: requireRole(services, 'viewer'), schema: { tags, operationId: 'getRollout', summary: 'A rollout with progress per gateway', security, params: params('rolloutId'), response: { 200: rolloutSchema, ...errorResponses } } },
     async (req) => services.rollouts.get(req.params.rolloutId),
   );
 }

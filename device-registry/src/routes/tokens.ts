@@ -12,7 +12,7 @@ export async function tokenRoutes(app: FastifyInstance, { services }: RouteOptio
   const admin = requireRole(services, 'admin');
   const security = BEARER_SECURITY;
 
-  app.get('/v1/tokens', { onRequest: admin, schema: { tags, summary: 'List API tokens (admin)', security, response: { 200: object({ tokens: { type: 'array', items: tokenSchema } }), ...errorResponses } } }, async () => ({
+  app.get('/v1/tokens', { onRequest: admin, schema: { tags, operationId: 'listTokens', summary: 'List API tokens (admin)', security, response: { 200: object({ tokens: { type: 'array', items: tokenSchema } }), ...errorResponses } } }, async () => ({
     tokens: await services.tokens.list(),
   }));
 
@@ -22,7 +22,7 @@ export async function tokenRoutes(app: FastifyInstance, { services }: RouteOptio
       onRequest: admin,
       schema: {
         tags,
-        summary: 'Create an API token; the token is shown only in this answer (admin)',
+        operationId: 'createToken', summary: 'Create an API token; the token is shown only in this answer (admin)',
         security,
         body: body({ name: text(100), role: { type: 'string', enum: [...ROLES] } }, ['name', 'role']),
         response: { 201: { ...tokenSchema, required: [...tokenSchema.required, 'token'], properties: { ...tokenSchema.properties, token: { type: 'string' } } }, ...errorResponses },
@@ -36,7 +36,7 @@ export async function tokenRoutes(app: FastifyInstance, { services }: RouteOptio
 
   app.delete<{ Params: { tokenId: string } }>(
     '/v1/tokens/:tokenId',
-    { onRequest: admin, schema: { tags, summary: 'Revoke an API token (admin)', security, params: params('tokenId'), response: { ...noContent, ...errorResponses } } },
+    { onRequest: admin, schema: { tags, operationId: 'revokeToken', summary: 'Revoke an API token (admin)', security, params: params('tokenId'), response: { ...noContent, ...errorResponses } } },
     async (req, reply) => {
       await services.tokens.revoke(req.params.tokenId, ctxOf(req));
       return reply.code(204).send();

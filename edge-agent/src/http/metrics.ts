@@ -25,6 +25,9 @@ export class AgentMetrics {
     const registers = [this.registry];
     // Process memory, CPU and event-loop lag: what tells a gateway is short of resources.
     collectDefaultMetrics({ register: this.registry, prefix: 'cityedge_', eventLoopMonitoringPrecision: 20 });
+    // prom-client's totals of handles, requests and resources are gauges named *_total, which
+    // Prometheus reserves for counters (promtool check metrics refuses them); the by-type gauges stay.
+    for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) this.registry.removeSingleMetric(`cityedge_${name}`);
     this.polls = new Counter({ name: 'cityedge_polls_total', help: 'Device polls by result (ok, partial, failed).', labelNames: ['line', 'device', 'result'], registers });
     this.pollSeconds = new Counter({ name: 'cityedge_poll_seconds_total', help: 'Time spent polling a device.', labelNames: ['line', 'device'], registers });
 

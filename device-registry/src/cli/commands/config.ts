@@ -1,5 +1,6 @@
 import { bool, CommandFailure, int, positive, str, UsageError, type CommandContext, type CommandSpec } from '../command.js';
-import { formatTime, orDash } from '../output.js';
+import { orDash } from '../output.js';
+import { formatTime } from '../time-zones.js';
 import type { ConfigVersionSummary } from '../registry-client.js';
 import { EXIT, poll } from '../watch.js';
 
@@ -27,6 +28,7 @@ async function watchVersion(ctx: CommandContext, gatewayId: string, version: num
   const timeoutS = positive(flags, 'timeout', 300);
   let last: string | undefined;
   let state = 'unknown';
+  const zone = await ctx.zones.forGateway(gatewayId);
   return poll({
     ctx,
     intervalMs: positive(flags, 'interval', 2000),
@@ -37,7 +39,7 @@ async function watchVersion(ctx: CommandContext, gatewayId: string, version: num
       if (c.state !== last) {
         last = c.state;
         if (out.json) out.event({ at: ctx.now(), gatewayId, version, state: c.state, reason: c.reason });
-        else out.line(`${formatTime(ctx.now())}  ${gatewayId} ${describe(c)}`);
+        else out.line(`${formatTime(ctx.now(), zone)}  ${gatewayId} ${describe(c)}`);
       }
       if (FINAL_OK.has(c.state)) return EXIT.ok;
       if (FINAL_BAD.has(c.state)) {
@@ -96,8 +98,9 @@ export const configCommands: CommandSpec[] = [
     args: ['gateway'],
     summary: 'configuration versions, newest first, with what the gateway said about each',
     options: {},
-    async run({ args, client, out }) {
+    async run({ args, client, out, zones }) {
       const versions = await client.listConfigs(args[0]!);
+      const zone = out.json ? undefined : await zones.forGateway(args[0]!);
       if (out.json) out.data(versions);
       else if (versions.length === 0) out.line(`no configuration versions for ${args[0]} yet; push one with: edgectl config push ${args[0]}`);
       else
@@ -107,8 +110,8 @@ export const configCommands: CommandSpec[] = [
             `v${c.version}`,
             c.source === 'rollback' && c.basedOn !== null ? `rollback of v${c.basedOn}` : c.source,
             c.state,
-            formatTime(c.stateAt),
-            formatTime(c.createdAt),
+            formatTime(c.stateAt, zone),
+            formatTime(c.createdAt, zone),
             c.createdBy,
             [c.note, c.reason].filter(Boolean).join(' / ') || '-',
           ]),

@@ -1,7 +1,8 @@
 import qrcode from 'qrcode-terminal';
 import { enrollmentLink } from '@cityedge/contract';
 import { defined, int, list, oneOf, positive, str, UsageError, type CommandContext, type CommandSpec } from '../command.js';
-import { formatTime, orDash, relative } from '../output.js';
+import { orDash, relative } from '../output.js';
+import { formatTime } from '../time-zones.js';
 import type { EnrollmentCodeView, GatewayView } from '../registry-client.js';
 import { EXIT, poll } from '../watch.js';
 
@@ -25,9 +26,9 @@ export function enrollCommand(registryUrl: string, code: string): string {
 }
 
 /** The one-time code, its expiry, the command to run on the gateway and the code as a QR block. */
-function printEnrollment(ctx: CommandContext, gatewayId: string, e: EnrollmentCodeView, url: string): void {
+function printEnrollment(ctx: CommandContext, gatewayId: string, e: EnrollmentCodeView, url: string, zone: string): void {
   const { out } = ctx;
-  out.line(`enrollment code for ${gatewayId} (single use; expires ${formatTime(e.expiresAt)}, ${relative(e.expiresAt, ctx.now())}):`);
+  out.line(`enrollment code for ${gatewayId} (single use; expires ${formatTime(e.expiresAt, zone)}, ${relative(e.expiresAt, ctx.now())}):`);
   out.line();
   out.line(`  ${e.code}`);
   out.line();
@@ -42,39 +43,47 @@ function printEnrollment(ctx: CommandContext, gatewayId: string, e: EnrollmentCo
   qrcode.generate(enrollmentLink(url, e.code), { small: true }, (block) => out.line(block));
 }
 
-function statusText(g: GatewayView, now: number): string {
+/** `2025-06-02 17:00:00 +07:00 (42 s ago)`, or `never`. */
+function lastSeen(ms: number | null, now: number, zone: string): string {
+  return ms === null ? 'never' : `${formatTime(ms, zone)} (${relative(ms, now)})`;
+}
+
+function statusText(g: GatewayView, now: number, zone: string): string {
   const s = g.status;
   if (s.state === 'unknown') return g.enrolled ? 'unknown (no status yet)' : 'not enrolled';
-  return `${s.state} since ${formatTime(s.since)} (last seen ${relative(s.lastSeen, now)})`;
+  return `${s.state} since ${formatTime(s.since, zone)}`;
 }
 
-function newestConfig(g: GatewayView): string {
+function newestConfig(g: GatewayView, zone: string): string {
   if (!g.config) return 'none issued';
-  return `v${g.config.latestVersion} ${g.config.state} (${formatTime(g.config.stateAt)})${g.config.reason ? `: ${g.config.reason}` : ''}`;
+  return `v${g.config.latestVersion} ${g.config.state} (${formatTime(g.config.stateAt, zone)})${g.config.reason ? `: ${g.config.reason}` : ''}`;
 }
 
-function showGateway(ctx: CommandContext, g: GatewayView): void {
+function showGateway(ctx: CommandContext, g: GatewayView, zone: string): void {
   const s = g.status;
+  const now = ctx.now();
   ctx.out.fields([
     ['gateway', g.id],
     ['name', orDash(g.name)],
     ['site', orDash(g.siteId)],
     ['tags', g.tags.length > 0 ? g.tags.join(', ') : '-'],
-    ['enrolled', g.enrolled ? `yes, ${formatTime(g.enrolledAt)}${g.hostname ? ` (host ${g.hostname})` : ''}` : 'no'],
-    ['status', statusText(g, ctx.now())],
+    ['enrolled', g.enrolled ? `yes, ${formatTime(g.enrolledAt, zone)}${g.hostname ? ` (host ${g.hostname})` : ''}` : 'no'],
+    ['status', statusText(g, now, zone)],
+    ['last seen', lastSeen(s.lastSeen, now, zone)],
     ['agent version', orDash(s.agentVersion)],
     ['running config', s.configVersionRunning === null ? '-' : `v${s.configVersionRunning}`],
     ['backlog', orDash(s.backlog)],
     ['devices failing', orDash(s.devicesFailing)],
-    ['newest config', newestConfig(g)],
+    ['newest config', newestConfig(g, zone)],
+    ['times in', zone],
   ]);
 }
 
 /** One line per observed change (gateway watch). */
-function watchLine(g: GatewayView, now: number): string {
+function watchLine(g: GatewayView, now: number, zone: string): string {
   const s = g.status;
   const cfg = g.config ? `v${g.config.latestVersion} ${g.config.state}` : 'none';
-  return `${formatTime(now)}  ${g.id} ${s.state}  agent ${orDash(s.agentVersion)}  running v${orDash(s.configVersionRunning)}  newest ${cfg}  backlog ${orDash(s.backlog)}  devices failing ${orDash(s.devicesFailing)}`;
+  return `${formatTime(now, zone)}  ${g.id} ${s.state}  agent ${orDash(s.agentVersion)}  running v${orDash(s.configVersionRunning)}  newest ${cfg}  backlog ${orDash(s.backlog)}  devices failing ${orDash(s.devicesFailing)}`;
 }
 
 const fingerprint = (g: GatewayView) =>
@@ -102,7 +111,7 @@ export const gatewayCommands: CommandSpec[] = [
       const about = [g.siteId ? `site ${g.siteId}` : '', g.tags.length > 0 ? `tags ${g.tags.join(', ')}` : ''].filter(Boolean).join('; ');
       out.line(`gateway ${g.id} created${about ? ` (${about})` : ''}`);
       out.line();
-      printEnrollment(ctx, g.id, r.enrollment, url);
+      printEnrollment(ctx, g.id, r.enrollment, url, await ctx.zones.forGateway(g));
       return 0;
     },
   },
@@ -118,7 +127,7 @@ export const gatewayCommands: CommandSpec[] = [
       const url = enrollUrl(ctx);
       const e = await ctx.client.issueEnrollmentCode(ctx.args[0]!, int(ctx.flags, 'code-ttl'));
       if (ctx.out.json) ctx.out.data({ gatewayId: ctx.args[0], enrollment: e, enrollCommand: enrollCommand(url, e.code), enrollLink: enrollmentLink(url, e.code) });
-      else printEnrollment(ctx, ctx.args[0]!, e, url);
+      else printEnrollment(ctx, ctx.args[0]!, e, url, await ctx.zones.forGateway(ctx.args[0]!));
       return 0;
     },
   },
@@ -129,19 +138,20 @@ export const gatewayCommands: CommandSpec[] = [
     synopsis: '[--site <site>] [--tag <tag>]',
     summary: 'list gateways with their status',
     options: { site: { type: 'string' }, tag: { type: 'string' } },
-    async run({ flags, client, out, now }) {
+    async run({ flags, client, out, now, zones }) {
       const gws = await client.listGateways(defined({ site: str(flags, 'site'), tag: str(flags, 'tag') }));
       if (out.json) out.data(gws);
       else if (gws.length === 0) out.line('no gateways');
       else {
         const t = now();
+        const zone = await Promise.all(gws.map((g) => zones.forGateway(g)));
         out.table(
           ['GATEWAY', 'SITE', 'STATUS', 'LAST SEEN', 'AGENT', 'RUNNING', 'NEWEST CONFIG', 'BACKLOG', 'FAILING', 'TAGS'],
-          gws.map((g) => [
+          gws.map((g, i) => [
             g.id,
             orDash(g.siteId),
             g.enrolled ? g.status.state : 'not enrolled',
-            g.status.lastSeen === null ? '-' : relative(g.status.lastSeen, t),
+            g.status.lastSeen === null ? '-' : lastSeen(g.status.lastSeen, t, zone[i]!),
             orDash(g.status.agentVersion),
             g.status.configVersionRunning === null ? '-' : `v${g.status.configVersionRunning}`,
             g.config ? `v${g.config.latestVersion} ${g.config.state}` : '-',
@@ -163,7 +173,7 @@ export const gatewayCommands: CommandSpec[] = [
     async run(ctx) {
       const g = await ctx.client.getGateway(ctx.args[0]!);
       if (ctx.out.json) ctx.out.data(g);
-      else showGateway(ctx, g);
+      else showGateway(ctx, g, await ctx.zones.forGateway(g));
       return 0;
     },
   },
@@ -184,6 +194,7 @@ export const gatewayCommands: CommandSpec[] = [
       const until = oneOf(flags, 'until', ['online', 'offline'] as const);
       const timeoutS = flags.timeout !== undefined || until ? positive(flags, 'timeout', 300) : undefined;
       let last: string | undefined;
+      const zone = await ctx.zones.forGateway(ctx.args[0]!);
       return poll({
         ctx,
         intervalMs: positive(flags, 'interval', 2000),
@@ -194,7 +205,7 @@ export const gatewayCommands: CommandSpec[] = [
           if (fp !== last) {
             last = fp;
             if (out.json) out.event({ at: ctx.now(), gateway: g });
-            else out.line(watchLine(g, ctx.now()));
+            else out.line(watchLine(g, ctx.now(), zone));
           }
           return until !== undefined && g.status.state === until ? EXIT.ok : undefined;
         },

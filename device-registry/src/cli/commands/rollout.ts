@@ -1,5 +1,6 @@
 import { bool, int, positive, str, UsageError, type CommandContext, type CommandSpec } from '../command.js';
-import { formatTime, orDash } from '../output.js';
+import { orDash } from '../output.js';
+import { formatTime, type TimeZones } from '../time-zones.js';
 import type { RolloutView } from '../registry-client.js';
 import { EXIT, poll } from '../watch.js';
 
@@ -12,6 +13,8 @@ function progressLine(r: RolloutView): string {
 }
 
 const target = (r: RolloutView) => `${r.target.kind} ${r.target.value}`;
+/** A rollout to a site is shown in the site's zone; one by tag (possibly across sites) in the fallback. */
+const zoneOf = (zones: TimeZones, r: Pick<RolloutView, 'target'>) => (r.target.kind === 'site' ? zones.forSite(r.target.value) : Promise.resolve(zones.fallback));
 const itemLine = (g: RolloutView['gateways'][number]) => `${g.gatewayId} (${g.phase}) ${g.version === null ? '' : `v${g.version} `}${g.state}${g.reason ? `: ${g.reason}` : ''}`;
 
 /** Follows a rollout until it completes (0), halts (1) or time runs out (3). */
@@ -21,14 +24,19 @@ async function watchRollout(ctx: CommandContext, id: string): Promise<number> {
   let lastProgress: string | undefined;
   const lastItem = new Map<string, string>();
   let state = 'unknown';
+  let zone: string | undefined;
   return poll({
     ctx,
     intervalMs: positive(flags, 'interval', 2000),
     timeoutMs: timeoutS * 1000,
-    read: () => ctx.client.getRollout(id),
+    read: async () => {
+      const r = await ctx.client.getRollout(id);
+      zone ??= await zoneOf(ctx.zones, r);
+      return r;
+    },
     step: (r) => {
       state = r.state;
-      const at = formatTime(ctx.now());
+      const at = formatTime(ctx.now(), zone);
       for (const g of r.gateways) {
         const line = itemLine(g);
         if (lastItem.get(g.gatewayId) === line) continue;
@@ -97,15 +105,17 @@ export const rolloutCommands: CommandSpec[] = [
     args: [],
     summary: 'rollouts, newest first, with progress',
     options: {},
-    async run({ client, out }) {
+    async run({ client, out, zones }) {
       const rs = await client.listRollouts();
       if (out.json) out.data(rs);
       else if (rs.length === 0) out.line('no rollouts yet');
-      else
+      else {
+        const zone = await Promise.all(rs.map((r) => zoneOf(zones, r)));
         out.table(
           ['ROLLOUT', 'TARGET', 'STATE', 'TOTAL', 'APPLIED', 'COMMITTED', 'FAILED', 'PENDING', 'STARTED', 'BY'],
-          rs.map((r) => [r.id, target(r), r.state, ...[r.progress.total, r.progress.applied, r.progress.committed, r.progress.failed, r.progress.pending].map(String), formatTime(r.createdAt), r.createdBy]),
+          rs.map((r, i) => [r.id, target(r), r.state, ...[r.progress.total, r.progress.applied, r.progress.committed, r.progress.failed, r.progress.pending].map(String), formatTime(r.createdAt, zone[i]), r.createdBy]),
         );
+      }
       return 0;
     },
   },
@@ -115,7 +125,7 @@ export const rolloutCommands: CommandSpec[] = [
     args: ['id'],
     summary: 'a rollout with the state of each gateway',
     options: {},
-    async run({ args, client, out }) {
+    async run({ args, client, out, zones }) {
       const r = await client.getRollout(args[0]!);
       if (out.json) out.data(r);
       else {
@@ -125,7 +135,7 @@ export const rolloutCommands: CommandSpec[] = [
           ['canaries', String(r.canarySize)],
           ['state', `${r.state}${r.reason ? ` (${r.reason})` : ''}`],
           ['progress', progressLine(r)],
-          ['started', `${formatTime(r.createdAt)} by ${r.createdBy}`],
+          ['started', `${formatTime(r.createdAt, await zoneOf(zones, r))} by ${r.createdBy}`],
           ['note', orDash(r.note)],
         ]);
         out.line();

@@ -1,5 +1,5 @@
 import { oneOf, UsageError, type CommandSpec } from '../command.js';
-import { formatTime } from '../output.js';
+import { formatTime } from '../time-zones.js';
 
 const ROLES = ['viewer', 'technician', 'admin'] as const;
 
@@ -30,10 +30,10 @@ export const tokenCommands: CommandSpec[] = [
     args: [],
     summary: 'list API tokens (admin)',
     options: {},
-    async run({ client, out }) {
+    async run({ client, out, zones }) {
       const ts = await client.listTokens();
       if (out.json) out.data(ts);
-      else out.table(['TOKEN ID', 'NAME', 'ROLE', 'CREATED', 'BY', 'REVOKED'], ts.map((t) => [t.id, t.name, t.role, formatTime(t.createdAt), t.createdBy, formatTime(t.revokedAt)]));
+      else out.table(['TOKEN ID', 'NAME', 'ROLE', 'CREATED', 'BY', 'REVOKED'], ts.map((t) => [t.id, t.name, t.role, formatTime(t.createdAt, zones.fallback), t.createdBy, formatTime(t.revokedAt, zones.fallback)]));
       return 0;
     },
   },
