@@ -1,6 +1,6 @@
 import type { GatewayEvent, Reading, ResolvedDevice } from '@cityedge/contract';
 import { EventType } from '@cityedge/contract';
-import { decodeBlock, planReads, scaleValue, isValidValue, ModbusError, type ModbusTransport, type ReadBlock } from '@cityedge/drivers';
+import { decodeBlock, planReads, scaleValue, valueError, ModbusError, type ModbusTransport, type ReadBlock } from '@cityedge/drivers';
 
 /** Where polled readings and device events go: the outbox. */
 export interface ReadingSink {
@@ -124,7 +124,9 @@ export class DevicePoller {
         decimals = d;
       }
       const v = typeof value === 'number' ? scaleValue(p, value, decimals) : value;
-      if (!isValidValue(v)) out.push({ ...base, v: null, q: 'bad', err: 'EDGE_VALUE_INVALID' });
+      // NaN, infinity, or outside the point's valid range: never published as a good value.
+      const bad = valueError(p, v);
+      if (bad) out.push({ ...base, v: null, q: 'bad', err: bad });
       else out.push({ ...base, v, q: 'good' });
     }
     return out;
