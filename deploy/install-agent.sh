@@ -54,7 +54,11 @@ npm prune --omit=dev --no-audit --no-fund
 install -d -m 0750 -o root -g cityedge /etc/cityedge /etc/cityedge/profiles
 if [ ! -e /etc/cityedge/agent.yaml ]; then
   install -m 0640 -o root -g cityedge "$PREFIX/deploy/config/agent.example.yaml" /etc/cityedge/agent.yaml
-  echo "install-agent: wrote /etc/cityedge/agent.yaml from the example: edit it before starting"
+  # The example names a site profile from profiles/: install it too, or the example would not validate.
+  for f in "$PREFIX"/deploy/config/profiles/*.yaml; do
+    [ -e "/etc/cityedge/profiles/$(basename "$f")" ] || install -m 0640 -o root -g cityedge "$f" /etc/cityedge/profiles/
+  done
+  echo "install-agent: wrote /etc/cityedge/agent.yaml from the example: it runs as is (polls and buffers); edit it for this site and add the broker password (see the file)"
 fi
 install -m 0644 "$PREFIX/deploy/systemd/cityedge-agent.service" "$UNIT"
 install -d -m 0700 -o cityedge -g cityedge /var/lib/cityedge

@@ -213,6 +213,10 @@ export const GatewayConfig = z
       profileIds.set(p.id, i);
     });
     checkCamerasConfig(cfg.cameras, new Set(deviceIds.keys()), ctx);
+    const tls = cfg.forwarding.tls;
+    if (tls && (tls.certFile === undefined) !== (tls.keyFile === undefined)) {
+      ctx.addIssue({ code: 'custom', path: ['forwarding', 'tls', tls.certFile === undefined ? 'certFile' : 'keyFile'], message: 'certFile and keyFile go together (a client certificate needs its key)' });
+    }
     if (cfg.forwarding.reconnectMaxMs < cfg.forwarding.reconnectMinMs) {
       ctx.addIssue({ code: 'custom', path: ['forwarding', 'reconnectMaxMs'], message: 'must not be less than reconnectMinMs' });
     }

@@ -6,6 +6,7 @@ import { formatProblems, type ResolvedConfig } from '@cityedge/contract';
 import { Agent } from './agent.js';
 import { loadGatewayConfigFile, resolveManagedDocument } from './load-config.js';
 import { enroll, EnrollError, identityPath, loadIdentity, type Identity } from './config/identity.js';
+import { checkStatePaths, isConfigurationError } from './config/startup-checks.js';
 import { AGENT_VERSION } from './version.js';
 
 const USAGE = `usage: cityedge-agent <command> [options]
@@ -100,7 +101,7 @@ async function main(argv: string[]): Promise<number> {
   if (configPath === undefined && identity) {
     // Enrolled and no local file: start with no devices and wait for the registry's configuration.
     const id = identity;
-    const boot = await resolveManagedDocument({ gateway: { id: id.gatewayId }, lines: [] }, id, stateDir);
+    const boot = await resolveManagedDocument({ gateway: { id: id.gatewayId }, lines: [] }, id, stateDir, { stateDir });
     if (!boot.ok) {
       process.stderr.write(`cityedge-agent: the identity in ${identityPath(stateDir)} gives an invalid configuration:\n${formatProblems(boot.problems)}\n`);
       return 2;
@@ -114,6 +115,11 @@ async function main(argv: string[]): Promise<number> {
       return 2;
     }
     resolved = loaded.value;
+    const stateProblems = checkStatePaths(resolved.config, stateDir);
+    if (stateProblems.length > 0) {
+      process.stderr.write(`cityedge-agent: ${stateProblems.length} problem(s) in the configuration (state directory ${stateDir}), not starting:\n${formatProblems(stateProblems, file)}\n`);
+      return 2;
+    }
     if (command === 'check-config') {
       const devices = resolved.lines.reduce((n, l) => n + l.devices.length, 0);
       process.stdout.write(`${file}: ok (gateway ${resolved.config.gateway.id}, ${resolved.lines.length} lines, ${devices} devices)\n`);
@@ -132,13 +138,18 @@ async function main(argv: string[]): Promise<number> {
     base: { gateway: resolved.config.gateway.id },
     redact: { paths: ['password', '*.password', '*.*.password', 'passwordFile'], censor: '[redacted]' },
   });
-  const managed = identity && { identity, resolveDocument: (doc: Record<string, unknown>) => resolveManagedDocument(doc, identity, stateDir) };
+  const managed = identity && { identity, resolveDocument: (doc: Record<string, unknown>) => resolveManagedDocument(doc, identity, stateDir, { stateDir }) };
   const agent = new Agent({ resolved, stateDir, logger, ...(managed && { managed }) });
   try {
     await agent.start();
   } catch (err) {
-    logger.fatal({ err }, 'agent could not start');
     await agent.stop().catch(() => undefined);
+    if (isConfigurationError(err)) {
+      logger.fatal({ err: err.message, code: err.code }, 'agent could not start: configuration problem');
+      process.stderr.write(`cityedge-agent: not starting: ${configPath ?? 'the configuration from the registry'}: ${err.message}\n`);
+      return 2;
+    }
+    logger.fatal({ err }, 'agent could not start');
     return 1;
   }
   return new Promise<number>((resolveExit) => {
