@@ -115,7 +115,12 @@ export interface DeviceProblem {
 export interface RuntimeProblems {
   lines: LineProblem[];
   devices: DeviceProblem[];
+  /** How many more there are than listed: a report lists at most MAX_REPORTED_PROBLEMS of each. */
+  omitted?: { lines: number; devices: number };
 }
+
+/** The most lines and devices a report lists (the rest are counted in `omitted`), so it stays small. */
+export const MAX_REPORTED_PROBLEMS = { lines: 20, devices: 100 } as const;
 
 /** The two sequenced streams, in the priority the forwarder drains them. */
 export type Stream = 'events' | 'telemetry';

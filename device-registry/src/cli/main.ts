@@ -29,7 +29,8 @@ const GLOBAL_HELP = `global options:
   -h, --help         this help; edgectl <command> --help for a command's options`;
 
 const EXIT_HELP = `exit status: 0 done; 1 the registry refused, could not be reached, or a watched config or rollout
-failed; 2 bad usage; 3 a watch ran out of time; 130 interrupted`;
+failed; 2 bad usage; 3 a watch ran out of time; 4 a watched config was committed but the gateway
+reports lines or devices with problems (see edgectl gateway show); 130 interrupted`;
 
 /** The whole usage text (`edgectl --help`). */
 export function usage(): string {

@@ -1,6 +1,7 @@
 import qrcode from 'qrcode-terminal';
 import { defined, int, list, oneOf, positive, str, UsageError, type CommandContext, type CommandSpec } from '../command.js';
 import { formatTime, orDash, relative } from '../output.js';
+import { problemLines, problemSummary } from '../problems-text.js';
 import type { EnrollmentCodeView, GatewayView } from '../registry-client.js';
 import { EXIT, poll } from '../watch.js';
 
@@ -50,6 +51,7 @@ function newestConfig(g: GatewayView): string {
 
 function showGateway(ctx: CommandContext, g: GatewayView): void {
   const s = g.status;
+  const p = s.problems;
   ctx.out.fields([
     ['gateway', g.id],
     ['name', orDash(g.name)],
@@ -62,7 +64,10 @@ function showGateway(ctx: CommandContext, g: GatewayView): void {
     ['backlog', orDash(s.backlog)],
     ['devices failing', orDash(s.devicesFailing)],
     ['newest config', newestConfig(g)],
+    ...(p ? [['problems', `${p.lines.length + p.devices.length === 0 ? 'none' : problemSummary(p)} (running v${p.version}, reported ${formatTime(p.at)})`] as const] : []),
   ]);
+  // The line and device problems the gateway reports for the version it runs, one line each.
+  if (p) for (const l of problemLines(p)) ctx.out.line(`  ${l}`);
 }
 
 /** One line per observed change (gateway watch). */
@@ -73,7 +78,7 @@ function watchLine(g: GatewayView, now: number): string {
 }
 
 const fingerprint = (g: GatewayView) =>
-  JSON.stringify([g.enrolled, g.status.state, g.status.since, g.status.agentVersion, g.status.configVersionRunning, g.status.backlog, g.status.devicesFailing, g.config?.latestVersion, g.config?.state]);
+  JSON.stringify([g.enrolled, g.status.state, g.status.since, g.status.agentVersion, g.status.configVersionRunning, g.status.backlog, g.status.devicesFailing, g.config?.latestVersion, g.config?.state, g.status.problems && problemLines(g.status.problems)]);
 
 export const gatewayCommands: CommandSpec[] = [
   {
@@ -153,7 +158,7 @@ export const gatewayCommands: CommandSpec[] = [
     group: 'gateway',
     name: 'show',
     args: ['id'],
-    summary: 'status (online/offline, last seen, agent and running config version, backlog, devices failing) and the newest config',
+    summary: 'status (online/offline, last seen, agent and running config version, backlog, devices failing), the newest config and the line and device problems the gateway reports',
     options: {},
     async run(ctx) {
       const g = await ctx.client.getGateway(ctx.args[0]!);
