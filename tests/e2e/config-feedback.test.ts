@@ -1,8 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startCentral, type Central } from '@cityedge/device-registry';
+import type { Central } from '@cityedge/device-registry';
 import { startSimulation, type Simulation } from '@cityedge/simulators';
 import { AGENT_BUILD, EDGECTL_BUILD } from '../global-setup.js';
+import { startTestCentral } from '../support/central.js';
 import { TelemetryConsumer } from '../support/consumer.js';
 import { eventually, quiet, tempDir, waitUntil } from '../support/fixtures.js';
 
@@ -41,14 +42,7 @@ describe('configuration feedback for the technician', { timeout: 60_000 }, () =>
   const api = async (path: string) => (await fetch(`${central.url}${path}`, { headers: { authorization: `Bearer ${ADMIN}` } })).json() as Promise<any>;
 
   beforeAll(async () => {
-    central = await startCentral({
-      dataDir: tempDir('cityedge-registry-'),
-      logger: quiet,
-      http: { host: '127.0.0.1', port: 0 },
-      broker: { mode: 'embedded', host: '127.0.0.1', port: 0, accounts: [CONSUMER] },
-      adminToken: ADMIN,
-      documentDefaults: { ota: { healthWindowMs: 1500 }, http: { enabled: false } },
-    });
+    central = await startTestCentral({ adminToken: ADMIN, accounts: [CONSUMER], documentDefaults: { ota: { healthWindowMs: 1500 }, http: { enabled: false } } });
     sim = await startSimulation({ endpoints: [{ id: 'aq-bus', transport: 'tcp', devices: [{ id: 'aq', model: 'vaisala-aqt530', unitId: 1 }] }] }, { logger: quiet });
     sim.device('aq').setValue('pm25', 42.5);
     consumer = new TelemetryConsumer(central.brokerUrl, 'edge/v1', CONSUMER);

@@ -3,9 +3,10 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { startCentral, type Central } from '@cityedge/device-registry';
+import type { Central } from '@cityedge/device-registry';
 import { AGENT_BUILD } from '../global-setup.js';
-import { quiet, tempDir } from '../support/fixtures.js';
+import { startTestCentral } from '../support/central.js';
+import { tempDir } from '../support/fixtures.js';
 
 const ADMIN = 'test-admin-token-one-message-0001';
 
@@ -46,7 +47,7 @@ describe('the registry and check-config word a bad value the same way', () => {
   };
 
   beforeAll(async () => {
-    central = await startCentral({ dataDir: tempDir('cityedge-registry-'), logger: quiet, http: { host: '127.0.0.1', port: 0 }, broker: { mode: 'embedded', host: '127.0.0.1', port: 0 }, adminToken: ADMIN });
+    central = await startTestCentral({ adminToken: ADMIN });
     expect((await api('POST', '/v1/gateways', { id: 'gw-words' })).status).toBe(201);
     expect((await api('PUT', '/v1/gateways/gw-words/lines/bus', TCP)).status).toBe(201);
     expect((await api('PUT', '/v1/gateways/gw-words/lines/rs485', RTU)).status).toBe(201);

@@ -54,6 +54,22 @@ function disabledPoints(d: DeviceRecord): string {
   return off.length > 0 ? off.join(', ') : '-';
 }
 
+/** The device's own settings, for add and set. */
+const deviceOptions = {
+  line: { type: 'string' },
+  profile: { type: 'string' },
+  unit: { type: 'string' },
+  interval: { type: 'string' },
+  offset: { type: 'string' },
+  name: { type: 'string' },
+  'timeout-ms': { type: 'string' },
+  disabled: { type: 'boolean' },
+} as const;
+
+/** The settings flags give, as DeviceInput fields (undefined when not given). */
+const deviceSettings = (flags: Flags) =>
+  defined({ unitId: int(flags, 'unit'), pollIntervalMs: int(flags, 'interval'), addressOffset: int(flags, 'offset'), name: str(flags, 'name'), timeoutMs: int(flags, 'timeout-ms') });
+
 const pointOptions = { 'disable-point': { type: 'string', multiple: true }, 'enable-point': { type: 'string', multiple: true }, range: { type: 'string', multiple: true } } as const;
 const pointHelp = [
   '--disable-point <p,...>   points the device does not have (e.g. an AQT530 without gas cells: no2,so2,co,o3,no):',
@@ -78,25 +94,14 @@ export const deviceCommands: CommandSpec[] = [
       '--name <name>, --timeout-ms <ms>, --disabled',
       ...pointHelp.filter((h) => !h.startsWith('--enable-point')),
     ],
-    options: {
-      line: { type: 'string' },
-      profile: { type: 'string' },
-      unit: { type: 'string' },
-      interval: { type: 'string' },
-      offset: { type: 'string' },
-      name: { type: 'string' },
-      'timeout-ms': { type: 'string' },
-      disabled: { type: 'boolean' },
-      'disable-point': pointOptions['disable-point'],
-      range: pointOptions.range,
-    },
+    options: { ...deviceOptions, 'disable-point': pointOptions['disable-point'], range: pointOptions.range },
     async run({ args, flags, client, out }) {
       const points = withPointSwitches({}, flags);
       const d = await client.addDevice(args[0]!, {
         id: args[1]!,
         lineId: requireStr(flags, 'line', 'the line id'),
         profile: requireStr(flags, 'profile', 'a profile id such as sht20'),
-        ...defined({ unitId: int(flags, 'unit'), pollIntervalMs: int(flags, 'interval'), addressOffset: int(flags, 'offset'), name: str(flags, 'name'), timeoutMs: int(flags, 'timeout-ms') }),
+        ...deviceSettings(flags),
         ...(bool(flags, 'disabled') && { enabled: false }),
         ...(Object.keys(points).length > 0 && { points }),
       });
@@ -112,23 +117,12 @@ export const deviceCommands: CommandSpec[] = [
     synopsis: '[--line <line>] [--profile <profile>] [--unit <n>] [--interval <ms>] [--offset <n>] [--name <name>] [--timeout-ms <ms>] [--disabled | --enabled] [--disable-point <p,...>] [--enable-point <p,...>] [--range <p>=<min>..<max>]',
     summary: 'change a device: what is given changes, the rest is kept',
     help: ['--line, --profile, --unit, --interval, --offset, --name, --timeout-ms   as for device add', '--disabled, --enabled   stop or resume polling the whole device', ...pointHelp],
-    options: {
-      line: { type: 'string' },
-      profile: { type: 'string' },
-      unit: { type: 'string' },
-      interval: { type: 'string' },
-      offset: { type: 'string' },
-      name: { type: 'string' },
-      'timeout-ms': { type: 'string' },
-      disabled: { type: 'boolean' },
-      enabled: { type: 'boolean' },
-      ...pointOptions,
-    },
+    options: { ...deviceOptions, enabled: { type: 'boolean' }, ...pointOptions },
     async run({ args, flags, client, out }) {
       if (bool(flags, 'disabled') && bool(flags, 'enabled')) throw new UsageError('--disabled and --enabled exclude each other');
       const cur = await client.getDevice(args[0]!, args[1]!);
       const points = withPointSwitches(cur.points, flags);
-      const changes = defined({ lineId: str(flags, 'line'), profile: str(flags, 'profile'), unitId: int(flags, 'unit'), pollIntervalMs: int(flags, 'interval'), addressOffset: int(flags, 'offset'), name: str(flags, 'name'), timeoutMs: int(flags, 'timeout-ms') });
+      const changes = { ...defined({ lineId: str(flags, 'line'), profile: str(flags, 'profile') }), ...deviceSettings(flags) };
       const enabled = bool(flags, 'disabled') ? false : bool(flags, 'enabled') ? true : cur.enabled;
       const d = await client.replaceDevice(args[0]!, args[1]!, {
         lineId: cur.lineId,
