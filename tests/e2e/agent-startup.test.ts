@@ -118,16 +118,30 @@ describe('the buffer file', { timeout: SLOW }, () => {
     expectRefused(c.file, c.state, `buffer.path: ${join(c.state, 'plain/outbox.db')}: a part of the path is not a directory (ENOTDIR)`);
   });
 
-  it('that SQLite cannot open as an outbox stops run with exit 2 naming the file, not a stack trace', () => {
+  it('written by a newer agent is refused by check-config and run, naming the file', () => {
     const c = configWith('buffer: { path: outbox.db }');
-    const db = new Database(join(c.state, 'outbox.db'));
+    const file = join(c.state, 'outbox.db');
+    const db = new Database(file);
     db.pragma('user_version = 99'); // written by a newer agent
     db.close();
-    const r = agentCli('run', '--config', c.file, '--state-dir', c.state);
+    expectRefused(c.file, c.state, `buffer.path: ${file}: outbox schema version 99 was written by a newer agent`);
+  });
+});
+
+describe('an enrolled gateway (configuration from the registry)', { timeout: SLOW }, () => {
+  it('whose outbox SQLite cannot open stops with exit 2 naming the file, not a stack trace', () => {
+    const state = tempDir('cityedge-managed-');
+    const identity = { gatewayId: 'gw-managed', mqtt: { url: 'mqtt://127.0.0.1:1', username: 'gw-managed', password: 'secret-password-0123', topicPrefix: 'edge/v1' }, configPublicKeys: ['unused'], registryUrl: 'http://127.0.0.1:1', enrolledAt: 1 };
+    writeFileSync(join(state, 'identity.json'), JSON.stringify(identity), { mode: 0o600 });
+    const db = new Database(join(state, 'outbox.db'));
+    db.pragma('user_version = 99');
+    db.close();
+    const r = agentCli('run', '--state-dir', state);
     expect(r.code).toBe(2);
-    expect(r.err).toContain(`cityedge-agent: not starting: ${c.file}: the outbox file ${join(c.state, 'outbox.db')} has schema version 99`);
+    expect(r.err).toContain(`cityedge-agent: not starting: the configuration from the registry: the outbox file ${join(state, 'outbox.db')} has schema version 99`);
     noStackTrace(r.err);
     noStackTrace(r.out);
+    expect(r.out + r.err).not.toContain('secret-password-0123');
   });
 });
 

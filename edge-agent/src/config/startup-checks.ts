@@ -1,6 +1,8 @@
 import { accessSync, constants, realpathSync, statSync, type Stats } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import Database from 'better-sqlite3';
 import type { GatewayConfig, Problem } from '@cityedge/contract';
+import { SCHEMA_VERSION } from '../store/outbox-schema.js';
 
 /**
  * What the schema cannot see and `run` would otherwise trip over after `check-config` passed:
@@ -100,9 +102,9 @@ export function checkStateConfinement(config: GatewayConfig, stateDir: string): 
 
 /**
  * The buffer file: inside the state directory; if it exists a regular file this user may read
- * and write; otherwise its nearest existing directory is one this user may create it in. Nothing
- * is created here (check-config must not change the gateway); `run` then opens it as SQLite and
- * exits 2 naming the file if that fails.
+ * and write, and an outbox this agent can open; otherwise its nearest existing directory is one
+ * this user may create it in. Nothing is created here (check-config must not change the
+ * gateway); `run` then opens it as SQLite and exits 2 naming the file if that fails.
  */
 export function checkStatePaths(config: GatewayConfig, stateDir: string): Problem[] {
   const confined = checkStateConfinement(config, stateDir);
@@ -113,7 +115,7 @@ export function checkStatePaths(config: GatewayConfig, stateDir: string): Proble
     const s = statSync(file);
     if (!s.isFile()) return [{ path: at, message: `${file}: not a regular file (${kindOf(s)})` }];
     accessSync(file, constants.R_OK | constants.W_OK);
-    return [];
+    return checkExistingOutbox(file);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code !== 'ENOENT') return [{ path: at, message: `${file}: ${code === 'EACCES' || code === 'EPERM' ? `not readable and writable by this user (${code})` : errnoText(err)}` }];
@@ -126,6 +128,28 @@ export function checkStatePaths(config: GatewayConfig, stateDir: string): Proble
     return [];
   } catch (err) {
     return [{ path: at, message: `cannot create ${file}: ${existing} is not writable by this user (${(err as NodeJS.ErrnoException).code ?? String(err)})` }];
+  }
+}
+
+/**
+ * An outbox file that is there already, opened read-only (safe beside a running agent): one
+ * written by a newer agent would stop `run`. A file that is not a database at all is no problem
+ * here: `run` sets it aside and starts a new one (the buffer.corrupt event).
+ */
+function checkExistingOutbox(file: string): Problem[] {
+  if (statSync(file).size === 0) return [];
+  let db: Database.Database | undefined;
+  try {
+    db = new Database(file, { readonly: true, fileMustExist: true });
+    const version = Number(db.pragma('user_version', { simple: true }));
+    if (version > SCHEMA_VERSION) return [{ path: 'buffer.path', message: `${file}: outbox schema version ${version} was written by a newer agent (this one knows ${SCHEMA_VERSION})` }];
+    return [];
+  } catch (err) {
+    const code = (err as { code?: unknown }).code;
+    if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT') return [];
+    return [{ path: 'buffer.path', message: `${file}: cannot be opened as SQLite (${typeof code === 'string' ? code : (err as Error).message})` }];
+  } finally {
+    db?.close();
   }
 }
 
