@@ -115,7 +115,7 @@ async function main(argv: string[]): Promise<number> {
       return 2;
     }
     resolved = loaded.value;
-    const stateProblems = checkStatePaths(resolved.config, stateDir);
+    const stateProblems = checkStatePaths(resolved.config, stateDir, { openExisting: command === 'check-config' });
     if (stateProblems.length > 0) {
       process.stderr.write(`cityedge-agent: ${stateProblems.length} problem(s) in the configuration (state directory ${stateDir}), not starting:\n${formatProblems(stateProblems, file)}\n`);
       return 2;

@@ -118,13 +118,20 @@ describe('the buffer file', { timeout: SLOW }, () => {
     expectRefused(c.file, c.state, `buffer.path: ${join(c.state, 'plain/outbox.db')}: a part of the path is not a directory (ENOTDIR)`);
   });
 
-  it('written by a newer agent is refused by check-config and run, naming the file', () => {
+  it('written by a newer agent is refused by check-config and by run (exit 2), naming the file', () => {
     const c = configWith('buffer: { path: outbox.db }');
     const file = join(c.state, 'outbox.db');
     const db = new Database(file);
     db.pragma('user_version = 99'); // written by a newer agent
     db.close();
-    expectRefused(c.file, c.state, `buffer.path: ${file}: outbox schema version 99 was written by a newer agent`);
+    const check = agentCli('check-config', '--config', c.file, '--state-dir', c.state);
+    expect(check.code).toBe(2);
+    expect(check.err).toContain(`${c.file}: buffer.path: ${file}: outbox schema version 99 was written by a newer agent`);
+    const r = agentCli('run', '--config', c.file, '--state-dir', c.state);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain(`cityedge-agent: not starting: ${c.file}: the outbox file ${file} has schema version 99`);
+    noStackTrace(r.err);
+    noStackTrace(r.out);
   });
 });
 

@@ -106,7 +106,7 @@ export function checkStateConfinement(config: GatewayConfig, stateDir: string): 
  * this user may create it in. Nothing is created here (check-config must not change the
  * gateway); `run` then opens it as SQLite and exits 2 naming the file if that fails.
  */
-export function checkStatePaths(config: GatewayConfig, stateDir: string): Problem[] {
+export function checkStatePaths(config: GatewayConfig, stateDir: string, opts: { openExisting?: boolean } = {}): Problem[] {
   const confined = checkStateConfinement(config, stateDir);
   if (confined.length > 0) return confined;
   const file = statePath(stateDir, config.buffer.path);
@@ -115,7 +115,7 @@ export function checkStatePaths(config: GatewayConfig, stateDir: string): Proble
     const s = statSync(file);
     if (!s.isFile()) return [{ path: at, message: `${file}: not a regular file (${kindOf(s)})` }];
     accessSync(file, constants.R_OK | constants.W_OK);
-    return checkExistingOutbox(file);
+    return opts.openExisting ? checkExistingOutbox(file) : [];
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code !== 'ENOENT') return [{ path: at, message: `${file}: ${code === 'EACCES' || code === 'EPERM' ? `not readable and writable by this user (${code})` : errnoText(err)}` }];
@@ -132,22 +132,21 @@ export function checkStatePaths(config: GatewayConfig, stateDir: string): Proble
 }
 
 /**
- * An outbox file that is there already, opened read-only (safe beside a running agent): one
- * written by a newer agent would stop `run`. A file that is not a database at all is no problem
- * here: `run` sets it aside and starts a new one (the buffer.corrupt event).
+ * check-config only (`run` opens the outbox itself and exits 2 naming it when it cannot): an
+ * outbox file that is there already, opened read-only (safe beside a running agent), written by
+ * a newer agent would stop `run`. Anything else a read-only look cannot settle (a file that is
+ * not a database is set aside by `run`; a WAL left by a crash is recovered by it) is left to `run`.
  */
 function checkExistingOutbox(file: string): Problem[] {
   if (statSync(file).size === 0) return [];
   let db: Database.Database | undefined;
   try {
-    db = new Database(file, { readonly: true, fileMustExist: true });
+    db = new Database(file, { readonly: true, fileMustExist: true, timeout: 100 });
     const version = Number(db.pragma('user_version', { simple: true }));
     if (version > SCHEMA_VERSION) return [{ path: 'buffer.path', message: `${file}: outbox schema version ${version} was written by a newer agent (this one knows ${SCHEMA_VERSION})` }];
     return [];
-  } catch (err) {
-    const code = (err as { code?: unknown }).code;
-    if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT') return [];
-    return [{ path: 'buffer.path', message: `${file}: cannot be opened as SQLite (${typeof code === 'string' ? code : (err as Error).message})` }];
+  } catch {
+    return [];
   } finally {
     db?.close();
   }
