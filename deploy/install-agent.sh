@@ -45,7 +45,7 @@ for f in "$PREFIX"/deploy/config/profiles/*; do
 done
 if [ ! -e "$ETC/agent.yaml" ]; then
   install -m 0640 -o root -g "$SERVICE_USER" "$PREFIX/deploy/config/agent.example.yaml" "$ETC/agent.yaml"
-  echo "$PROG: wrote $ETC/agent.yaml from the example: edit it before starting (or enroll the gateway)"
+  echo "$PROG: wrote $ETC/agent.yaml from the example: it runs as is (polls and buffers); edit it for this site and add the broker password (see the file), or enroll the gateway"
 fi
 install_unit cityedge-agent.service "$SERVICE_USER"
 install -d -m 0700 -o "$SERVICE_USER" -g "$SERVICE_USER" "$STATE"
@@ -63,7 +63,7 @@ if [ "$SYSTEMD" -eq 0 ]; then
 fi
 systemctl daemon-reload
 systemctl enable cityedge-agent.service >/dev/null
-if [ -e "$STATE/identity.json" ] || as_user "$SERVICE_USER" node "$AGENT" check-config --config "$ETC/agent.yaml"; then
+if [ -e "$STATE/identity.json" ] || as_user "$SERVICE_USER" node "$AGENT" check-config --config "$ETC/agent.yaml" --state-dir "$STATE"; then
   systemctl restart cityedge-agent.service
   echo "$PROG: started; follow it with: journalctl -fu cityedge-agent"
 else

@@ -1,18 +1,42 @@
 import { z } from 'zod';
-import { DeviceProfile, SerialParity, WordOrder } from './profile-schema.js';
+import { DeviceProfile, SerialParity, ValueRange, WordOrder } from './profile-schema.js';
 import { DEFAULT_TOPIC_PREFIX, isValidGatewayId } from './topics.js';
 import { CamerasConfig, checkCamerasConfig } from './camera-config.js';
 
 const id = (what: string) =>
   z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, `expected a ${what} id of letters, digits, ".", "_" and "-" (at most 64)`);
 
+/**
+ * A serial device: a path under /dev/ of device-name segments (letters, digits, "_", ".", ":",
+ * "+", "@", "-"), none of them "." or "..", e.g. /dev/ttyUSB0, /dev/ttySC0 or
+ * /dev/serial/by-id/usb-FTDI_FT232R_USB_UART-if00-port0. The one rule for the agent's schema
+ * and the registry's line records: a line can never point the agent at /etc/passwd.
+ */
+export const SerialPath = z
+  .string()
+  .max(256, 'expected at most 256 characters')
+  .regex(/^\/dev(\/[A-Za-z0-9_][A-Za-z0-9_.:+@-]*)+$/, 'expected a serial device under /dev/ (e.g. /dev/ttyUSB0 or /dev/serial/by-id/...), without "." or ".." segments');
+
+/**
+ * A file of the agent's state: relative to the state directory, or absolute inside it (the
+ * agent checks that part, knowing the directory). No ".." segment: state never escapes it.
+ */
+export const StateFilePath = z
+  .string()
+  .min(1)
+  .max(1024)
+  .refine((p) => !p.split(/[\\/]/).includes('..'), 'expected a file inside the state directory (no ".." segments)');
+
 /** Per-point adjustments a device makes to its profile. */
 export const PointOverride = z.strictObject({
+  /** false: the device does not have this point (e.g. an AQT530 without gas cells): never read, never published. */
   enabled: z.boolean().optional(),
   wordOrder: WordOrder.optional(),
   scale: z.number().finite().optional(),
   offset: z.number().finite().optional(),
   unit: z.string().max(32).optional(),
+  /** Valid engineering range at this site, replacing the profile's (in the point's unit). */
+  range: ValueRange.optional(),
 });
 
 export const DeviceConfig = z.strictObject({
@@ -50,7 +74,7 @@ export const RtuLine = z.strictObject({
   id: id('line'),
   type: z.literal('rtu'),
   /** Serial device, e.g. /dev/ttyUSB0 or /dev/serial/by-id/... */
-  path: z.string().min(1),
+  path: SerialPath,
   baudRate: z.int().positive().max(4_000_000).default(9600),
   parity: SerialParity.default('none'),
   dataBits: z.union([z.literal(7), z.literal(8)]).default(8),
@@ -124,8 +148,8 @@ export const ForwardingConfig = z.strictObject({
 export type ForwardingConfig = z.infer<typeof ForwardingConfig>;
 
 export const BufferConfig = z.strictObject({
-  /** SQLite file; relative paths are under the state directory. */
-  path: z.string().min(1).default('outbox.db'),
+  /** SQLite file, inside the state directory (relative paths are taken from it). */
+  path: StateFilePath.default('outbox.db'),
   /** Readings and events kept at most; past it the overflow policy applies. */
   maxRows: z.int().min(100).max(100_000_000).default(2_000_000),
   /** Payload bytes kept at most (the file is somewhat larger). */
@@ -189,6 +213,10 @@ export const GatewayConfig = z
       profileIds.set(p.id, i);
     });
     checkCamerasConfig(cfg.cameras, new Set(deviceIds.keys()), ctx);
+    const tls = cfg.forwarding.tls;
+    if (tls && (tls.certFile === undefined) !== (tls.keyFile === undefined)) {
+      ctx.addIssue({ code: 'custom', path: ['forwarding', 'tls', tls.certFile === undefined ? 'certFile' : 'keyFile'], message: 'certFile and keyFile go together (a client certificate needs its key)' });
+    }
     if (cfg.forwarding.reconnectMaxMs < cfg.forwarding.reconnectMinMs) {
       ctx.addIssue({ code: 'custom', path: ['forwarding', 'reconnectMaxMs'], message: 'must not be less than reconnectMinMs' });
     }

@@ -91,3 +91,79 @@ describe('gateway configuration', () => {
     if (r.ok) expect(r.value.lines[0]!.devices[1]!.points.find((p) => p.name === 'arc_power')!.address).toBe(215);
   });
 });
+
+describe('paths a configuration may name', () => {
+  const withLine = (path: string) => ({ ...minimal, lines: [{ id: 'l1', type: 'rtu', path, devices: [] }] });
+
+  it.each(['/dev/ttyUSB0', '/dev/ttySC1', '/dev/ttyAMA0', '/dev/pts/3', '/dev/serial/by-id/usb-FTDI_FT232R_USB_UART_A50285BI-if00-port0', '/dev/serial/by-path/platform-fd500000.pcie-pci-0000:01:00.0-usb-0:1.3:1.0-port0'])(
+    'accepts the serial device %s',
+    (path) => expect(resolveGatewayConfig(withLine(path), catalog).ok).toBe(true),
+  );
+
+  it.each(['../../../../etc/passwd', '/etc/passwd', '/dev/../etc/passwd', '/dev/./ttyUSB0', '/dev/', 'ttyUSB0', '/dev/tty USB0', `/dev/${'x'.repeat(300)}`])('refuses the serial path %#', (path) => {
+    const r = resolveGatewayConfig(withLine(path), catalog);
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.problems).toEqual([{ path: 'lines[0].path', message: expect.stringMatching(/^expected (a serial device under \/dev\/|at most 256)/) }]);
+  });
+
+  it('keeps the buffer inside the state directory', () => {
+    for (const path of ['../../../var/x.db', 'a/../../x.db', '..\\x.db']) {
+      const r = resolveGatewayConfig({ ...minimal, buffer: { path } }, catalog);
+      expect(r.ok ? [] : r.problems).toEqual([{ path: 'buffer.path', message: 'expected a file inside the state directory (no ".." segments)' }]);
+    }
+    expect(resolveGatewayConfig({ ...minimal, buffer: { path: 'buffer/outbox.db' } }, catalog).ok).toBe(true);
+  });
+});
+
+describe('one rule, one message', () => {
+  it('reports a value past two bounds once, against the tighter one', () => {
+    const cfg = structuredClone(minimal) as any;
+    cfg.lines[0].devices[0].pollIntervalMs = 1e308;
+    cfg.lines[0].devices[1].pollIntervalMs = -1e308;
+    const r = resolveGatewayConfig(cfg, catalog);
+    expect(r.ok ? [] : r.problems).toEqual([
+      { path: 'lines[0].devices[0].pollIntervalMs', message: 'expected <= 86400000' },
+      { path: 'lines[0].devices[1].pollIntervalMs', message: 'expected >= 100' },
+    ]);
+  });
+
+  it('refuses a YAML alias bomb as a problem, not an exception', () => {
+    const rows = ['a: &a ["x","x","x","x","x","x","x","x","x"]'];
+    for (let i = 1; i < 8; i++) rows.push(`${'abcdefgh'[i]}: &${'abcdefgh'[i]} [${Array(9).fill(`*${'abcdefgh'[i - 1]}`).join(',')}]`);
+    const r = parseDocumentText(rows.join('\n'));
+    expect(r.ok ? [] : r.problems).toEqual([{ path: '(document)', message: expect.stringContaining('too many YAML aliases') }]);
+  });
+});
+
+describe('valid ranges of points', () => {
+  it('declares the engineering range of every measured point of the shipped profiles', () => {
+    const pv = builtinProfiles.find((p) => p.id === 'vegapuls-c21')!.points.find((p) => p.name === 'pv')!;
+    expect(pv).toMatchObject({ unit: 'm', range: { min: 0, max: 30 } });
+    const aq = builtinProfiles.find((p) => p.id === 'vaisala-aqt530')!;
+    expect(aq.points.find((p) => p.name === 'pm2_5')).toMatchObject({ unit: 'ug/m3', range: { min: 0, max: 1000 } });
+    expect(aq.points.find((p) => p.name === 'temperature')).toMatchObject({ unit: 'C', range: { min: -40, max: 80 } });
+    for (const p of builtinProfiles) for (const pt of p.points) if (pt.unit !== undefined && !pt.writable && pt.name !== 'sensor_height' && !pt.name.startsWith('range_') && pt.name !== 'zero_offset') expect(pt.range, `${p.id}.${pt.name}`).toBeDefined();
+  });
+
+  it('lets a site replace a range, and asks for one when it changes the unit', () => {
+    const cfg = structuredClone(minimal) as any;
+    cfg.lines[0].devices[0].points.pv = { range: { min: 0, max: 12 } };
+    let r = resolveGatewayConfig(cfg, catalog);
+    if (!r.ok) throw new Error(formatProblems(r.problems));
+    expect(r.value.lines[0]!.devices[0]!.points.find((p) => p.name === 'pv')!.range).toEqual({ min: 0, max: 12 });
+
+    cfg.lines[0].devices[0].points.pv = { unit: 'mm', scale: 1 };
+    cfg.lines[0].devices[0].points.pv_invalid = { range: { max: 1 } };
+    cfg.lines[0].devices[1].points = { level: { range: { min: 5, max: 1 } } };
+    r = resolveGatewayConfig(cfg, catalog);
+    expect(r.ok ? [] : r.problems).toEqual([
+      { path: 'lines[0].devices[1].points.level.range', message: '"min" must not be above "max"' },
+    ]);
+    delete cfg.lines[0].devices[1].points.level;
+    r = resolveGatewayConfig(cfg, catalog);
+    expect(r.ok ? [] : r.problems).toEqual([
+      { path: 'lines[0].devices[0].points.pv_invalid.range', message: 'a bool point has no range' },
+      { path: 'lines[0].devices[0].points.pv.range', message: 'required when the unit changes from "m" to "mm" (the profile\'s range 0..30 is in "m")' },
+    ]);
+  });
+});

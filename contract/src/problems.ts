@@ -42,9 +42,25 @@ function typeName(v: unknown): string {
   return typeof v;
 }
 
+/**
+ * One rule, one message: a value past two bounds of one field (an integer's safe range and the
+ * field's own limit, e.g. 1e308 for pollIntervalMs) is reported against the tighter one only.
+ */
+function tightestBounds(issues: readonly z.core.$ZodIssue[]): z.core.$ZodIssue[] {
+  const best = new Map<string, z.core.$ZodIssue>();
+  const keyOf = (i: z.core.$ZodIssue) => `${i.code}\u0000${formatPath(i.path)}`;
+  for (const i of issues) {
+    if (i.code !== 'too_big' && i.code !== 'too_small') continue;
+    const prev = best.get(keyOf(i));
+    const bound = (x: z.core.$ZodIssue) => Number(x.code === 'too_big' ? x.maximum : x.code === 'too_small' ? x.minimum : NaN);
+    if (!prev || (i.code === 'too_big' ? bound(i) < bound(prev) : bound(i) > bound(prev))) best.set(keyOf(i), i);
+  }
+  return issues.filter((i) => (i.code !== 'too_big' && i.code !== 'too_small') || best.get(keyOf(i)) === i);
+}
+
 /** Every issue of a failed parse, with prefix prepended to its path. */
 export function problemsFromZod(error: z.ZodError, prefix: ReadonlyArray<PropertyKey> = []): Problem[] {
-  return error.issues.map((issue) => {
+  return tightestBounds(error.issues).map((issue) => {
     if (issue.code === 'invalid_union' && 'options' in issue && Array.isArray(issue.options)) {
       return { path: formatPath([...prefix, ...issue.path]), message: `expected one of ${issue.options.map((o) => JSON.stringify(o)).join(', ')}` };
     }

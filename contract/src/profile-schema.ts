@@ -15,6 +15,17 @@ export type PointType = z.infer<typeof PointType>;
 export const WordOrder = z.enum(['ABCD', 'CDAB', 'BADC', 'DCBA']);
 export type WordOrder = z.infer<typeof WordOrder>;
 
+/**
+ * The values a point can really take, in its engineering unit (after scale and offset): the
+ * sensor's limits from its datasheet. A decoded value outside is not a measurement (a wrong word
+ * order, a wrong scale, a sensor fault) and is published as bad (EDGE_VALUE_RANGE), never as good.
+ */
+export const ValueRange = z
+  .strictObject({ min: z.number().finite().optional(), max: z.number().finite().optional() })
+  .refine((r) => r.min !== undefined || r.max !== undefined, 'expected "min", "max" or both')
+  .refine((r) => r.min === undefined || r.max === undefined || r.min <= r.max, '"min" must not be above "max"');
+export type ValueRange = z.infer<typeof ValueRange>;
+
 const pointName = z
   .string()
   .regex(/^[a-z][a-z0-9_.]{0,63}$/, 'expected a lowercase name of letters, digits, "_" and "." (at most 64)');
@@ -38,6 +49,8 @@ export const PointSpec = z
     /** Name of another point of the device whose value is the number of decimals of this one. */
     decimalsFrom: pointName.optional(),
     unit: z.string().max(32).optional(),
+    /** Valid range in `unit`; values outside are published bad (EDGE_VALUE_RANGE). */
+    range: ValueRange.optional(),
     writable: z.boolean().optional(),
   })
   .superRefine((p, ctx) => {
@@ -53,6 +66,9 @@ export const PointSpec = z
     }
     if (p.type === 'string' && p.length === undefined) {
       ctx.addIssue({ code: 'custom', path: ['length'], message: 'a string point needs "length" in registers' });
+    }
+    if (p.range !== undefined && (p.type === 'bool' || p.type === 'string')) {
+      ctx.addIssue({ code: 'custom', path: ['range'], message: `a ${p.type} point has no range` });
     }
     if (p.writable && p.table !== 'coil' && p.table !== 'holding') {
       ctx.addIssue({ code: 'custom', path: ['writable'], message: 'only coil and holding points can be written' });

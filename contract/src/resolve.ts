@@ -1,8 +1,8 @@
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { GatewayConfig, type DeviceConfig, type LineConfig } from './config-schema.js';
-import type { DeviceProfile, PointSpec } from './profile-schema.js';
+import type { DeviceProfile, PointSpec, ValueRange } from './profile-schema.js';
 import { createCatalog, type ProfileCatalog } from './profiles.js';
-import { problemsFromZod, type Problem } from './problems.js';
+import { formatPath, problemsFromZod, type Problem } from './problems.js';
 
 /** A device with its profile applied: the points it really polls, at their final addresses. */
 export interface ResolvedDevice {
@@ -29,17 +29,27 @@ export interface ResolvedConfig {
 
 export type Result<T> = { ok: true; value: T } | { ok: false; problems: Problem[] };
 
-/** Parses YAML or JSON text; a syntax error is reported with its line and column. */
+/**
+ * Aliases a document may resolve. A configuration has no use for many; an "alias bomb" (aliases
+ * of aliases) would expand to gigabytes, and the yaml package refuses past this count.
+ */
+const MAX_ALIAS_COUNT = 100;
+
+/** Parses YAML or JSON text; a syntax error is reported with its line and column. Never throws. */
 export function parseDocumentText(text: string): Result<unknown> {
   try {
-    return { ok: true, value: parseYaml(text, { prettyErrors: true, maxAliasCount: 100 }) };
+    return { ok: true, value: parseYaml(text, { prettyErrors: true, maxAliasCount: MAX_ALIAS_COUNT }) };
   } catch (err) {
     if (err instanceof YAMLParseError) {
       const pos = err.linePos?.[0];
       const where = pos ? `line ${pos.line}, column ${pos.col}` : '(document)';
       return { ok: false, problems: [{ path: where, message: (err.message.split('\n')[0] ?? 'syntax error').replace(/ at line \d+, column \d+:?$/, '') }] };
     }
-    throw err;
+    // The alias limit is a ReferenceError from the yaml package, not a YAMLParseError.
+    if (err instanceof ReferenceError && /alias/i.test(err.message)) {
+      return { ok: false, problems: [{ path: '(document)', message: `too many YAML aliases (more than ${MAX_ALIAS_COUNT} resolved): refused as a resource-exhaustion attack` }] };
+    }
+    return { ok: false, problems: [{ path: '(document)', message: `cannot be parsed: ${err instanceof Error ? err.message : String(err)}` }] };
   }
 }
 
@@ -55,7 +65,7 @@ function resolveDevice(
   const names = new Set(profile.points.map((p) => p.name));
   for (const name of Object.keys(device.points)) {
     if (!names.has(name)) {
-      problems.push({ path: [...at, 'points', name].join('.').replace(/\.(\d+)/g, '[$1]'), message: `profile "${profile.id}" has no point "${name}" (it has ${[...names].join(', ')})` });
+      problems.push({ path: pathOf([...at, 'points', name]), message: `profile "${profile.id}" has no point "${name}" (it has ${[...names].join(', ')})` });
     }
   }
   const points: PointSpec[] = [];
@@ -67,6 +77,14 @@ function resolveDevice(
       problems.push({ path: pathOf([...at, 'addressOffset']), message: `moves point "${base.name}" past address 65535` });
       continue;
     }
+    const pointAt = [...at, 'points', base.name];
+    if (o.range !== undefined && (base.type === 'bool' || base.type === 'string')) {
+      problems.push({ path: pathOf([...pointAt, 'range']), message: `a ${base.type} point has no range` });
+    }
+    // The profile's range is in the profile's unit: a site that changes the unit must say the range in it.
+    if (o.unit !== undefined && o.unit !== base.unit && base.range !== undefined && o.range === undefined) {
+      problems.push({ path: pathOf([...pointAt, 'range']), message: `required when the unit changes from "${base.unit ?? ''}" to "${o.unit}" (the profile's range ${formatRange(base.range)} is in "${base.unit ?? ''}")` });
+    }
     points.push({
       ...base,
       address,
@@ -74,6 +92,7 @@ function resolveDevice(
       ...(o.scale !== undefined && { scale: o.scale }),
       ...(o.offset !== undefined && { offset: o.offset }),
       ...(o.unit !== undefined && { unit: o.unit }),
+      ...(o.range !== undefined && { range: o.range }),
     });
   }
   // A point whose decimals come from a disabled point cannot be scaled.
@@ -95,7 +114,12 @@ function resolveDevice(
 }
 
 function pathOf(parts: (string | number)[]): string {
-  return parts.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? p : `.${p}`)).join('');
+  return formatPath(parts);
+}
+
+/** "0..30", "..1000", "-40.." */
+export function formatRange(r: ValueRange): string {
+  return `${r.min ?? ''}..${r.max ?? ''}`;
 }
 
 /**

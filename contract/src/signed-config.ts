@@ -1,6 +1,7 @@
 import { createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, createHash, type KeyObject } from 'node:crypto';
 import canonicalize from 'canonicalize';
 import { z } from 'zod';
+import type { RuntimeProblems } from './telemetry.js';
 
 /**
  * A gateway configuration as the registry delivers it: the configuration document, bound to
@@ -120,6 +121,11 @@ export interface ConfigReport {
   reason?: string;
   /** The version the gateway runs after this report. */
   running: number;
+  /**
+   * Lines and devices of the running version that have problems. The gateway sends them with
+   * every report and publishes the report again (same version and state) whenever they change.
+   */
+  problems?: RuntimeProblems;
 }
 
 /** POST {registry}/v1/enroll body and answer. */

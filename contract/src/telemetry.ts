@@ -78,10 +78,51 @@ export interface StatusMessage {
   configVersion?: number;
   /** Rows waiting in the outbox. */
   backlog?: number;
-  /** Devices whose last poll failed. */
+  /** Devices that fail: the last poll failed, quarantined, or never answered (the `devices` of RuntimeProblems). */
   devicesFailing?: number;
   startedAt?: number;
 }
+
+/**
+ * A line of the running configuration whose port or socket cannot be opened, as the gateway
+ * sees it now (e.g. a serial adapter that is not plugged in).
+ */
+export interface LineProblem {
+  line: string;
+  /** EDGE_MODBUS_PORT */
+  code: string;
+  /** The system's reason when known: ENOENT (no such device), EACCES, EBUSY, ECONNREFUSED, ... */
+  cause?: string;
+  message: string;
+  /** Since when (ms since the epoch). */
+  since: number;
+}
+
+/**
+ * A device of the running configuration that does not answer: `never-answered` (polled, no
+ * valid answer since its line was started), `quarantined` (stopped answering; polled with
+ * backoff) or `failing` (its last poll failed).
+ */
+export interface DeviceProblem {
+  dev: string;
+  line: string;
+  state: 'never-answered' | 'quarantined' | 'failing';
+  /** The last error code, e.g. EDGE_MODBUS_TIMEOUT or EDGE_MODBUS_PORT. */
+  code?: string;
+  message: string;
+  since: number;
+}
+
+/** What is wrong on the lines and devices of the configuration a gateway runs. */
+export interface RuntimeProblems {
+  lines: LineProblem[];
+  devices: DeviceProblem[];
+  /** How many more there are than listed: a report lists at most MAX_REPORTED_PROBLEMS of each. */
+  omitted?: { lines: number; devices: number };
+}
+
+/** The most lines and devices a report lists (the rest are counted in `omitted`), so it stays small. */
+export const MAX_REPORTED_PROBLEMS = { lines: 20, devices: 100 } as const;
 
 /** The two sequenced streams, in the priority the forwarder drains them. */
 export type Stream = 'events' | 'telemetry';

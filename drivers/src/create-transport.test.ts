@@ -9,7 +9,7 @@ describe('createTransport', () => {
     expect([rtu.kind, rtu.description, rtu.isOpen]).toEqual(['rtu', '/dev/ttyUSB0 9600 8N1', false]);
     const rtu2 = createTransport(LineConfig.parse({ id: 'a', type: 'rtu', path: '/dev/ttyS1', baudRate: 19200, parity: 'even', dataBits: 7, stopBits: 2 }));
     expect(rtu2.description).toBe('/dev/ttyS1 19200 7E2');
-    expect(createTransport(LineConfig.parse({ id: 'a', type: 'rtu', path: 'COM3', baudRate: 2400, parity: 'odd' })).description).toBe('COM3 2400 8O1');
+    expect(createTransport(LineConfig.parse({ id: 'a', type: 'rtu', path: '/dev/ttyAMA0', baudRate: 2400, parity: 'odd' })).description).toBe('/dev/ttyAMA0 2400 8O1');
     const tcp = createTransport(LineConfig.parse({ id: 'b', type: 'tcp', host: '10.0.0.5' }));
     expect([tcp.kind, tcp.description]).toEqual(['tcp', '10.0.0.5:502']);
     expect(createTransport(LineConfig.parse({ id: 'b', type: 'tcp', host: '::1', port: 1502 })).description).toBe('[::1]:1502');

@@ -13,7 +13,7 @@ export { createTransport, endpointOf, type CreateTransportOptions } from './crea
 // Point codec and read planning
 export { CodecError, type CodecErrorCode } from './codec-error.js';
 export { planReads, registerCount, isBitTable, MAX_READ_BITS, MAX_READ_REGISTERS, type PlanOptions, type ReadBlock } from './read-plan.js';
-export { decodeBlock, decodePoints, decodeRegisters, encodeValue, reorderWords, type BlockData, type PointValue } from './point-codec.js';
+export { decodeBlock, decodePoints, decodeRegisters, encodeValue, reorderWords, valueError, type BlockData, type PointValue, type ValueErrorCode } from './point-codec.js';
 export { scaleValue, unscaleValue, isValidValue, clampDecimals, shortestFloat32, MAX_DECIMALS } from './value-scaling.js';
 
 // Cameras: ONVIF client, RTSP probe, snapshot checks, WS-Discovery

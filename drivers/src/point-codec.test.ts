@@ -2,7 +2,7 @@ import { PointSpec, type WordOrder } from '@cityedge/contract';
 import { describe, expect, it } from 'vitest';
 import { CodecError } from './codec-error.js';
 import { ModbusError } from './modbus-transport.js';
-import { decodeBlock, decodePoints, encodeValue, reorderWords } from './point-codec.js';
+import { decodeBlock, decodePoints, encodeValue, reorderWords, valueError } from './point-codec.js';
 import type { ReadBlock } from './read-plan.js';
 import { isValidValue, scaleValue } from './value-scaling.js';
 
@@ -210,6 +210,12 @@ describe('encodeValue', () => {
     expect(() => encodeValue(pt({ type: 'int16' }), true)).toThrow(/finite number/);
   });
 
+  it("refuses a value outside the point's valid range", () => {
+    const arc = pt({ name: 'arc_power', type: 'uint16', unit: '%', range: { min: 0, max: 100 } });
+    expect(encodeValue(arc, 100)).toEqual([100]);
+    expect(() => encodeValue(arc, 150)).toThrow(/point "arc_power": 150 is outside its valid range 0\.\.100 %/);
+  });
+
   it('coils take booleans; bits of registers and read-only tables are refused', () => {
     const coil = pt({ table: 'coil', type: 'bool' });
     expect(encodeValue(coil, true)).toBe(true);
@@ -242,5 +248,36 @@ describe('reorderWords', () => {
     for (const order of ['ABCD', 'CDAB', 'BADC', 'DCBA'] as const) {
       expect(reorderWords(reorderWords(words, order), order)).toEqual(words);
     }
+  });
+});
+
+describe('valueError', () => {
+  const pv = pt({ name: 'pv', type: 'float32', unit: 'm', range: { min: 0, max: 30 } });
+
+  it('flags a float read in the wrong word order as outside the range, never as good', () => {
+    const cdab = pt({ name: 'pv', type: 'float32', wordOrder: 'CDAB', unit: 'm', range: { min: 0, max: 30 } });
+    // The field case: 2.5 m (0x40200000) written ABCD, read CDAB: 0x00004020 = 2.3e-41, inside 0..30.
+    const field = decodeOne(cdab, encodeValue(pv, 2.5) as number[]) as number;
+    expect(field).toBeCloseTo(2.3e-41, 42);
+    expect(valueError(cdab, field)).toBe('EDGE_VALUE_RANGE');
+    // 2.314 m (0x40141893) read CDAB: 0x18934014 = 3.8e-24, also inside 0..30.
+    expect(valueError(cdab, decodeOne(cdab, encodeValue(pv, 2.314) as number[]))).toBe('EDGE_VALUE_RANGE');
+    // 1234.5 read CDAB is huge: outside the range.
+    expect(valueError(cdab, decodeOne(cdab, encodeValue(pt({ type: 'float32' }), 1234.5) as number[]))).toBe('EDGE_VALUE_RANGE');
+    expect(valueError(pv, decodeOne(pv, encodeValue(pv, 2.314) as number[]))).toBeUndefined();
+  });
+
+  it('takes the bounds as inclusive, one-sided ranges too, and leaves points without a range alone', () => {
+    expect(valueError(pv, 0)).toBeUndefined();
+    expect(valueError(pv, 30)).toBeUndefined();
+    expect(valueError(pv, 30.001)).toBe('EDGE_VALUE_RANGE');
+    expect(valueError(pv, -0.001)).toBe('EDGE_VALUE_RANGE');
+    expect(valueError(pt({ type: 'float32', range: { min: 0 } }), 1e30)).toBeUndefined();
+    expect(valueError(pv, 0)).toBeUndefined();
+    expect(valueError(pv, 0.000_01)).toBeUndefined();
+    expect(valueError(pt({ type: 'int16', range: { min: -5, max: 5 } }), 0)).toBeUndefined();
+    expect(valueError(pt({ type: 'float32' }), -1e30)).toBeUndefined();
+    expect(valueError(pv, Number.NaN)).toBe('EDGE_VALUE_INVALID');
+    expect(valueError(pt({ type: 'bool', bit: 0 }), true)).toBeUndefined();
   });
 });

@@ -2,7 +2,7 @@ import type { PointSpec, WordOrder } from '@cityedge/contract';
 import { CodecError } from './codec-error.js';
 import { ModbusError } from './modbus-transport.js';
 import { isBitTable, registerCount, type ReadBlock } from './read-plan.js';
-import { scaleValue, unscaleValue } from './value-scaling.js';
+import { isValidValue, scaleValue, unscaleValue } from './value-scaling.js';
 
 export type PointValue = number | boolean | string;
 
@@ -160,6 +160,9 @@ export function encodeValue(point: PointSpec, value: PointValue, decimals?: numb
   if (typeof value !== 'number' || !Number.isFinite(value)) {
     throw new CodecError('EDGE_VALUE_TYPE', `${name} expects a finite number, got ${JSON.stringify(value)}`);
   }
+  if (!inRange(point, value)) {
+    throw new CodecError('EDGE_VALUE_OUT_OF_RANGE', `${name}: ${value} is outside its valid range ${point.range?.min ?? ''}..${point.range?.max ?? ''}${point.unit ? ` ${point.unit}` : ''}`);
+  }
   const raw = unscaleValue(point, value, decimals);
   if (point.type === 'float32' || point.type === 'float64') {
     const view = new DataView(new ArrayBuffer(point.type === 'float32' ? 4 : 8));
@@ -197,4 +200,34 @@ function encodeString(point: PointSpec, value: string): number[] {
   const words: number[] = [];
   for (let i = 0; i < bytes.length; i += 2) words.push(bytes.readUInt16BE(i));
   return words;
+}
+
+/** Reading error codes of a decoded value that is not a measurement. */
+export type ValueErrorCode = 'EDGE_VALUE_INVALID' | 'EDGE_VALUE_RANGE';
+
+function inRange(point: PointSpec, value: number): boolean {
+  const r = point.range;
+  return r === undefined || ((r.min === undefined || value >= r.min) && (r.max === undefined || value <= r.max));
+}
+
+/**
+ * Below this magnitude a non-zero float is no measurement in any unit a profile uses (m, ppb,
+ * ug/m3, C, V, A, kWh...): it is what a float read in the wrong word order usually looks like
+ * (2.5 m written ABCD and read CDAB is 2.3e-41), and a range check alone would let it through.
+ */
+export const FLOAT_MAGNITUDE_FLOOR = 1e-6;
+
+/**
+ * Whether an engineering value (decoded and scaled) may be published as good: undefined when
+ * it may, EDGE_VALUE_INVALID for NaN or infinity, EDGE_VALUE_RANGE for a number outside the
+ * point's valid range, or, for a float point with a range, a non-zero value below
+ * FLOAT_MAGNITUDE_FLOOR.
+ */
+export function valueError(point: PointSpec, value: unknown): ValueErrorCode | undefined {
+  if (!isValidValue(value)) return 'EDGE_VALUE_INVALID';
+  if (typeof value !== 'number' || point.range === undefined) return undefined;
+  if (!inRange(point, value)) return 'EDGE_VALUE_RANGE';
+  const float = point.type === 'float32' || point.type === 'float64';
+  if (float && value !== 0 && Math.abs(value) < FLOAT_MAGNITUDE_FLOOR) return 'EDGE_VALUE_RANGE';
+  return undefined;
 }

@@ -8,6 +8,8 @@ import { LineScheduler } from './poll/line-scheduler.js';
 import { AgentMetrics } from './http/metrics.js';
 import { StatusServer, type Health } from './http/status-server.js';
 import { ConfigManager, type HealthSnapshot } from './config/config-manager.js';
+import { ProblemReporter } from './config/problem-reporter.js';
+import { capProblems, runtimeProblems } from './poll/runtime-problems.js';
 import type { CameraProber } from './camera/camera-prober.js';
 import type { Identity } from './config/identity.js';
 import { AGENT_VERSION } from './version.js';
@@ -50,6 +52,8 @@ export class Agent {
   private readonly now: () => number;
   private started = false;
   private lastReport: string | undefined;
+  /** Line and device problems, sent with every config report and refreshed when they change. */
+  private readonly problems: ProblemReporter;
 
   constructor(opts: AgentOptions) {
     this.opts = opts;
@@ -57,6 +61,7 @@ export class Agent {
     this.now = opts.now ?? Date.now;
     this.log = opts.logger;
     [this.outbox, this.forwarder, this.http] = this.build(opts.resolved);
+    this.problems = new ProblemReporter({ problems: () => capProblems(runtimeProblems(this.lines.map((l) => l.stats()))), publish: (r) => this.retainReport(JSON.stringify(r)) });
     this.metrics = new AgentMetrics({
       lines: () => this.lines.map((l) => l.stats()),
       outbox: () => this.outbox.stats(),
@@ -140,6 +145,11 @@ export class Agent {
     this.cameras?.start();
     this.lines = this.resolved.lines.map((line) => this.buildLine(line));
     for (const line of this.lines) line.start();
+    // After a restart the retained report may describe problems long gone: say again what runs.
+    const running = this.configVersion;
+    if (this.config && running > 0 && !this.lastReport) {
+      this.retainReport(JSON.stringify(this.problems.attach({ v: 1, gw: config.gateway.id, version: running, state: 'committed', ts: this.now(), running })));
+    }
     // The status endpoints are for operators: a port that is taken must not stop the data path.
     await this.http?.start().catch((err: unknown) => {
       this.log.error({ err: (err as Error).message, port: config.http.port }, 'status server could not listen; running without /healthz and /metrics');
@@ -154,6 +164,7 @@ export class Agent {
   async stop(): Promise<void> {
     if (!this.started) return;
     this.started = false;
+    this.problems.stop();
     await this.http?.stop();
     await this.config?.stop();
     await this.cameras?.stop();
@@ -232,21 +243,33 @@ export class Agent {
 
   private healthSnapshot(): HealthSnapshot {
     let answering = 0;
-    for (const l of this.lines) for (const d of l.stats().devices) if (d.polls > 0 && d.consecutiveFailures === 0) answering++;
-    return { brokerConnected: this.forwarder.stats().connected, devicesAnswering: answering };
+    const linesOpen: string[] = [];
+    const linesUnopenable: string[] = [];
+    for (const l of this.lines) {
+      const st = l.stats();
+      if (st.connected) linesOpen.push(st.id);
+      if (st.openError) linesUnopenable.push(st.id);
+      for (const d of st.devices) if (d.polls > 0 && d.consecutiveFailures === 0) answering++;
+    }
+    return { brokerConnected: this.forwarder.stats().connected, devicesAnswering: answering, linesOpen, linesUnopenable };
   }
 
-  private report(r: ConfigReport): void {
-    this.lastReport = JSON.stringify(r);
-    this.forwarder.retain(Channel.configReport, this.lastReport);
+  private report(report: ConfigReport): void {
+    const r = this.problems.attach(report);
+    this.retainReport(JSON.stringify(r));
     const bad = r.state === 'rejected' || r.state === 'rolled_back';
     this.outbox.appendEvent({
       type: `config.${r.state}`,
       ts: r.ts,
       severity: bad ? 'warning' : 'info',
       message: `configuration ${r.version} ${r.state.replace('_', ' ')}${r.reason ? `: ${r.reason}` : ''}`,
-      data: { version: r.version, running: r.running, ...(r.reason !== undefined && { reason: r.reason }) },
+      data: { version: r.version, running: r.running, ...(r.reason !== undefined && { reason: r.reason }), linesFailing: r.problems?.lines.length ?? 0, devicesFailing: r.problems?.devices.length ?? 0 },
     });
+  }
+
+  private retainReport(payload: string): void {
+    this.lastReport = payload;
+    this.forwarder.retain(Channel.configReport, payload);
   }
 
   private buildForwarder(resolved: ResolvedConfig): Forwarder {
@@ -303,7 +326,10 @@ export class Agent {
       sink: this.outbox,
       logger: this.opts.logger,
       now: this.now,
-      onPoll: (device, outcome, ms) => this.metrics.recordPoll(line.config.id, device, outcome, ms),
+      onPoll: (device, outcome, ms) => {
+        this.metrics.recordPoll(line.config.id, device, outcome, ms);
+        this.problems.poke();
+      },
     });
   }
 
@@ -311,9 +337,8 @@ export class Agent {
     return this.lines.reduce((n, l) => n + l.stats().devices.length, 0);
   }
 
+  /** Devices that fail, never answered or are quarantined: the same count as the problems the registry is told. */
   private devicesFailing(): number {
-    let n = 0;
-    for (const l of this.lines) for (const d of l.stats().devices) if (d.consecutiveFailures > 0) n++;
-    return n;
+    return runtimeProblems(this.lines.map((l) => l.stats())).devices.length;
   }
 }

@@ -11,6 +11,7 @@ import {
   type ResolvedConfig,
   type Result,
 } from '@cityedge/contract';
+import { checkReferencedFiles, checkStateConfinement } from './config/startup-checks.js';
 
 /**
  * Reads a gateway configuration file (YAML or JSON), loads the profile directories it names and
@@ -35,7 +36,12 @@ export async function loadGatewayConfigFile(path: string, identity?: ManagedIden
 
 type ManagedIdentity = { gatewayId: string; mqtt: { url: string; username: string; password: string; topicPrefix: string } };
 
-export async function resolveDocument(raw: unknown, baseDir: string): Promise<Result<ResolvedConfig>> {
+/**
+ * Validates a configuration document: the schema, profiles (with `profileDirs` read from
+ * `baseDir`), and the files it names (password and TLS files: present, regular, readable).
+ * With `stateDir`, the buffer file must also stay inside the state directory.
+ */
+export async function resolveDocument(raw: unknown, baseDir: string, opts: { stateDir?: string } = {}): Promise<Result<ResolvedConfig>> {
   const problems: Problem[] = [];
   const extra: DeviceProfile[] = [];
   const dirs = isRecord(raw) && Array.isArray(raw.profileDirs) ? raw.profileDirs : [];
@@ -57,6 +63,8 @@ export async function resolveDocument(raw: unknown, baseDir: string): Promise<Re
     fwd.tls.keyFile = abs(fwd.tls.keyFile);
   }
   for (const cred of Object.values(result.value.config.cameras.credentials)) if (cred.passwordFile !== undefined) cred.passwordFile = abs(cred.passwordFile);
+  const fileProblems = [...checkReferencedFiles(result.value.config), ...(opts.stateDir === undefined ? [] : checkStateConfinement(result.value.config, opts.stateDir))];
+  if (fileProblems.length > 0) return { ok: false, problems: fileProblems };
   return result;
 }
 
@@ -96,6 +104,7 @@ export function resolveManagedDocument(
   doc: Record<string, unknown>,
   identity: ManagedIdentity,
   baseDir: string,
+  opts: { stateDir?: string } = {},
 ): Promise<Result<ResolvedConfig>> {
   const gateway = isRecord(doc.gateway) ? doc.gateway : {};
   if (gateway.id !== undefined && gateway.id !== identity.gatewayId) {
@@ -116,5 +125,6 @@ export function resolveManagedDocument(
       },
     },
     baseDir,
+    opts,
   );
 }

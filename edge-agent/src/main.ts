@@ -7,6 +7,7 @@ import { Agent } from './agent.js';
 import { loadGatewayConfigFile, resolveManagedDocument } from './load-config.js';
 import { cameraCredentialProblems } from './camera/camera-credentials.js';
 import { enroll, EnrollError, identityPath, loadIdentity, type Identity } from './config/identity.js';
+import { checkStatePaths, isConfigurationError } from './config/startup-checks.js';
 import { AGENT_VERSION } from './version.js';
 
 const USAGE = `usage: cityedge-agent <command> [options]
@@ -123,7 +124,7 @@ async function main(argv: string[]): Promise<number> {
   if (configPath === undefined && identity) {
     // Enrolled and no local file: start with no devices and wait for the registry's configuration.
     const id = identity;
-    const boot = await resolveManagedDocument({ gateway: { id: id.gatewayId }, lines: [] }, id, stateDir);
+    const boot = await resolveManagedDocument({ gateway: { id: id.gatewayId }, lines: [] }, id, stateDir, { stateDir });
     if (!boot.ok) {
       process.stderr.write(`cityedge-agent: the identity in ${identityPath(stateDir)} gives an invalid configuration:\n${formatProblems(boot.problems)}\n`);
       return 2;
@@ -141,11 +142,13 @@ async function main(argv: string[]): Promise<number> {
       return 2;
     }
     resolved = loaded.value;
+    const stateProblems = checkStatePaths(resolved.config, stateDir, { openExisting: command === 'check-config' });
     // A running agent marks a camera whose password file it cannot read misconfigured and goes on;
     // check-config reports it as an error so the technician sees it before it runs.
     const cameraProblems = command === 'check-config' ? cameraCredentialProblems(resolved.config.cameras) : [];
-    if (cameraProblems.length > 0) {
-      process.stderr.write(`cityedge-agent: ${cameraProblems.length} problem(s) in the configuration:\n${formatProblems(cameraProblems, file)}\n`);
+    const problems = [...stateProblems, ...cameraProblems];
+    if (problems.length > 0) {
+      process.stderr.write(`cityedge-agent: ${problems.length} problem(s) in the configuration (state directory ${stateDir}), not starting:\n${formatProblems(problems, file)}\n`);
       return 2;
     }
     if (command === 'check-config') {
@@ -168,13 +171,18 @@ async function main(argv: string[]): Promise<number> {
   };
   // pino-pretty is loaded only for a person at a terminal; synchronous, so nothing is lost on exit.
   const logger = logFormat.format === 'pretty' ? pino(logOptions, (await import('pino-pretty')).default({ sync: true, ignore: 'pid,hostname' })) : pino(logOptions);
-  const managed = identity && { identity, resolveDocument: (doc: Record<string, unknown>) => resolveManagedDocument(doc, identity, stateDir) };
+  const managed = identity && { identity, resolveDocument: (doc: Record<string, unknown>) => resolveManagedDocument(doc, identity, stateDir, { stateDir }) };
   const agent = new Agent({ resolved, stateDir, logger, ...(managed && { managed }) });
   try {
     await agent.start();
   } catch (err) {
-    logger.fatal({ err }, 'agent could not start');
     await agent.stop().catch(() => undefined);
+    if (isConfigurationError(err)) {
+      logger.fatal({ err: err.message, code: err.code }, 'agent could not start: configuration problem');
+      process.stderr.write(`cityedge-agent: not starting: ${configPath ?? 'the configuration from the registry'}: ${err.message}\n`);
+      return 2;
+    }
+    logger.fatal({ err }, 'agent could not start');
     return 1;
   }
   return new Promise<number>((resolveExit) => {

@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, realpathSync } from 'node:fs';
 
 /**
  * A virtual serial cable: two pseudo-terminals joined by socat, so a simulator on one end and
@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 export interface PtyPair {
   /** The end the simulated devices open. */
   readonly devicePath: string;
-  /** The end the agent opens (its line's `path`). */
+  /** The end the agent opens (its line's `path`): the pseudo-terminal under /dev/pts. */
   readonly hostPath: string;
   close(): Promise<void>;
 }
@@ -44,7 +44,9 @@ export async function openPtyPair(devicePath: string, hostPath: string, timeoutM
   exited.catch(() => undefined);
   return {
     devicePath,
-    hostPath,
+    // The pseudo-terminal itself (/dev/pts/N), not socat's link to it: an agent accepts serial
+    // devices under /dev/ only (contract SerialPath).
+    hostPath: realpathSync(hostPath),
     close: async () => {
       if (proc.exitCode !== null || proc.signalCode !== null) return;
       const done = new Promise<void>((r) => proc.once('exit', () => r()));

@@ -20,7 +20,7 @@ const noStackTrace = (text: string) => expect(text).not.toMatch(/\n\s+at .+:\d+:
 
 describe('cityedge-agent command line', () => {
   it('accepts the shipped example configuration', () => {
-    const r = agentCli('check-config', '--config', 'deploy/config/agent.example.yaml');
+    const r = agentCli('check-config', '--config', 'deploy/config/agent.example.yaml', '--state-dir', tempDir());
     expect(r.err).toBe('');
     expect(r.out).toMatch(/agent\.example\.yaml: ok \(gateway gw-dongha-01, 3 lines, 7 devices\)/);
     expect(r.code).toBe(0);

@@ -49,7 +49,7 @@ describe('installers (deploy/install-agent.sh, deploy/install-registry.sh)', () 
     expect(statSync(config).mode & 0o777).toBe(0o640);
     expect(statSync(join(root, 'var/lib/cityedge')).mode & 0o777).toBe(0o700);
     // the installed example configuration is one the agent accepts, read as the agent's user
-    const check = asUser(agentUser, [bin('cityedge-agent'), 'check-config', '--config', config]);
+    const check = asUser(agentUser, [bin('cityedge-agent'), 'check-config', '--config', config, '--state-dir', join(root, 'var/lib/cityedge')]);
     expect(check.stderr).toBe('');
     expect(check.status).toBe(0);
     expect(asUser(agentUser, ['id', '-Gn']).stdout).toMatch(/\bdialout\b/);

@@ -35,7 +35,8 @@ times are shown in the time zone of the record's site (site create --tz), else i
   -h, --help         this help; edgectl <command> --help for a command's options`;
 
 const EXIT_HELP = `exit status: 0 done; 1 the registry refused, could not be reached, or a watched config or rollout
-failed; 2 bad usage; 3 a watch ran out of time; 130 interrupted`;
+failed; 2 bad usage; 3 a watch ran out of time; 4 a watched config was committed but the gateway
+reports lines or devices with problems (see edgectl gateway show); 130 interrupted`;
 
 /** The whole usage text (`edgectl --help`). */
 export function usage(): string {

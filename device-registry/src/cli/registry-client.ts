@@ -5,13 +5,14 @@ import type { DeviceRecord, LineType } from '../repos/inventory-repo.js';
 import type { Site } from '../repos/sites-repo.js';
 import type { ApiToken, Role } from '../repos/tokens-repo.js';
 import type { AuditEntry } from '../repos/audit-repo.js';
+import type { IssuedConfig } from '../service/config-service.js';
 import type { DeviceInput, LineInput } from '../service/device-service.js';
 import type { GatewayView } from '../service/gateway-service.js';
 import type { RolloutInput, RolloutView } from '../service/rollout-service.js';
 import type { SiteInput } from '../service/site-service.js';
 
 // Wire shapes: the registry's own types (type-only imports; nothing of the server is bundled).
-export type { AuditEntry, ConfigVersion, ConfigVersionSummary, DeviceInput, DeviceRecord, GatewayView, LineInput, ProblemItem, Role, RolloutInput, RolloutView, Site, SiteInput, ApiToken };
+export type { AuditEntry, ConfigVersion, ConfigVersionSummary, IssuedConfig, DeviceInput, DeviceRecord, GatewayView, LineInput, ProblemItem, Role, RolloutInput, RolloutView, Site, SiteInput, ApiToken };
 
 export interface LineView {
   id: string;
@@ -234,11 +235,11 @@ export class RegistryClient {
     return this.request('GET', `/v1/gateways/${seg(gatewayId)}/config/preview`);
   }
   /** Compose from the records, validate, sign, store and publish the next version. */
-  pushConfig(gatewayId: string, note?: string): Promise<ConfigVersionSummary> {
+  pushConfig(gatewayId: string, note?: string): Promise<IssuedConfig> {
     return this.request('POST', `/v1/gateways/${seg(gatewayId)}/configs`, note === undefined ? {} : { note });
   }
   /** A whole configuration document as the next version. */
-  putConfigDocument(gatewayId: string, document: Record<string, unknown>, note?: string): Promise<ConfigVersionSummary> {
+  putConfigDocument(gatewayId: string, document: Record<string, unknown>, note?: string): Promise<IssuedConfig> {
     return this.request('PUT', `/v1/gateways/${seg(gatewayId)}/config`, { document, ...(note !== undefined && { note }) });
   }
   /** Versions newest first, with their state. */
@@ -249,7 +250,7 @@ export class RegistryClient {
     return this.request('GET', `/v1/gateways/${seg(gatewayId)}/configs/${seg(version)}`);
   }
   /** Re-issues `version`'s document as a new, higher version. */
-  rollbackConfig(gatewayId: string, version: number, note?: string): Promise<ConfigVersionSummary> {
+  rollbackConfig(gatewayId: string, version: number, note?: string): Promise<IssuedConfig> {
     return this.request('POST', `/v1/gateways/${seg(gatewayId)}/configs/${seg(version)}/rollback`, note === undefined ? {} : { note });
   }
 

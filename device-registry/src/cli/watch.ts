@@ -2,8 +2,12 @@ import { setTimeout as delay } from 'node:timers/promises';
 import type { CommandContext } from './command.js';
 import { RegistryClientError } from './registry-client.js';
 
-/** edgectl's exit codes. */
-export const EXIT = { ok: 0, failed: 1, usage: 2, timeout: 3, interrupted: 130 } as const;
+/**
+ * edgectl's exit codes. `problems`: a watched configuration was committed, but the gateway
+ * reports lines or devices with problems (a port that cannot be opened, a device that never
+ * answered): it runs, and something on site needs a technician.
+ */
+export const EXIT = { ok: 0, failed: 1, usage: 2, timeout: 3, problems: 4, interrupted: 130 } as const;
 
 export interface PollOptions<T> {
   ctx: CommandContext;

@@ -1,5 +1,6 @@
 import { type Kysely, type Migration, type MigrationProvider } from 'kysely';
 import { cameraStatusMigration } from './migration-camera-status.js';
+import { gatewayProblemsMigration } from './migration-gateway-problems.js';
 import type { Dialect } from './schema.js';
 
 /**
@@ -202,6 +203,7 @@ function migrations(dialect: Dialect): Record<string, Migration> {
       },
     },
     '0002_camera_status': cameraStatusMigration,
+    '0003_gateway_problems': gatewayProblemsMigration,
   };
 }
 

@@ -35,6 +35,8 @@ export interface GatewaysTable {
   config_version_running: number | null;
   backlog: number | null;
   devices_failing: number | null;
+  /** JSON GatewayProblems: what the gateway last reported wrong on its lines and devices (migration 0003). */
+  runtime_problems: string | null;
   /** Highest configuration version ever given to this gateway; versions are never reused. */
   last_config_version: number;
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { ConfigReport, Reading, StatusMessage, TelemetryMessage } from '@cityedge/contract';
+import { MAX_REPORTED_PROBLEMS, type ConfigReport, type DeviceProblem, type LineProblem, type Reading, type RuntimeProblems, type StatusMessage, type TelemetryMessage } from '@cityedge/contract';
 
 /**
  * Runtime checks of what gateways publish, typed against the contract's interfaces so a change
@@ -38,6 +38,30 @@ export const StatusMessageSchema: z.ZodType<StatusMessage> = z.object({
   startedAt: epochMs.optional(),
 });
 
+const LineProblemSchema: z.ZodType<LineProblem> = z.object({
+  line: z.string().min(1).max(64),
+  code: z.string().min(1).max(64),
+  cause: z.string().max(32).optional(),
+  message: z.string().max(1000),
+  since: epochMs,
+});
+
+const DeviceProblemSchema: z.ZodType<DeviceProblem> = z.object({
+  dev: z.string().min(1).max(64),
+  line: z.string().min(1).max(64),
+  state: z.enum(['never-answered', 'quarantined', 'failing']),
+  code: z.string().max(64).optional(),
+  message: z.string().max(1000),
+  since: epochMs,
+});
+
+const count = z.number().int().min(0);
+export const RuntimeProblemsSchema: z.ZodType<RuntimeProblems> = z.object({
+  lines: z.array(LineProblemSchema).max(MAX_REPORTED_PROBLEMS.lines),
+  devices: z.array(DeviceProblemSchema).max(MAX_REPORTED_PROBLEMS.devices),
+  omitted: z.object({ lines: count, devices: count }).optional(),
+});
+
 export const ConfigReportSchema: z.ZodType<ConfigReport> = z.object({
   v: z.literal(1),
   gw: gatewayId,
@@ -46,6 +70,7 @@ export const ConfigReportSchema: z.ZodType<ConfigReport> = z.object({
   ts: epochMs,
   reason: z.string().max(2000).optional(),
   running: z.number().int().min(0),
+  problems: RuntimeProblemsSchema.optional(),
 });
 
 export type ParseResult<T> = { ok: true; value: T } | { ok: false; problem: string };

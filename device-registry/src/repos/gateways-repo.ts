@@ -1,8 +1,21 @@
 import { sql, type Kysely, type Selectable } from 'kysely';
+import type { DeviceProblem, LineProblem } from '@cityedge/contract';
 import type { GatewaysTable, RegistryTables } from '../db/schema.js';
 import { affected, parseJson } from './json.js';
 
 export type GatewayState = 'unknown' | 'online' | 'offline';
+
+/** What a gateway last reported wrong on the lines and devices of the configuration it runs. */
+export interface GatewayProblems {
+  /** The configuration version they are about (the one running when reported). */
+  version: number;
+  /** When the gateway reported them (its clock). */
+  at: number;
+  lines: LineProblem[];
+  devices: DeviceProblem[];
+  /** More than the report listed. */
+  omitted?: { lines: number; devices: number };
+}
 
 export interface GatewayStatus {
   state: GatewayState;
@@ -14,6 +27,8 @@ export interface GatewayStatus {
   configVersionRunning: number | null;
   backlog: number | null;
   devicesFailing: number | null;
+  /** Line and device problems with the config report they came with; null before the first. */
+  problems: GatewayProblems | null;
 }
 
 export interface Gateway {
@@ -47,6 +62,7 @@ function toGateway(r: Selectable<GatewaysTable>): Gateway {
       configVersionRunning: r.config_version_running,
       backlog: r.backlog,
       devicesFailing: r.devices_failing,
+      problems: parseJson<GatewayProblems | null>(r.runtime_problems, null),
     },
     lastConfigVersion: r.last_config_version,
   };
@@ -146,6 +162,11 @@ export class GatewaysRepo {
 
   async setRunningVersion(id: string, version: number): Promise<void> {
     await this.db.updateTable('gateways').set({ config_version_running: version }).where('id', '=', id).execute();
+  }
+
+  /** The problems a config report carried; the devices among them are the gateway's failing devices. */
+  async setProblems(id: string, problems: GatewayProblems): Promise<void> {
+    await this.db.updateTable('gateways').set({ runtime_problems: JSON.stringify(problems), devices_failing: problems.devices.length + (problems.omitted?.devices ?? 0) }).where('id', '=', id).execute();
   }
 
   // --- enrollment codes ---

@@ -3,6 +3,7 @@ import { BEARER_SECURITY, ctxOf, GATEWAY_SECURITY, requireGatewayOrRole, require
 import { anyObject, body, digits, emptyBodyIsObject, errorResponses, object, params, parseCount, strOrNull, text, ts } from '../http/schemas.js';
 import type { ConfigVersion, ConfigVersionSummary } from '../repos/configs-repo.js';
 import { notFound } from '../errors.js';
+import type { IssuedConfig } from '../service/config-service.js';
 import type { RouteOptions } from './route-options.js';
 
 const summarySchema = object({
@@ -18,6 +19,18 @@ const summarySchema = object({
   reason: strOrNull,
   stateAt: ts,
 });
+/** A version just issued: its summary and whether the gateway can take it now. */
+const issuedSchema = {
+  ...summarySchema,
+  required: [...summarySchema.required, 'delivery'],
+  properties: {
+    ...summarySchema.properties,
+    delivery: object({
+      gateway: { type: 'string', enum: ['never-connected', 'offline', 'online'], description: 'never-connected: not enrolled, or enrolled and never online; it reports nothing until it connects' },
+      message: { type: 'string' },
+    }),
+  },
+};
 const fullSchema = { ...summarySchema, required: [...summarySchema.required, 'document', 'signed'], properties: { ...summarySchema.properties, document: anyObject, signed: anyObject } };
 const noteBody = body({ note: text(500) });
 const versionParams = { ...params('id', 'version'), properties: { id: params('id').properties.id, version: digits(15) } };
@@ -36,6 +49,7 @@ function matches(ifNoneMatch: string | undefined, etag: string): boolean {
 }
 
 const summary = (c: ConfigVersionSummary) => c;
+const issued = (c: IssuedConfig) => c;
 const full = (c: ConfigVersion) => c;
 
 export async function configRoutes(app: FastifyInstance, { services }: RouteOptions): Promise<void> {
@@ -78,10 +92,10 @@ export async function configRoutes(app: FastifyInstance, { services }: RouteOpti
 
   app.post<{ Params: { id: string }; Body: { note?: string } | undefined }>(
     '/v1/gateways/:id/configs',
-    { onRequest: technician, preValidation: emptyBodyIsObject, schema: { tags, operationId: 'pushConfig', summary: "Compose the gateway's configuration from its records, sign, store and publish it as the next version (technician)", security, params: params('id'), body: noteBody, response: { 201: summarySchema, ...errorResponses } } },
+    { onRequest: technician, preValidation: emptyBodyIsObject, schema: { tags, operationId: 'pushConfig', summary: "Compose the gateway's configuration from its records, sign, store and publish it as the next version (technician)", security, params: params('id'), body: noteBody, response: { 201: issuedSchema, ...errorResponses } } },
     async (req, reply) => {
       const note = req.body?.note;
-      return reply.code(201).send(summary(await services.configs.issue(req.params.id, { kind: 'composed' }, ctxOf(req), note === undefined ? {} : { note })));
+      return reply.code(201).send(issued(await services.configs.issue(req.params.id, { kind: 'composed' }, ctxOf(req), note === undefined ? {} : { note })));
     },
   );
 
@@ -96,12 +110,12 @@ export async function configRoutes(app: FastifyInstance, { services }: RouteOpti
         security,
         params: params('id'),
         body: body({ document: anyObject, note: text(500) }, ['document']),
-        response: { 201: summarySchema, ...errorResponses },
+        response: { 201: issuedSchema, ...errorResponses },
       },
     },
     async (req, reply) => {
       const { document, note } = req.body;
-      return reply.code(201).send(summary(await services.configs.issue(req.params.id, { kind: 'document', document }, ctxOf(req), note === undefined ? {} : { note })));
+      return reply.code(201).send(issued(await services.configs.issue(req.params.id, { kind: 'document', document }, ctxOf(req), note === undefined ? {} : { note })));
     },
   );
 
@@ -122,12 +136,12 @@ export async function configRoutes(app: FastifyInstance, { services }: RouteOpti
     {
       onRequest: technician,
       preValidation: emptyBodyIsObject,
-      schema: { tags, operationId: 'rollbackConfig', summary: "Re-issue an earlier version's document as a new, higher version (technician)", security, params: versionParams, body: noteBody, response: { 201: summarySchema, ...errorResponses } },
+      schema: { tags, operationId: 'rollbackConfig', summary: "Re-issue an earlier version's document as a new, higher version (technician)", security, params: versionParams, body: noteBody, response: { 201: issuedSchema, ...errorResponses } },
     },
     async (req, reply) => {
       const fromVersion = parseCount(req.params.version, 'params.version', 1, Number.MAX_SAFE_INTEGER);
       const note = req.body?.note;
-      return reply.code(201).send(summary(await services.configs.issue(req.params.id, { kind: 'rollback', fromVersion }, ctxOf(req), note === undefined ? {} : { note })));
+      return reply.code(201).send(issued(await services.configs.issue(req.params.id, { kind: 'rollback', fromVersion }, ctxOf(req), note === undefined ? {} : { note })));
     },
   );
 }

@@ -1,10 +1,12 @@
 import type { FastifyInstance } from 'fastify';
 import { BEARER_SECURITY, ctxOf, requireRole } from '../http/auth.js';
-import { body, errorResponses, int, intOrNull, noContent, object, params, strOrNull, text, ts } from '../http/schemas.js';
+import { errorResponses, int, intOrNull, noContent, object, params, strOrNull, text, ts } from '../http/schemas.js';
 import type { DeviceRecord, LineRecord } from '../repos/inventory-repo.js';
 import type { DeviceInput, LineInput } from '../service/device-service.js';
+import { contractBody, DeviceBody, jsonSchemaOf, LineBody, NewDeviceBody } from './inventory-bodies.js';
 import type { RouteOptions } from './route-options.js';
 
+/** What a line record shows (responses); requests are checked with the contract's schema (inventory-bodies.ts). */
 const lineFields = {
   type: { type: 'string', enum: ['rtu', 'tcp', 'rtu-over-tcp'] },
   path: text(256, { description: 'Serial device (rtu), e.g. /dev/ttyUSB0' }),
@@ -23,22 +25,6 @@ const lineFields = {
 };
 const lineSchema = { type: 'object', required: ['id', 'type', 'createdAt', 'updatedAt'], properties: { id: { type: 'string' }, ...lineFields, createdAt: ts, updatedAt: ts } };
 
-const pointOverride = {
-  type: 'object',
-  additionalProperties: false,
-  properties: { enabled: { type: 'boolean' }, wordOrder: { type: 'string', enum: ['ABCD', 'CDAB', 'BADC', 'DCBA'] }, scale: { type: 'number' }, offset: { type: 'number' }, unit: { type: 'string', maxLength: 32 } },
-};
-const deviceFields = {
-  lineId: text(64),
-  profile: text(64, { description: 'A built-in profile id, e.g. sht20' }),
-  name: text(200),
-  unitId: { ...int(0, 255), description: '1..247 on a serial line, 0..255 on Modbus TCP; default from the profile' },
-  pollIntervalMs: int(100, 86_400_000),
-  addressOffset: int(0, 65535),
-  timeoutMs: int(10, 60_000),
-  enabled: { type: 'boolean' },
-  points: { type: 'object', maxProperties: 256, additionalProperties: pointOverride, description: 'Per-point overrides by point name' },
-};
 const deviceSchema = object({
   gatewayId: { type: 'string' },
   id: { type: 'string' },
@@ -77,7 +63,8 @@ export async function deviceRoutes(app: FastifyInstance, { services }: RouteOpti
     '/v1/gateways/:id/lines/:lineId',
     {
       onRequest: technician,
-      schema: { tags, operationId: 'putLine', summary: 'Create or replace a line (technician)', security, params: params('id', 'lineId'), body: body(lineFields, ['type']), response: { 200: lineSchema, 201: lineSchema, ...errorResponses } },
+      preValidation: contractBody(LineBody),
+      schema: { tags, operationId: 'putLine', summary: 'Create or replace a line (technician)', security, params: params('id', 'lineId'), body: jsonSchemaOf(LineBody), response: { 200: lineSchema, 201: lineSchema, ...errorResponses } },
     },
     async (req, reply) => {
       const { line, created } = await services.devices.putLine(req.params.id, req.params.lineId, req.body, ctxOf(req));
@@ -104,7 +91,8 @@ export async function deviceRoutes(app: FastifyInstance, { services }: RouteOpti
     '/v1/gateways/:id/devices',
     {
       onRequest: technician,
-      schema: { tags, operationId: 'addDevice', summary: 'Add a device, checked against its profile and line (technician)', security, params: params('id'), body: body({ id: text(64), ...deviceFields }, ['id', 'lineId', 'profile']), response: { 201: deviceSchema, ...errorResponses } },
+      preValidation: contractBody(NewDeviceBody),
+      schema: { tags, operationId: 'addDevice', summary: 'Add a device, checked against its profile and line (technician)', security, params: params('id'), body: jsonSchemaOf(NewDeviceBody), response: { 201: deviceSchema, ...errorResponses } },
     },
     async (req, reply) => reply.code(201).send(deviceView(await services.devices.createDevice(req.params.id, req.body, ctxOf(req)))),
   );
@@ -119,7 +107,8 @@ export async function deviceRoutes(app: FastifyInstance, { services }: RouteOpti
     '/v1/gateways/:id/devices/:deviceId',
     {
       onRequest: technician,
-      schema: { tags, operationId: 'replaceDevice', summary: 'Replace a device (technician)', security, params: params('id', 'deviceId'), body: body(deviceFields, ['lineId', 'profile']), response: { 200: deviceSchema, ...errorResponses } },
+      preValidation: contractBody(DeviceBody),
+      schema: { tags, operationId: 'replaceDevice', summary: 'Replace a device (technician)', security, params: params('id', 'deviceId'), body: jsonSchemaOf(DeviceBody), response: { 200: deviceSchema, ...errorResponses } },
     },
     async (req) => deviceView(await services.devices.replaceDevice(req.params.id, req.params.deviceId, req.body, ctxOf(req))),
   );

@@ -4,6 +4,21 @@ import { body, emptyBodyIsObject, errorResponses, int, intOrNull, noContent, obj
 import { MAX_CODE_TTL_MS } from '../service/enrollment-service.js';
 import type { RouteOptions } from './route-options.js';
 
+const str = { type: 'string' } as const;
+/** Line and device problems the gateway last reported (contract RuntimeProblems). */
+const problemsSchema = {
+  type: ['object', 'null'],
+  description: 'What the gateway last reported wrong on the lines and devices of the configuration it runs (with its config report; refreshed when it changes)',
+  required: ['version', 'at', 'lines', 'devices'],
+  properties: {
+    version: { type: 'integer', description: 'The configuration version running when reported' },
+    at: ts,
+    lines: { type: 'array', items: object({ line: str, code: str, cause: str, message: str, since: ts }, ['line', 'code', 'message', 'since']) },
+    devices: { type: 'array', items: object({ dev: str, line: str, state: { type: 'string', enum: ['never-answered', 'quarantined', 'failing'] }, code: str, message: str, since: ts }, ['dev', 'line', 'state', 'message', 'since']) },
+    omitted: object({ lines: { type: 'integer' }, devices: { type: 'integer' } }),
+  },
+};
+
 export const gatewaySchema = object({
   id: { type: 'string' },
   siteId: strOrNull,
@@ -21,7 +36,8 @@ export const gatewaySchema = object({
     agentVersion: strOrNull,
     configVersionRunning: intOrNull,
     backlog: intOrNull,
-    devicesFailing: intOrNull,
+    devicesFailing: { ...intOrNull, description: 'Devices that fail, never answered or are quarantined' },
+    problems: problemsSchema,
   }),
   config: {
     type: ['object', 'null'],

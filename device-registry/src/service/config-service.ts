@@ -6,9 +6,37 @@ import type { SigningKey } from '../security/signing-key.js';
 import type { ConfigComposer, ConfigDocument } from './config-composer.js';
 import type { CallContext, ServiceDeps } from './context.js';
 import type { ConfigPublisher } from './ports.js';
+import type { Gateway } from '../repos/gateways-repo.js';
 
 /** Where a new version's document comes from. */
 export type ConfigSourceSpec = { kind: 'composed' } | { kind: 'document'; document: ConfigDocument } | { kind: 'rollback'; fromVersion: number };
+
+/**
+ * Whether the gateway can take a version now, for the technician who issued it: a gateway that
+ * never connected (not enrolled, or enrolled and never online) will not report anything until it
+ * does, however long one watches.
+ */
+export interface Delivery {
+  gateway: 'never-connected' | 'offline' | 'online';
+  message: string;
+}
+
+/** A version just issued, with how its delivery stands. */
+export type IssuedConfig = ConfigVersionSummary & { delivery: Delivery };
+
+export function deliveryOf(gw: Gateway, version: number): Delivery {
+  if (gw.status.lastSeen === null) {
+    return {
+      gateway: 'never-connected',
+      message:
+        gw.enrolledAt === null
+          ? `gateway ${gw.id} has never connected (not enrolled yet): it gets v${version} when it is enrolled and connects`
+          : `gateway ${gw.id} was enrolled but has never connected to the broker: it gets v${version} when it connects`,
+    };
+  }
+  if (gw.status.state !== 'online') return { gateway: 'offline', message: `gateway ${gw.id} is offline: it gets v${version} when it reconnects (the configuration waits on the broker)` };
+  return { gateway: 'online', message: `gateway ${gw.id} is online` };
+}
 
 export interface IssueOptions {
   note?: string;
@@ -44,8 +72,8 @@ export class ConfigService {
     return this.composer.validate({ ...document, version: 1 });
   }
 
-  async issue(gatewayId: string, source: ConfigSourceSpec, ctx: CallContext, opts: IssueOptions = {}): Promise<ConfigVersionSummary> {
-    const { version, signed, summary } = await this.store.transaction(async (tx) => {
+  async issue(gatewayId: string, source: ConfigSourceSpec, ctx: CallContext, opts: IssueOptions = {}): Promise<IssuedConfig> {
+    const { version, signed, summary, gateway } = await this.store.transaction(async (tx) => {
       const { document, basedOn } = await this.documentFor(tx, gatewayId, source);
       const fieldPrefix = source.kind === 'document' ? 'body.document' : 'config';
       const problems = this.composer.validate({ ...document, version: 1 }).map((p) => ({ path: `${fieldPrefix}.${p.path}`, message: p.message }));
@@ -74,10 +102,11 @@ export class ConfigService {
       };
       await tx.configs.insert({ ...summary, document: config, signed });
       await this.deps.auditor.record(tx, ctx, 'config.issue', { type: 'gateway', id: gatewayId }, { version, source: source.kind, basedOn, rolloutId: opts.rolloutId ?? null, note: opts.note ?? null });
-      return { version, signed, summary };
+      const gateway = (await tx.gateways.get(gatewayId))!;
+      return { version, signed, summary, gateway };
     });
     await this.deliver(gatewayId, version, signed);
-    return summary;
+    return { ...summary, delivery: deliveryOf(gateway, version) };
   }
 
   list(gatewayId: string): Promise<ConfigVersionSummary[]> {
@@ -128,6 +157,9 @@ export class ConfigService {
     }
     return this.store.transaction(async (tx) => {
       await tx.gateways.setRunningVersion(report.gw, report.running);
+      // Problems describe the version running when reported; a report sent again only to refresh them moves no state.
+      const p = report.problems;
+      if (p) await tx.gateways.setProblems(report.gw, { version: report.running, at: report.ts, lines: p.lines, devices: p.devices, ...(p.omitted && { omitted: p.omitted }) });
       if (STATE_RANK[report.state] <= STATE_RANK[cur.state]) return undefined;
       await tx.configs.setState(report.gw, report.version, { state: report.state, reason: report.reason ?? null, now: this.deps.clock.now() });
       await this.deps.auditor.record(tx, { actor: { kind: 'gateway', id: report.gw } }, 'config.report', { type: 'gateway', id: report.gw }, {

@@ -88,7 +88,24 @@ export function fleetSuite(reg: () => TestRegistry): void {
       expect(await r.services.fleet.applyStatus('gw-st', 'not json')).toBe(false);
       expect(await r.services.fleet.applyStatus('gw-nobody', { v: 1, gw: 'gw-nobody', state: 'online', ts: 7 })).toBe(false);
       const gw = (await r.call('GET', '/v1/gateways/gw-st', { token: r.tokens.viewer })).json() as { status: Record<string, unknown> };
-      expect(gw.status).toEqual({ state: 'offline', since: t0 + 30_000, lastSeen: t0, agentVersion: '0.3.0', configVersionRunning: 4, backlog: 120, devicesFailing: 1 });
+      expect(gw.status).toEqual({ state: 'offline', since: t0 + 30_000, lastSeen: t0, agentVersion: '0.3.0', configVersionRunning: 4, backlog: 120, devicesFailing: 1, problems: null });
+    });
+
+    it('keeps the line and device problems a config report carries, refreshed by the same report sent again', async () => {
+      const r = reg();
+      await seedGateway(r, 'gw-pr');
+      expect((await r.call('POST', '/v1/gateways/gw-pr/configs', { token: r.tokens.technician })).statusCode).toBe(201);
+      const portGone = { line: 'rs485', code: 'EDGE_MODBUS_PORT', cause: 'ENOENT', message: 'cannot open /dev/ttyUSB7 9600 8N1: No such file or directory', since: 100 };
+      const neverAnswered = { dev: 'radar', line: 'rs485', state: 'never-answered' as const, code: 'EDGE_MODBUS_PORT', message: 'never answered (2 polls, EDGE_MODBUS_PORT)', since: 100 };
+      await r.services.fleet.onReport(report('gw-pr', 1, 'committed', { problems: { lines: [portGone], devices: [neverAnswered] } }), 'gw-pr');
+      const view = async () => ((await r.call('GET', '/v1/gateways/gw-pr', { token: r.tokens.viewer })).json() as { status: Record<string, unknown> }).status;
+      expect(await view()).toMatchObject({ configVersionRunning: 1, devicesFailing: 1, problems: { version: 1, lines: [portGone], devices: [neverAnswered] } });
+      // The adapter is plugged in: the gateway sends the same report again with no problems.
+      expect(await r.services.fleet.applyReport(report('gw-pr', 1, 'committed', { problems: { lines: [], devices: [] } }), 'gw-pr')).toBe(false);
+      expect(await view()).toMatchObject({ devicesFailing: 0, problems: { version: 1, lines: [], devices: [] } });
+      // Malformed problems: the whole report is ignored, the last good problems stay.
+      expect(await r.services.fleet.applyReport({ ...report('gw-pr', 1, 'committed'), problems: { lines: 'all of them' } }, 'gw-pr')).toBe(false);
+      expect(await view()).toMatchObject({ devicesFailing: 0, problems: { lines: [], devices: [] } });
     });
   });
 

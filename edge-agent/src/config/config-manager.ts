@@ -16,6 +16,10 @@ export interface HealthSnapshot {
   brokerConnected: boolean;
   /** Devices whose last poll succeeded. */
   devicesAnswering: number;
+  /** Lines whose port or socket is open. */
+  linesOpen: readonly string[];
+  /** Lines whose port or socket cannot be opened now. */
+  linesUnopenable: readonly string[];
 }
 
 export interface ConfigManagerOptions {
@@ -36,6 +40,12 @@ export interface ConfigManagerOptions {
 interface Running {
   doc: SignedConfig | undefined;
   resolved: ResolvedConfig;
+}
+
+/** Ids of the lines `next` defines differently from `previous` (or newly). */
+function changedLines(previous: ResolvedConfig, next: ResolvedConfig): Set<string> {
+  const before = new Map(previous.lines.map((l) => [l.config.id, JSON.stringify(l)]));
+  return new Set(next.lines.filter((l) => before.get(l.config.id) !== JSON.stringify(l)).map((l) => l.config.id));
 }
 
 /**
@@ -169,6 +179,13 @@ export class ConfigManager {
     const problems: string[] = [];
     if (!after.brokerConnected) problems.push('the broker link is down');
     if (after.devicesAnswering < before.devicesAnswering) problems.push(`${after.devicesAnswering} devices answer, ${before.devicesAnswering} did before`);
+    // A line this configuration changed whose port opened before and cannot now is this
+    // configuration's doing. A port that was already missing, or one a new line names, is not a
+    // reason to roll back: the old configuration would not bring the adapter back. It commits,
+    // and the report names the line.
+    const changed = changedLines(previous.resolved, next);
+    const lost = before.linesOpen.filter((id) => changed.has(id) && after.linesUnopenable.includes(id));
+    if (lost.length > 0) problems.push(`line${lost.length > 1 ? 's' : ''} ${lost.join(', ')} cannot be opened any more`);
     if (problems.length > 0) return this.rollBack(doc, previous, `unhealthy after ${next.config.ota.healthWindowMs} ms: ${problems.join('; ')}`);
     this.store.commit(doc);
     this.log.info({ version: doc.version }, 'configuration committed');

@@ -1,6 +1,6 @@
 import type { GatewayEvent, Reading, ResolvedDevice } from '@cityedge/contract';
 import { EventType } from '@cityedge/contract';
-import { decodeBlock, planReads, scaleValue, isValidValue, ModbusError, type ModbusTransport, type ReadBlock } from '@cityedge/drivers';
+import { decodeBlock, planReads, scaleValue, valueError, ModbusError, type ModbusTransport, type ReadBlock } from '@cityedge/drivers';
 
 /** Where polled readings and device events go: the outbox. */
 export interface ReadingSink {
@@ -11,11 +11,15 @@ export interface ReadingSink {
 export interface DeviceStats {
   id: string;
   polls: number;
+  /** Polls that got an answer (ok or partial); 0 with polls > 0: the device never answered. */
+  answers: number;
   failures: number;
   consecutiveFailures: number;
   quarantined: boolean;
   lastPollAt: number | undefined;
   lastError: string | undefined;
+  /** When the current run of failed polls began. */
+  failingSince: number | undefined;
   /** How late the last poll started against its schedule, ms. */
   lastSlipMs: number;
   maxSlipMs: number;
@@ -43,11 +47,13 @@ export class DevicePoller {
     this.stats = {
       id: device.id,
       polls: 0,
+      answers: 0,
       failures: 0,
       consecutiveFailures: 0,
       quarantined: false,
       lastPollAt: undefined,
       lastError: undefined,
+      failingSince: undefined,
       lastSlipMs: 0,
       maxSlipMs: 0,
     };
@@ -124,7 +130,9 @@ export class DevicePoller {
         decimals = d;
       }
       const v = typeof value === 'number' ? scaleValue(p, value, decimals) : value;
-      if (!isValidValue(v)) out.push({ ...base, v: null, q: 'bad', err: 'EDGE_VALUE_INVALID' });
+      // NaN, infinity, or outside the point's valid range: never published as a good value.
+      const bad = valueError(p, v);
+      if (bad) out.push({ ...base, v: null, q: 'bad', err: bad });
       else out.push({ ...base, v, q: 'good' });
     }
     return out;
@@ -137,6 +145,7 @@ export class DevicePoller {
     s.lastPollAt = at;
     if (outcome === 'failed') {
       s.failures++;
+      if (s.consecutiveFailures === 0) s.failingSince = at;
       s.consecutiveFailures++;
       s.lastError = error?.code;
       s.quarantined = s.consecutiveFailures >= quarantineAfter;
@@ -153,7 +162,9 @@ export class DevicePoller {
       }
       return undefined;
     }
+    s.answers++;
     s.consecutiveFailures = 0;
+    s.failingSince = undefined;
     s.quarantined = false;
     s.lastError = outcome === 'partial' ? (error?.code ?? 'EDGE_MODBUS_EXCEPTION') : undefined;
     if (this.offlineReported) {

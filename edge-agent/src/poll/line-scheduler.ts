@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { LineConfig, PointSpec, ResolvedLine } from '@cityedge/contract';
 import { encodeValue, ModbusError, type ModbusTransport } from '@cityedge/drivers';
 import { DevicePoller, toModbusError, type DeviceStats, type ReadingSink } from './device-poller.js';
+import { systemCause } from './system-cause.js';
 
 export interface LineSchedulerOptions {
   line: ResolvedLine;
@@ -13,10 +14,21 @@ export interface LineSchedulerOptions {
   onPoll?: (deviceId: string, outcome: 'ok' | 'partial' | 'failed', durationMs: number) => void;
 }
 
+/** Why a line's port or socket cannot be opened, while it cannot. */
+export interface LineOpenError {
+  /** EDGE_MODBUS_PORT */
+  code: string;
+  /** The system's reason when known (ENOENT, EACCES, EBUSY, ECONNREFUSED...). */
+  cause?: string;
+  message: string;
+  since: number;
+}
+
 export interface LineStats {
   id: string;
   description: string;
   connected: boolean;
+  openError: LineOpenError | undefined;
   transactions: number;
   devices: DeviceStats[];
 }
@@ -62,6 +74,7 @@ export class LineScheduler {
   private transactions = 0;
   private reopenAt = 0;
   private reopenDelay = REOPEN_MIN_MS;
+  private openError: LineOpenError | undefined;
 
   constructor(opts: LineSchedulerOptions) {
     this.opts = opts;
@@ -98,6 +111,7 @@ export class LineScheduler {
       id: this.id,
       description: this.opts.transport.description,
       connected: this.opts.transport.isOpen,
+      openError: this.openError && { ...this.openError },
       transactions: this.transactions,
       devices: this.pollers.map((p) => ({ ...p.stats })),
     };
@@ -203,10 +217,13 @@ export class LineScheduler {
     try {
       await t.open();
       this.reopenDelay = REOPEN_MIN_MS;
+      this.openError = undefined;
       this.log.info({ port: t.description }, 'line open');
       return undefined;
     } catch (err) {
       const e = toModbusError(err);
+      const cause = systemCause(err);
+      this.openError = { code: e.code, ...(cause !== undefined && { cause }), message: e.message, since: this.openError?.since ?? this.now() };
       this.reopenAt = this.now() + this.reopenDelay;
       this.log.warn({ port: t.description, err: e.message, retryInMs: this.reopenDelay }, 'cannot open line');
       this.reopenDelay = Math.min(REOPEN_MAX_MS, this.reopenDelay * 2);

@@ -3,6 +3,7 @@ import { enrollmentLink } from '@cityedge/contract';
 import { defined, int, list, oneOf, positive, str, UsageError, type CommandContext, type CommandSpec } from '../command.js';
 import { orDash, relative } from '../output.js';
 import { formatTime } from '../time-zones.js';
+import { problemLines, problemSummary } from '../problems-text.js';
 import type { EnrollmentCodeView, GatewayView } from '../registry-client.js';
 import { EXIT, poll } from '../watch.js';
 
@@ -62,6 +63,7 @@ function newestConfig(g: GatewayView, zone: string): string {
 function showGateway(ctx: CommandContext, g: GatewayView, zone: string): void {
   const s = g.status;
   const now = ctx.now();
+  const p = s.problems;
   ctx.out.fields([
     ['gateway', g.id],
     ['name', orDash(g.name)],
@@ -75,8 +77,11 @@ function showGateway(ctx: CommandContext, g: GatewayView, zone: string): void {
     ['backlog', orDash(s.backlog)],
     ['devices failing', orDash(s.devicesFailing)],
     ['newest config', newestConfig(g, zone)],
+    ...(p ? [['problems', `${p.lines.length + p.devices.length === 0 ? 'none' : problemSummary(p)} (running v${p.version}, reported ${formatTime(p.at, zone)})`] as const] : []),
     ['times in', zone],
   ]);
+  // The line and device problems the gateway reports for the version it runs, one line each.
+  if (p) for (const l of problemLines(p)) ctx.out.line(`  ${l}`);
 }
 
 /** One line per observed change (gateway watch). */
@@ -87,7 +92,7 @@ function watchLine(g: GatewayView, now: number, zone: string): string {
 }
 
 const fingerprint = (g: GatewayView) =>
-  JSON.stringify([g.enrolled, g.status.state, g.status.since, g.status.agentVersion, g.status.configVersionRunning, g.status.backlog, g.status.devicesFailing, g.config?.latestVersion, g.config?.state]);
+  JSON.stringify([g.enrolled, g.status.state, g.status.since, g.status.agentVersion, g.status.configVersionRunning, g.status.backlog, g.status.devicesFailing, g.config?.latestVersion, g.config?.state, g.status.problems && problemLines(g.status.problems)]);
 
 export const gatewayCommands: CommandSpec[] = [
   {
@@ -168,7 +173,7 @@ export const gatewayCommands: CommandSpec[] = [
     group: 'gateway',
     name: 'show',
     args: ['id'],
-    summary: 'status (online/offline, last seen, agent and running config version, backlog, devices failing) and the newest config',
+    summary: 'status (online/offline, last seen, agent and running config version, backlog, devices failing), the newest config and the line and device problems the gateway reports',
     options: {},
     async run(ctx) {
       const g = await ctx.client.getGateway(ctx.args[0]!);
