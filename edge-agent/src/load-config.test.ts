@@ -36,6 +36,7 @@ describe('loading a gateway configuration file', () => {
   it('takes relative password files (forwarding and camera credentials) from the config file directory, not the working directory', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'cityedge-cfg-'));
     mkdirSync(join(dir, 'secrets'));
+    writeFileSync(join(dir, 'secrets/mqtt'), 'broker-password\n'); // the broker's must exist; a camera's may be missing
     writeFileSync(
       join(dir, 'gw.yaml'),
       [

@@ -136,7 +136,7 @@ describe('reboot fault', () => {
     try {
       const cam = rsim.camera('r');
       const before = cam.info();
-      const instanceId = async () => /InstanceId="(\d+)"/.exec((await udpExchange(before.discoveryPort ?? 0, probeXml(), 100))[0]?.toString() ?? '')?.[1];
+      const instanceId = async () => /InstanceId="(\d+)"/.exec((await udpExchange(before.discoveryPort ?? 0, probeXml(), 1000))[0]?.toString() ?? '')?.[1];
       const firstInstance = await instanceId();
       expect(firstInstance).toBeDefined();
       await cam.setFault({ mode: 'reboot', downSec: 0.3 });
