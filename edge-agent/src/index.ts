@@ -10,3 +10,4 @@ export { OutboxError } from './store/outbox-errors.js';
 export { Forwarder, type ForwarderStats, type ForwarderOptions } from './forward/forwarder.js';
 export { ForwarderError } from './forward/connection-secrets.js';
 export { CameraProber, CameraProberError, type CameraProberOptions, type CameraProberStats, type CameraCredentialsResolved } from './camera/camera-prober.js';
+export { RuleEngine, timeoutScheduler, SqliteRuleStateStore, MemoryRuleStateStore, type RuleContext, type RuleEmitter, type RuleScheduler, type RuleStateStore, type RuleCommandResult, type RuleEngineStats, type LightingOverrideRequest } from './rules/index.js';
