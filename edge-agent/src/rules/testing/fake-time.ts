@@ -58,4 +58,28 @@ export class FakeTime implements RuleScheduler {
   advance(ms: number): void {
     this.advanceTo(this.t + ms);
   }
+
+  /**
+   * advanceTo, letting promises settle after each timer, as the event loop does between real
+   * timers (a write's completion is seen before the next pulse of a siren).
+   */
+  async advanceToAsync(atMs: number): Promise<void> {
+    for (;;) {
+      this.pending = this.pending.filter((p) => !p.cancelled);
+      let next: Pending | undefined;
+      for (const p of this.pending) if (p.at <= atMs && (!next || p.at < next.at || (p.at === next.at && p.seq < next.seq))) next = p;
+      if (!next) break;
+      this.pending.splice(this.pending.indexOf(next), 1);
+      this.t = Math.max(this.t, next.at);
+      next.fn();
+      await settle();
+    }
+    this.t = Math.max(this.t, atMs);
+    await settle();
+  }
+}
+
+/** Lets chains of already-resolved promises run. */
+export async function settle(): Promise<void> {
+  for (let i = 0; i < 10; i++) await Promise.resolve();
 }

@@ -4,7 +4,7 @@ import { pino } from 'pino';
 import { RuleEngine } from '../rule-engine.js';
 import type { RuleContext, RuleStateStore } from '../rule-context.js';
 import { MemoryRuleStateStore } from '../sqlite-state-store.js';
-import { FakeTime } from './fake-time.js';
+import { FakeTime, settle } from './fake-time.js';
 
 export interface Write {
   at: number;
@@ -66,7 +66,7 @@ export class RuleHarness {
 
   /** Lets the promises of writes settle. */
   async settle(): Promise<void> {
-    for (let i = 0; i < 5; i++) await Promise.resolve();
+    await settle();
   }
 
   alarms(keyPrefix?: string): Array<{ key: string; state: string; level?: string | undefined; ts: number }> {
