@@ -112,6 +112,16 @@ describe('AQI station', () => {
     expect(published(h, 'vn_aqi_daily', DAY0 + 23 * HOUR)).toBeUndefined();
   });
 
+  it('drops readings that arrive after their hour was published', () => {
+    const h = RuleHarness.create(config(), DAY0);
+    h.engine.start();
+    for (let i = 0; i < 3; i++) feedHour(h, DAY0 + i * HOUR, { pm2_5: 40 });
+    // A batch of old readings (a device's clock, a replay) for the published third hour: ignored.
+    for (let m = 0; m < 60; m++) h.feed('aqt', 'pm2_5', 400, { ts: DAY0 + 2 * HOUR + m * 60_000, u: 'ug/m3' });
+    feedHour(h, DAY0 + 3 * HOUR, { pm2_5: 40 });
+    expect(published(h, 'nowcast_pm2_5', DAY0 + 4 * HOUR)?.v).toBe(40);
+  });
+
   it('a day with fewer than 18 hourly means has no daily AQI', () => {
     const h = RuleHarness.create(config(), DAY0);
     h.engine.start();

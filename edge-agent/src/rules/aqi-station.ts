@@ -25,6 +25,8 @@ interface AqiState {
   hours: Partial<Record<AqiPollutant, Array<[number, number]>>>;
   acc: Partial<Record<AqiPollutant, Accumulator>>;
   alarm: AlarmSnapshot;
+  /** Hours before this were published: readings for them arrive too late and are dropped. */
+  closedBefore?: number;
 }
 
 /**
@@ -66,7 +68,7 @@ export class AqiStation implements Rule {
 
   onReading(r: Reading): void {
     const p = this.byInput.get(pointKey(r.dev, r.pt));
-    if (!p || r.q !== 'good' || typeof r.v !== 'number' || !Number.isFinite(r.v)) return;
+    if (!p || r.q !== 'good' || typeof r.v !== 'number' || !Number.isFinite(r.v) || r.ts < (this.state.closedBefore ?? 0)) return;
     const c = toUgM3(p, Math.max(0, r.v), r.u ?? this.cfg.pollutants[p]?.unit);
     if (c === undefined) return;
     let acc = this.state.acc[p];
@@ -122,6 +124,7 @@ export class AqiStation implements Rule {
       const acc = this.state.acc[p];
       if (acc && acc.hour < hourEnd) this.close(p, acc);
     }
+    this.state.closedBefore = Math.max(this.state.closedBefore ?? 0, hourEnd);
     const h1 = hourEnd - HOUR;
     const series: Partial<Record<AqiPollutant, HourSeries>> = {};
     for (const p of AQI_POLLUTANTS) if (this.cfg.pollutants[p]) series[p] = Array.from({ length: 12 }, (_, i) => this.mean(p, h1 - i * HOUR));

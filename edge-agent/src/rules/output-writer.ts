@@ -42,7 +42,7 @@ export class OutputWriter {
     slot.busy = true;
     this.ctx.write(dev, pt, value).then(
       () => {
-        this.latch(dev, pt).clear(this.ctx.clock.now(), { dev, message: `${dev}.${pt} written again` }) && this.save();
+        if (this.latch(dev, pt).clear(this.ctx.clock.now(), { dev, message: `${dev}.${pt} written again` })) this.save();
         this.finish(dev, pt, slot, done, true);
       },
       (err: unknown) => {
