@@ -12,8 +12,9 @@ import { readFileSync } from 'node:fs';
  *   6. a configuration to 1,000 gateways through Mosquitto with dynamic security (`config-delivery`)
  *   7. telemetry ingest into SQLite and PostgreSQL with dedup (`ingest`)
  *   8. one gateway probing 200 simulated cameras, and its poll slip meanwhile (`cameras`)
+ *   9. rule evaluation cost per reading: 500 readings/s across 50 rules on simulated time (`rules`)
  *
- * Sections: --only append,drain,mosquitto,live,enroll,config-delivery,ingest,cameras
+ * Sections: --only append,drain,mosquitto,live,enroll,config-delivery,ingest,cameras,rules
  * `node dist/bench.js --aedes-broker <port>`, `--bench-sim` and `--bench-fleet` are the child
  * processes the benchmark starts itself.
  */
@@ -35,6 +36,7 @@ import { formatJson, formatTable, verdict, type Row } from './report.js';
 import { Scope } from './scope.js';
 import { runSimChild, SIM_FLAG } from './sim-child.js';
 import { benchIngest } from './telemetry-ingest.js';
+import { benchRules } from './rules-eval.js';
 
 const progress = (msg: string) => process.stderr.write(`bench: ${msg}\n`);
 
@@ -128,6 +130,7 @@ async function main(argv: string[]): Promise<number> {
     );
     await step('ingest', '7. telemetry ingest', () => benchIngest(root, { logger }));
     await step('cameras', '8. cameras', () => benchCameras(root, { logger, benchScript: paths.bench, ticksPerSecond: ticks }));
+    await step('rules', '9. rules', () => benchRules(root, { logger }));
   } catch (err) {
     failures.push((err as Error).message);
   } finally {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ALARM_KEY } from './alarms.js';
 import { signCanonical, verifyCanonical } from './signed-config.js';
 
 /**
@@ -44,6 +45,21 @@ export const CommandArgs = {
   'logs.tail': z.strictObject({ lines: z.int().min(1).max(1000).default(100) }),
   /** Restart the agent (systemd starts it again); answered before it goes. */
   'agent.restart': z.strictObject({}),
+  /**
+   * A technician acknowledges an alarm raised by a rule at the gateway: the local warning
+   * (siren, beacon) goes silent, the alarm stays raised until its condition clears, and the
+   * warning sounds again if the level rises further.
+   */
+  'alarm.ack': z.strictObject({ key: z.string().regex(ALARM_KEY, 'expected an alarm key like "flood.level/dongha"') }),
+  /** A technician sets a lighting group's level until a time (or for a duration); then the schedule resumes. */
+  'lighting.override': z
+    .strictObject({
+      group: id,
+      level: z.int().min(0).max(100),
+      untilMs: z.int().min(0).optional(),
+      durationMs: z.int().min(1000).max(7 * 86_400_000).optional(),
+    })
+    .refine((a) => (a.untilMs === undefined) !== (a.durationMs === undefined), { message: 'give exactly one of untilMs and durationMs', path: ['untilMs'] }),
 } as const;
 export type CommandName = keyof typeof CommandArgs;
 export const COMMAND_NAMES = Object.keys(CommandArgs) as CommandName[];

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { DeviceProfile, SerialParity, ValueRange, WordOrder } from './profile-schema.js';
 import { DEFAULT_TOPIC_PREFIX, isValidGatewayId } from './topics.js';
 import { CamerasConfig, checkCamerasConfig } from './camera-config.js';
+import { RulesConfig } from './rules-config.js';
 
 const id = (what: string) =>
   z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, `expected a ${what} id of letters, digits, ".", "_" and "-" (at most 64)`);
@@ -189,6 +190,8 @@ export const GatewayConfig = z
     log: z.strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info') }).default({ level: 'info' }),
     /** ONVIF cameras probed by this gateway (see camera-config.ts). */
     cameras: CamerasConfig.default(() => CamerasConfig.parse({})),
+    /** Rules evaluated on the gateway: flood warning, air-quality index, lighting clock (see rules-config.ts). */
+    rules: RulesConfig.optional(),
   })
   .superRefine((cfg, ctx) => {
     const lineIds = new Map<string, number>();

@@ -12,3 +12,6 @@ export * from './enrollment-link.js';
 export * from './log-format.js';
 export * from './alarms.js';
 export * from './commands.js';
+export * from './rules-config.js';
+export * from './rules-references.js';
+export * from './safe-expression.js';

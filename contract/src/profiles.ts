@@ -7,10 +7,11 @@ import sht20 from '../profiles/sht20.json' with { type: 'json' };
 import intesisDaliBallast from '../profiles/intesis-dali-ballast.json' with { type: 'json' };
 import eastronSdm120 from '../profiles/eastron-sdm120.json' with { type: 'json' };
 import relayIo8 from '../profiles/relay-io-8.json' with { type: 'json' };
+import intesisDaliChannel from '../profiles/intesis-dali-channel.json' with { type: 'json' };
 
 /** Profiles shipped with the product, validated when first read. */
 export const builtinProfiles: readonly DeviceProfile[] = Object.freeze(
-  [vegapulsC21, geoluxLx80, pressureLevel, vaisalaAqt530, sht20, intesisDaliBallast, eastronSdm120, relayIo8].map((p) => DeviceProfile.parse(p)),
+  [vegapulsC21, geoluxLx80, pressureLevel, vaisalaAqt530, sht20, intesisDaliBallast, eastronSdm120, relayIo8, intesisDaliChannel].map((p) => DeviceProfile.parse(p)),
 );
 
 /** Profiles by id; later entries (user profiles) replace earlier ones (built-ins) of the same id. */

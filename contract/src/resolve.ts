@@ -3,6 +3,7 @@ import { GatewayConfig, type DeviceConfig, type LineConfig } from './config-sche
 import type { DeviceProfile, PointSpec, ValueRange } from './profile-schema.js';
 import { createCatalog, type ProfileCatalog } from './profiles.js';
 import { formatPath, problemsFromZod, type Problem } from './problems.js';
+import { checkRulesReferences } from './rules-references.js';
 
 /** A device with its profile applied: the points it really polls, at their final addresses. */
 export interface ResolvedDevice {
@@ -160,6 +161,7 @@ export function resolveGatewayConfig(
     });
     return { config: line, devices };
   });
+  if (config.rules) problems.push(...checkRulesReferences(config.rules, new Map(lines.flatMap((l) => l.devices.map((d) => [d.id, d] as const)))));
   if (problems.length > 0) return { ok: false, problems };
   return { ok: true, value: { config, lines, catalog } };
 }

@@ -11,3 +11,4 @@ export { Forwarder, type ForwarderStats, type ForwarderOptions } from './forward
 export { ForwarderError } from './forward/connection-secrets.js';
 export { CameraProber, type CameraProberOptions, type CameraProberStats, type CameraCredentialsResolved } from './camera/camera-prober.js';
 export { cameraCredentialProblems, lookUpCredentials } from './camera/camera-credentials.js';
+export { RuleEngine, timeoutScheduler, SqliteRuleStateStore, MemoryRuleStateStore, type RuleContext, type RuleEmitter, type RuleScheduler, type RuleStateStore, type RuleCommandResult, type RuleEngineStats, type LightingOverrideRequest } from './rules/index.js';

@@ -17,6 +17,8 @@ export type { EndpointInfo, Transport } from './endpoints/endpoint.js';
 export { SimDevice, type Snapshot } from './devices/sim-device.js';
 export { MODEL_NAMES, defaultUnitId, type ModelName } from './devices/models.js';
 export { VegapulsC21 } from './devices/vegapuls-c21.js';
+export { RiverModel, riverOptions, type RiverOptions } from './devices/river.js';
+export { createRandom } from './random.js';
 export { GeoluxLx80 } from './devices/geolux-lx80.js';
 export { PressureLevel } from './devices/pressure-level.js';
 export { VaisalaAqt530, type PollutionEpisode } from './devices/vaisala-aqt530.js';
