@@ -1,5 +1,6 @@
 import { type Kysely, type Migration, type MigrationProvider } from 'kysely';
 import { cameraStatusMigration } from './migration-camera-status.js';
+import { eventsAlarmsCommandsMigration } from './migration-events-alarms-commands.js';
 import type { Dialect } from './schema.js';
 
 /**
@@ -202,6 +203,8 @@ function migrations(dialect: Dialect): Record<string, Migration> {
       },
     },
     '0002_camera_status': cameraStatusMigration,
+    // 0003 is taken by the gateway problems of issue 7 (another branch).
+    '0004_events_alarms_commands': eventsAlarmsCommandsMigration(dialect),
   };
 }
 

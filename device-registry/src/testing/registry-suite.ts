@@ -5,6 +5,7 @@ import { apiSuite } from './suite-api.js';
 import { cameraSuite } from './suite-cameras.js';
 import { configSuite } from './suite-config.js';
 import { enrollmentSuite } from './suite-enrollment.js';
+import { eventsAlarmsSuite } from './suite-events-alarms.js';
 import { fleetSuite } from './suite-fleet.js';
 
 /**
@@ -34,5 +35,6 @@ export function registrySuite(name: string, makeStore: StoreFactory): void {
     configSuite(reg);
     fleetSuite(reg);
     cameraSuite(reg);
+    eventsAlarmsSuite(reg);
   });
 }
