@@ -3,6 +3,7 @@ import { startTestRegistry, type TestRegistry } from './harness.js';
 import type { StoreFactory, TestStore } from './stores.js';
 import { apiSuite } from './suite-api.js';
 import { cameraSuite } from './suite-cameras.js';
+import { commandsSuite } from './suite-commands.js';
 import { configSuite } from './suite-config.js';
 import { enrollmentSuite } from './suite-enrollment.js';
 import { eventsAlarmsSuite } from './suite-events-alarms.js';
@@ -36,5 +37,6 @@ export function registrySuite(name: string, makeStore: StoreFactory): void {
     fleetSuite(reg);
     cameraSuite(reg);
     eventsAlarmsSuite(reg);
+    commandsSuite(reg);
   });
 }
