@@ -164,30 +164,46 @@ export class AlarmsRepo {
     return Number(r.id);
   }
 
-  /** Applies a change to an occurrence read before (`current`), keeping its stored state in step. */
-  async update(current: AlarmRecord, change: AlarmChange, now: number): Promise<AlarmRecord> {
-    const next = { ...current, ...change, updatedAt: now };
-    const state = lifecycleOf(next);
+  /**
+   * Writes only the fields in `change`, so a concurrent acknowledgement is never overwritten; the
+   * stored state is computed in the statement from the row as it is then.
+   */
+  async update(id: number, change: AlarmChange, now: number): Promise<void> {
+    const set: Record<string, unknown> = { updated_at: now };
+    const columns: Record<keyof AlarmChange, string> = {
+      severity: 'severity',
+      level: 'level',
+      message: 'message',
+      dev: 'device_id',
+      raisedAt: 'raised_at',
+      reraiseCount: 'reraise_count',
+      clearedAt: 'cleared_at',
+      clearedSeq: 'cleared_seq',
+      acknowledgedAt: 'acknowledged_at',
+      acknowledgedBy: 'acknowledged_by',
+      ackNote: 'ack_note',
+    };
+    for (const [k, v] of Object.entries(change)) if (v !== undefined) set[columns[k as keyof AlarmChange]] = v;
     await this.db
       .updateTable('alarms')
-      .set({
-        device_id: next.dev,
-        state,
-        severity: next.severity,
-        level: next.level,
-        message: next.message,
-        raised_at: next.raisedAt,
-        reraise_count: next.reraiseCount,
-        cleared_at: next.clearedAt,
-        cleared_seq: next.clearedSeq,
-        acknowledged_at: next.acknowledgedAt,
-        acknowledged_by: next.acknowledgedBy,
-        ack_note: next.ackNote,
-        updated_at: now,
+      .set((eb) => {
+        // Typed: PostgreSQL cannot infer the type of a bare parameter in `$1 is null`.
+        const cleared = change.clearedAt !== undefined ? eb.cast(eb.val(change.clearedAt), 'bigint') : eb.ref('cleared_at');
+        const acked = change.acknowledgedAt !== undefined ? eb.cast(eb.val(change.acknowledgedAt), 'bigint') : eb.ref('acknowledged_at');
+        const state = eb
+          .case()
+          .when(eb.and([eb(cleared, 'is', null), eb(acked, 'is', null)]))
+          .then('raised')
+          .when(eb(cleared, 'is', null))
+          .then('acknowledged')
+          .when(eb(acked, 'is', null))
+          .then('cleared')
+          .else('closed')
+          .end();
+        return { ...set, state };
       })
-      .where('id', '=', current.id)
+      .where('id', '=', id)
       .execute();
-    return { ...next, state };
   }
 
   /** Acknowledges an occurrence not acknowledged yet; false when it already was (or does not exist). */
@@ -224,12 +240,24 @@ export class AlarmsRepo {
     return r ? toKeyState(r) : undefined;
   }
 
-  async setKeyState(gatewayId: string, key: string, s: AlarmKeyState): Promise<void> {
-    await this.db
+  /**
+   * Records `s` as the newest transition of (gateway, key) unless a newer one (by seq, idx) is
+   * there: true when it was recorded. One statement, so concurrent ingest transactions decide in
+   * turn (the key's row is locked until the deciding one commits).
+   */
+  async advanceKey(gatewayId: string, key: string, s: AlarmKeyState): Promise<boolean> {
+    const r = await this.db
       .insertInto('alarm_keys')
       .values({ gateway_id: gatewayId, alarm_key: key, state: s.state, seq: s.seq, idx: s.idx, ts: s.ts })
-      .onConflict((oc) => oc.columns(['gateway_id', 'alarm_key']).doUpdateSet({ state: s.state, seq: s.seq, idx: s.idx, ts: s.ts }))
-      .execute();
+      .onConflict((oc) =>
+        oc
+          .columns(['gateway_id', 'alarm_key'])
+          .doUpdateSet({ state: s.state, seq: s.seq, idx: s.idx, ts: s.ts })
+          .where((eb) => eb.or([eb('alarm_keys.seq', '<', s.seq), eb.and([eb('alarm_keys.seq', '=', s.seq), eb('alarm_keys.idx', '<=', s.idx)])])),
+      )
+      .returning('seq')
+      .executeTakeFirst();
+    return r !== undefined;
   }
 
   /** Newest first (by id). */

@@ -134,8 +134,11 @@ export class CommandsRepo {
     await this.db.updateTable('commands').set({ state: 'sent', state_at: now }).where('id', '=', id).where('state', '=', 'pending').execute();
   }
 
-  /** Applies a change when the command is still in `expect` (a state read before); false when it moved meanwhile. */
-  async update(id: string, expect: CommandStatus, change: CommandChange): Promise<boolean> {
+  /**
+   * Applies a change when the command is still as read in `expect` (its state and the newest
+   * result applied); false when it moved meanwhile (read again and decide again).
+   */
+  async update(expect: Pick<StoredCommand, 'id' | 'state' | 'resultSeq' | 'resultIdx'>, change: CommandChange): Promise<boolean> {
     const set: Record<string, unknown> = {};
     if (change.state !== undefined) set.state = change.state;
     if (change.stateAt !== undefined) set.state_at = change.stateAt;
@@ -145,7 +148,14 @@ export class CommandsRepo {
     if (change.repeat !== undefined) set.repeat = change.repeat ? 1 : 0;
     if (change.resultSeq !== undefined) set.result_seq = change.resultSeq;
     if (change.resultIdx !== undefined) set.result_idx = change.resultIdx;
-    const r = await this.db.updateTable('commands').set(set).where('id', '=', id).where('state', '=', expect).executeTakeFirst();
+    const r = await this.db
+      .updateTable('commands')
+      .set(set)
+      .where('id', '=', expect.id)
+      .where('state', '=', expect.state)
+      .where((eb) => (expect.resultSeq === null ? eb('result_seq', 'is', null) : eb('result_seq', '=', expect.resultSeq)))
+      .where((eb) => (expect.resultIdx === null ? eb('result_idx', 'is', null) : eb('result_idx', '=', expect.resultIdx)))
+      .executeTakeFirst();
     return affected(r) > 0;
   }
 }

@@ -45,9 +45,9 @@ export class AlarmService {
     const gw = e.gatewayId;
     const now = this.deps.clock.now();
     const actor = `gateway:${gw}`;
-    const last = await tx.alarms.keyState(gw, t.key);
-    const stale = last !== undefined && (e.seq < last.seq || (e.seq === last.seq && e.idx < last.idx));
-    if (!stale) await tx.alarms.setKeyState(gw, t.key, { state: t.state, seq: e.seq, idx: e.idx, ts: e.ts });
+    // Equal (seq, idx) is not stale: an event that raises and clears in one applies both in order.
+    const stale = !(await tx.alarms.advanceKey(gw, t.key, { state: t.state, seq: e.seq, idx: e.idx, ts: e.ts }));
+    const last = stale ? await tx.alarms.keyState(gw, t.key) : undefined;
     const entry = (action: AlarmHistoryEntry['action'], ts = e.ts): AlarmHistoryEntry => ({ ts, action, actor, seq: e.seq, severity: e.severity, level: t.level ?? null, message: e.message, note: null });
 
     if (t.state === 'cleared') {
@@ -55,17 +55,17 @@ export class AlarmService {
       const active = await tx.alarms.active(gw, t.key);
       // A clear without an active alarm is normal: e.g. device.online for every device at start.
       if (!active) return;
-      await tx.alarms.update(active, { clearedAt: e.ts, clearedSeq: e.seq }, now);
+      await tx.alarms.update(active.id, { clearedAt: e.ts, clearedSeq: e.seq }, now);
       await tx.alarms.addHistory(active.id, entry('cleared'));
       this.deps.logger.info({ gatewayId: gw, key: t.key, alarmId: active.id }, 'alarm cleared');
       return;
     }
 
-    if (stale && last.state === 'cleared') {
+    if (last?.state === 'cleared') {
       // The condition was already reported over: this raise belongs before that clear.
       const ended = await tx.alarms.clearedBy(gw, t.key, last.seq);
       if (ended) {
-        await tx.alarms.update(ended, { reraiseCount: ended.reraiseCount + 1, raisedAt: Math.min(ended.raisedAt, e.ts) }, now);
+        await tx.alarms.update(ended.id, { reraiseCount: ended.reraiseCount + 1, raisedAt: Math.min(ended.raisedAt, e.ts) }, now);
         await tx.alarms.addHistory(ended.id, entry('re-raised'));
         return;
       }
@@ -79,7 +79,7 @@ export class AlarmService {
     if (active) {
       const escalated = !stale && ((t.level ?? null) !== active.level || SEVERITY_RANK[e.severity] > SEVERITY_RANK[active.severity]);
       await tx.alarms.update(
-        active,
+        active.id,
         {
           reraiseCount: active.reraiseCount + 1,
           raisedAt: Math.min(active.raisedAt, e.ts),

@@ -160,12 +160,12 @@ export class CommandService {
         this.deps.auditor.record(tx, { actor: { kind: 'gateway', id: e.gatewayId } }, 'command.result', { type: 'command', id: cmd.id }, { gatewayId: e.gatewayId, name: cmd.name, state: res.state, error: res.error?.code ?? null, repeat: res.repeat ?? false, ...details });
       if (isFinal(cmd.state)) {
         // A final answer stands; a repeat of it (the gateway got the command again) is noted.
-        if (res.repeat === true && !cmd.repeat && (await tx.commands.update(cmd.id, cmd.state, { repeat: true }))) await audit();
+        if (res.repeat === true && !cmd.repeat && (await tx.commands.update(cmd, { repeat: true }))) await audit();
         return;
       }
       const newer = cmd.resultSeq === null || e.seq > cmd.resultSeq || (e.seq === cmd.resultSeq && e.idx > (cmd.resultIdx ?? -1));
       if (!isFinal(res.state) && (!newer || RANK[res.state] < RANK[cmd.state])) return;
-      const moved = await tx.commands.update(cmd.id, cmd.state, {
+      const moved = await tx.commands.update(cmd, {
         state: res.state,
         stateAt: now,
         resultSeq: e.seq,
@@ -175,11 +175,12 @@ export class CommandService {
         ...(res.error !== undefined && { error: res.error }),
         ...(res.repeat === true && { repeat: true }),
       });
-      if (!moved) continue; // the sweeper expired it meanwhile: read again
+      if (!moved) continue; // another answer or the sweeper changed it meanwhile: read again
       if (res.state !== 'progress') await audit(cmd.state === 'expired' ? { after: 'expired' } : {});
       log[res.state === 'failed' || res.state === 'refused' ? 'warn' : 'info']({ gatewayId: e.gatewayId, commandId: cmd.id, name: cmd.name, state: res.state, error: res.error }, 'command result');
       return;
     }
+    log.warn({ gatewayId: e.gatewayId, commandId: res.id, state: res.state }, 'a command result kept losing to concurrent changes; not applied');
   }
 
   /** Publishes the gateway's unexpired commands that have no answer yet again (it came back online). */
@@ -215,7 +216,7 @@ export class CommandService {
     const now = this.deps.clock.now();
     if (!OPEN_COMMAND_STATUSES.includes(c.state) || now < this.deadline(c)) return false;
     return this.store.transaction(async (tx) => {
-      if (!(await tx.commands.update(c.id, c.state, { state: 'expired', stateAt: now }))) return false;
+      if (!(await tx.commands.update(c, { state: 'expired', stateAt: now }))) return false;
       await this.deps.auditor.record(tx, SYSTEM, 'command.expire', { type: 'command', id: c.id }, { gatewayId: c.gatewayId, name: c.name, after: c.state, expiresAt: c.expiresAt });
       this.deps.logger.warn({ gatewayId: c.gatewayId, commandId: c.id, name: c.name, after: c.state }, 'command expired without a final answer');
       return true;
