@@ -4,6 +4,7 @@ import { BEARER_SECURITY, ctxOf, requireRole } from '../http/auth.js';
 import { body, digits, emptyBodyIsObject, errorResponses, object, params, parseCount, query, slug, strOrNull, text, ts, tsOrNull } from '../http/schemas.js';
 import { ALARM_LIFECYCLE, type AlarmStateFilter } from '../repos/alarms-repo.js';
 import { SEVERITIES } from './events.js';
+import { NEXT_SCHEMA, nextCursor } from './paging.js';
 import type { RouteOptions } from './route-options.js';
 
 const alarmProperties = {
@@ -64,7 +65,7 @@ export async function alarmRoutes(app: FastifyInstance, { services }: RouteOptio
         summary: 'Alarms, newest first: open ones (raised, acknowledged, cleared) by default; page back with before=<next>',
         security,
         querystring: query({ state: { type: 'string', enum: ['open', 'all', ...ALARM_LIFECYCLE] }, site: slug, gateway: text(64), severity: { type: 'string', enum: SEVERITIES }, limit: digits(4), before: digits(15) }),
-        response: { 200: object({ alarms: { type: 'array', items: alarmSchema }, next: { type: ['string', 'null'], description: 'Cursor of the next page, null at the end' } }), ...errorResponses },
+        response: { 200: object({ alarms: { type: 'array', items: alarmSchema }, next: NEXT_SCHEMA }), ...errorResponses },
       },
     },
     async (req) => {
@@ -78,8 +79,7 @@ export async function alarmRoutes(app: FastifyInstance, { services }: RouteOptio
         ...(q.severity !== undefined && { severity: q.severity }),
         ...(q.before !== undefined && { before: parseCount(q.before, 'querystring.before', 1, Number.MAX_SAFE_INTEGER) }),
       });
-      const last = alarms.at(-1);
-      return { alarms, next: alarms.length === limit && last ? String(last.id) : null };
+      return { alarms, next: nextCursor(alarms, limit, (a) => String(a.id)) };
     },
   );
 

@@ -2,9 +2,9 @@ import type { FastifyInstance } from 'fastify';
 import { COMMAND_NAMES } from '@cityedge/contract';
 import { BEARER_SECURITY, ctxOf, requireRole } from '../http/auth.js';
 import { anyObject, body, digits, errorResponses, int, object, params, parseCount, query, text, ts, tsOrNull } from '../http/schemas.js';
-import { invalid } from '../errors.js';
 import { COMMAND_STATUSES, type CommandStatus } from '../repos/commands-repo.js';
 import type { CommandInput } from '../service/command-service.js';
+import { NEXT_SCHEMA, nextCursor, parseCursor } from './paging.js';
 import type { RouteOptions } from './route-options.js';
 
 const commandProperties = {
@@ -66,21 +66,16 @@ export async function commandRoutes(app: FastifyInstance, { services }: RouteOpt
         security,
         params: params('id'),
         querystring: query({ state: { type: 'string', enum: COMMAND_STATUSES }, limit: digits(4), before: text(100) }),
-        response: { 200: object({ commands: { type: 'array', items: commandSchema }, next: { type: ['string', 'null'], description: 'Cursor of the next page, null at the end' } }), ...errorResponses },
+        response: { 200: object({ commands: { type: 'array', items: commandSchema }, next: NEXT_SCHEMA }), ...errorResponses },
       },
     },
     async (req) => {
       const q = req.query;
       const limit = parseCount(q.limit, 'querystring.limit', 1, 1000, 50);
-      let before: { issuedAt: number; id: string } | undefined;
-      if (q.before !== undefined) {
-        const m = CURSOR.exec(q.before);
-        if (!m) throw invalid('querystring.before', 'expected the next cursor of a previous page');
-        before = { issuedAt: Number(m[1]), id: m[2]! };
-      }
+      const m = parseCursor(q.before, CURSOR);
+      const before = m && { issuedAt: Number(m[1]), id: m[2]! };
       const commands = await services.commands.list(req.params.id, { limit, ...(q.state !== undefined && { state: q.state }), ...(before && { before }) });
-      const last = commands.at(-1);
-      return { commands, next: commands.length === limit && last ? `${last.issuedAt}.${last.id}` : null };
+      return { commands, next: nextCursor(commands, limit, (c) => `${c.issuedAt}.${c.id}`) };
     },
   );
 

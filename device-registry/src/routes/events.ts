@@ -1,8 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { BEARER_SECURITY, requireRole } from '../http/auth.js';
 import { digits, errorResponses, object, params, parseCount, query, text, ts } from '../http/schemas.js';
-import { invalid } from '../errors.js';
 import type { EventSeverity } from '@cityedge/contract';
+import { NEXT_SCHEMA, nextCursor, parseCursor } from './paging.js';
 import type { RouteOptions } from './route-options.js';
 
 export const SEVERITIES = ['info', 'warning', 'alarm', 'critical'] as const;
@@ -45,18 +45,14 @@ export async function eventRoutes(app: FastifyInstance, { services }: RouteOptio
         security: BEARER_SECURITY,
         params: params('id'),
         querystring: query({ type: text(64, { pattern: '^[a-z][a-z0-9_.-]{0,62}(\\.\\*)?$' }), severity: { type: 'string', enum: SEVERITIES }, since: digits(15), until: digits(15), limit: digits(4), before: text(40) }),
-        response: { 200: object({ gatewayId: { type: 'string' }, events: { type: 'array', items: eventSchema }, next: { type: ['string', 'null'], description: 'Cursor of the next page, null at the end' } }), ...errorResponses },
+        response: { 200: object({ gatewayId: { type: 'string' }, events: { type: 'array', items: eventSchema }, next: NEXT_SCHEMA }), ...errorResponses },
       },
     },
     async (req) => {
       const q = req.query;
       const limit = parseCount(q.limit, 'querystring.limit', 1, 1000, 100);
-      let before: { seq: number; idx: number } | undefined;
-      if (q.before !== undefined) {
-        const m = CURSOR.exec(q.before);
-        if (!m) throw invalid('querystring.before', 'expected the next cursor of a previous page');
-        before = { seq: Number(m[1]), idx: Number(m[2]) };
-      }
+      const m = parseCursor(q.before, CURSOR);
+      const before = m && { seq: Number(m[1]), idx: Number(m[2]) };
       const events = await services.events.list({
         gatewayId: req.params.id,
         limit,
@@ -66,8 +62,7 @@ export async function eventRoutes(app: FastifyInstance, { services }: RouteOptio
         ...(q.until !== undefined && { until: parseCount(q.until, 'querystring.until', 0, Number.MAX_SAFE_INTEGER) }),
         ...(before && { before }),
       });
-      const last = events.at(-1);
-      return { gatewayId: req.params.id, events, next: events.length === limit && last ? `${last.seq}.${last.idx}` : null };
+      return { gatewayId: req.params.id, events, next: nextCursor(events, limit, (e) => `${e.seq}.${e.idx}`) };
     },
   );
 }
