@@ -7,11 +7,11 @@ const STATUSES: readonly CommandStatus[] = ['pending', 'sent', 'accepted', 'prog
 const FAILED = new Set<CommandStatus>(['failed', 'refused', 'expired']);
 
 const watchOptions = { timeout: { type: 'string' }, interval: { type: 'string' } } as const;
-const watchHelp = ['--timeout <s>       give up watching after this long with exit 3 (default 300)', '--interval <ms>     poll interval (default 1000)'];
+const watchHelp = ['--timeout <s>         give up watching after this long with exit 3 (default 300)', '--interval <ms>       poll interval (default 1000)'];
 const sendOptions: Record<string, OptionSpec> = { ttl: { type: 'string' }, watch: { type: 'boolean' }, ...watchOptions };
 const sendHelp = [
-  '--ttl <s>           the gateway refuses it after this long (default 60, at most 3600)',
-  '--watch             follow it: progress, then the result; exit 0 succeeded, 1 failed, refused or expired',
+  '--ttl <s>             the gateway refuses it after this long (default 60, at most 3600)',
+  '--watch               follow it: progress, then the result; exit 0 succeeded, 1 failed, refused or expired',
   ...watchHelp,
 ];
 const SEND_SYNOPSIS = '[--ttl <s>] [--watch [--timeout <s>] [--interval <ms>]]';
@@ -138,13 +138,13 @@ export const cmdCommands: CommandSpec[] = [
     args: ['gateway', 'name'],
     synopsis: `[--arg <key=value> ...] ${SEND_SYNOPSIS}`,
     summary: 'send a command by name (point.write, device.read, line.scan, serial.list, camera.probe, logs.tail, agent.restart)',
-    help: ['--arg <key=value>   an argument; the value is read as JSON when it parses (40, true, [9600,19200]), else as text; repeat it', ...sendHelp],
+    help: ['--arg <key=value>     an argument; the value is read as JSON when it parses (40, true, [9600,19200]), else as text; repeat it', ...sendHelp],
     options: { arg: { type: 'string', multiple: true }, ...sendOptions },
     run: (ctx) => send(ctx, ctx.args[0]!, ctx.args[1]!, parseArgFlags(list(ctx.flags, 'arg'))),
   },
   sugar('write', ['device', 'point', 'value'], 'write a point (e.g. a lamp level) and read it back to confirm', 'point.write', (ctx) => ({ dev: ctx.args[1], pt: ctx.args[2], value: pointValue(ctx.args[3]!), ...(bool(ctx.flags, 'no-confirm') && { confirm: false }) }), {
     synopsis: '[--no-confirm]',
-    help: ['--no-confirm        do not read the point back after writing it'],
+    help: ['--no-confirm          do not read the point back after writing it'],
     options: { 'no-confirm': { type: 'boolean' } },
   }),
   sugar('read', ['device'], 'read every point of a device now', 'device.read', (ctx) => ({ dev: ctx.args[1] })),
@@ -163,7 +163,7 @@ export const cmdCommands: CommandSpec[] = [
     },
     {
       synopsis: '[--from <unit>] [--to <unit>] [--baud <rate,rate>] [--probe-timeout <ms>] [--deadline <s>]',
-      help: ['--from, --to <unit>  the unit ids to try (default 1..247)', '--baud <rate,...>    also try these baud rates (serial lines), e.g. 9600,19200', '--probe-timeout <ms> per probe (default the line\'s timeout)', '--deadline <s>       the scan ends by then with what it found (default 120)'],
+      help: ['--from, --to <unit>   the unit ids to try (default 1..247)', '--baud <rate,...>     also try these baud rates (serial lines), e.g. 9600,19200', '--probe-timeout <ms>  per probe (default the line\'s timeout)', '--deadline <s>        the scan ends by then with what it found (default 120)'],
       options: { from: { type: 'string' }, to: { type: 'string' }, baud: { type: 'string' }, 'probe-timeout': { type: 'string' }, deadline: { type: 'string' } },
     },
   ),
@@ -178,7 +178,7 @@ export const cmdCommands: CommandSpec[] = [
       const lines = int(ctx.flags, 'lines');
       return lines === undefined ? {} : { lines };
     },
-    { synopsis: '[--lines <n>]', help: ['--lines <n>         how many (default 100, at most 1000)'], options: { lines: { type: 'string' } } },
+    { synopsis: '[--lines <n>]', help: ['--lines <n>           how many (default 100, at most 1000)'], options: { lines: { type: 'string' } } },
   ),
   sugar('restart', [], 'restart the agent (systemd starts it again)', 'agent.restart', () => ({})),
   {
@@ -229,7 +229,7 @@ export const cmdCommands: CommandSpec[] = [
     args: ['gateway'],
     synopsis: '[--state <state>] [--limit <n>]',
     summary: "the gateway's commands, newest first",
-    help: [`--state <state>     only these: ${STATUSES.join(', ')}`, '--limit <n>         at most this many (default 50)'],
+    help: [`--state <state>       only these: ${STATUSES.join(', ')}`, '--limit <n>           at most this many (default 50)'],
     options: { state: { type: 'string' }, limit: { type: 'string' } },
     async run(ctx) {
       const gw = ctx.args[0]!;
