@@ -61,6 +61,8 @@ export class CommandService {
   private readonly defaultTtlMs: number;
   private readonly maxTtlMs: number;
   private readonly graceMs: number;
+  /** Commands being handed to the broker now: the sweep and a reconnect leave them alone. */
+  private readonly publishing = new Set<string>();
 
   constructor(
     private readonly store: RegistryStore,
@@ -224,7 +226,14 @@ export class CommandService {
   }
 
   private async publish(c: StoredCommand, signed?: SignedCommand): Promise<boolean> {
+    if (this.publishing.has(c.id)) return false;
+    this.publishing.add(c.id);
     try {
+      if (!signed) {
+        // Read before: publish again only if nobody published it or answered since.
+        const current = await this.store.commands.get(c.id);
+        if (!current || current.state !== c.state || current.publishCount !== c.publishCount) return false;
+      }
       const doc = signed ?? (await this.store.commands.signed(c.id));
       if (!doc) return false;
       await this.publisher.publishCommand(c.gatewayId, doc);
@@ -233,6 +242,8 @@ export class CommandService {
     } catch (err) {
       this.deps.logger.warn({ err, gatewayId: c.gatewayId, commandId: c.id }, 'publishing a command failed; published again later (sweep or reconnect) until it expires');
       return false;
+    } finally {
+      this.publishing.delete(c.id);
     }
   }
 }

@@ -33,11 +33,13 @@ export class RecordingPublisher implements ConfigPublisher {
 export class RecordingCommandPublisher implements CommandPublisher {
   readonly published: Array<{ gatewayId: string; signed: SignedCommand }> = [];
   failing = false;
+  /** While set, a publish waits for it (a broker slow to acknowledge). */
+  hold: Promise<void> | undefined;
 
-  publishCommand(gatewayId: string, signed: SignedCommand): Promise<void> {
-    if (this.failing) return Promise.reject(new Error('broker connection lost'));
+  async publishCommand(gatewayId: string, signed: SignedCommand): Promise<void> {
+    if (this.failing) throw new Error('broker connection lost');
     this.published.push({ gatewayId, signed });
-    return Promise.resolve();
+    await this.hold;
   }
 
   to(gatewayId: string): SignedCommand[] {

@@ -25,6 +25,11 @@ interface CommandBody {
 
 const status = (gw: string, state: 'online' | 'offline'): StatusMessage => ({ v: 1, gw, state, ts: 1 });
 
+async function until(pred: () => boolean): Promise<void> {
+  for (let i = 0; i < 500 && !pred(); i++) await new Promise((r) => setTimeout(r, 10));
+  expect(pred()).toBe(true);
+}
+
 /** A `command.*` event as the gateway sends it through its outbox. */
 export const result = (r: CommandResult, ts = 1) => ev(`command.${r.state}`, { ts, severity: r.state === 'failed' || r.state === 'refused' ? 'warning' : 'info', message: `command ${r.id} ${r.state}`, data: r as unknown as Record<string, unknown> });
 
@@ -198,6 +203,21 @@ export function commandsSuite(reg: () => TestRegistry): void {
       expect(await r.services.commands.sweep()).toEqual({ expired: 0, published: 1 });
       expect(await get(r, c.id)).toMatchObject({ state: 'sent', publishCount: 1 });
       expect(r.commandPublisher.to('gw-k7').map((s) => s.id)).toEqual([c.id]);
+
+      // A sweep while the broker is still taking a command does not publish it a second time.
+      let release = (): void => undefined;
+      r.commandPublisher.hold = new Promise((resolve) => (release = resolve));
+      const sending = sent(r, 'gw-k7', { name: 'serial.list' });
+      await until(() => r.commandPublisher.to('gw-k7').length === 2);
+      const stale = await r.store.commands.inStates(['pending'], 'gw-k7');
+      expect(stale).toHaveLength(1);
+      expect(await r.services.commands.sweep()).toEqual({ expired: 0, published: 0 });
+      release();
+      r.commandPublisher.hold = undefined;
+      const second = await sending;
+      expect(second).toMatchObject({ state: 'sent', publishCount: 1 });
+      expect(await r.services.commands.redeliver('gw-k7')).toBe(2);
+      expect(await get(r, second.id)).toMatchObject({ publishCount: 2 });
     });
   });
 }
