@@ -17,10 +17,11 @@ export const Channel = {
   config: 'config',
   /** gateway -> registry: result of applying a configuration. */
   configReport: 'config/report',
-  /** registry -> gateway: commands. */
+  /**
+   * registry -> gateway: signed commands (QoS 1, not retained). Results come back as
+   * `command.*` events on the events channel, through the gateway's outbox.
+   */
   cmd: 'cmd',
-  /** gateway -> registry: command results. */
-  cmdResult: 'cmd/result',
   /** gateway -> central: retained state of every camera (CamerasStatusMessage). */
   cameras: 'cameras',
   /** gateway -> central: best-effort camera thumbnails, one camera per message (CameraThumbnailMessage). */

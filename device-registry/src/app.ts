@@ -7,12 +7,15 @@ import { errorServerOptions, installErrorHandlers } from './http/error-handler.j
 import { LiveView, type LiveViewOptions } from './live/live-view.js';
 import { errorResponses, errorSchema, object } from './http/schemas.js';
 import { RegistryMetrics } from './http/metrics.js';
+import { alarmRoutes } from './routes/alarms.js';
 import { auditRoutes } from './routes/audit.js';
 import { cameraStatusRoutes } from './routes/camera-status.js';
 import { cameraRoutes } from './routes/cameras.js';
+import { commandRoutes } from './routes/commands.js';
 import { configRoutes } from './routes/configs.js';
 import { deviceRoutes } from './routes/devices.js';
 import { DEFAULT_ENROLL_RATE_LIMIT, enrollRoutes } from './routes/enroll.js';
+import { eventRoutes } from './routes/events.js';
 import { gatewayRoutes } from './routes/gateways.js';
 import { liveRoutes } from './routes/live.js';
 import { metricsRoutes } from './routes/metrics.js';
@@ -130,5 +133,8 @@ export function buildApp(options: AppOptions): FastifyInstance {
   app.register(readingRoutes, routeOpts);
   app.register(tokenRoutes, routeOpts);
   app.register(auditRoutes, routeOpts);
+  app.register(commandRoutes, routeOpts);
+  app.register(eventRoutes, routeOpts);
+  app.register(alarmRoutes, routeOpts);
   return app;
 }

@@ -4,16 +4,19 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { DynsecClient } from './broker/dynsec-client.js';
 import { MosquittoDynsec } from './broker/mosquitto-dynsec.js';
-import type { SignedConfig } from '@cityedge/contract';
+import type { SignedCommand, SignedConfig } from '@cityedge/contract';
 import { EmbeddedBroker, type BrokerAccount } from './broker/embedded-broker.js';
 import { MqttConfigPublisher } from './broker/config-publisher.js';
 import type { MqttConnection } from './broker/mqtt-connection.js';
 import { CameraFollower } from './ingest/camera-follower.js';
+import { EventsIngest } from './ingest/events-ingest.js';
 import type { LiveViewOptions } from './live/live-view.js';
 import { FleetFollower } from './ingest/fleet-follower.js';
 import { TelemetryIngest } from './ingest/telemetry-ingest.js';
 import { listen, openRegistry, type OpenedRegistry } from './server.js';
-import type { BrokerIdentity, ConfigPublisher } from './service/ports.js';
+import { redeliverOnReconnect } from './service/command-redelivery.js';
+import { CommandSweeper } from './service/command-sweeper.js';
+import type { BrokerIdentity, CommandPublisher, ConfigPublisher } from './service/ports.js';
 
 export interface CentralOptions {
   dataDir: string;
@@ -38,6 +41,8 @@ export interface CentralOptions {
   documentDefaults?: Record<string, unknown>;
   /** Live view (ffmpeg path, limits); the relays start and stop with the HTTP server. */
   liveView?: LiveViewOptions;
+  /** How often commands are expired and pending ones published again; default 5 s. */
+  commandSweepIntervalMs?: number;
 }
 
 export interface Central {
@@ -61,12 +66,12 @@ class Deferred<T extends object> {
 /**
  * The central side on one machine: the registry (HTTP API, storage, keys), the broker gateways
  * connect to with their own identities, and the registry's MQTT followers (configuration
- * publisher, fleet status and reports, camera reports, telemetry ingest). Parts start in dependency order and
- * stop in reverse.
+ * publisher, fleet status and reports, camera reports, telemetry and events ingest, the command
+ * sweeper). Parts start in dependency order and stop in reverse.
  */
 export async function startCentral(o: CentralOptions): Promise<Central> {
   const prefix = o.topicPrefix ?? 'edge/v1';
-  const publisher = new Deferred<ConfigPublisher>();
+  const publisher = new Deferred<ConfigPublisher & CommandPublisher>();
   const identity = new Deferred<BrokerIdentity>();
   const core = new Deferred<OpenedRegistry>();
   const stops: Array<() => Promise<void>> = [];
@@ -114,6 +119,7 @@ export async function startCentral(o: CentralOptions): Promise<Central> {
       brokerInfo: { url: brokerUrl, topicPrefix: prefix },
       logger: o.logger,
       publisher: { publish: (gw: string, signed: SignedConfig) => publisher.get().publish(gw, signed) },
+      commandPublisher: { publishCommand: (gw: string, signed: SignedCommand) => publisher.get().publishCommand(gw, signed) },
       brokerIdentity: {
         provisionGateway: (gw, pw) => identity.target?.provisionGateway(gw, pw) ?? Promise.resolve(),
         setGatewayPassword: (gw, pw) => identity.target?.setGatewayPassword(gw, pw) ?? Promise.resolve(),
@@ -132,7 +138,7 @@ export async function startCentral(o: CentralOptions): Promise<Central> {
     await configs.start();
     stops.push(() => configs.stop());
     publisher.target = configs;
-    const follower = new FleetFollower({ connection: service('fleet'), listener: services.fleet, logger: o.logger.child({ module: 'fleet' }), prefix });
+    const follower = new FleetFollower({ connection: service('fleet'), listener: redeliverOnReconnect(services.fleet, services.commands, services.store), logger: o.logger.child({ module: 'fleet' }), prefix });
     await follower.start();
     stops.push(() => follower.stop());
     const cameras = new CameraFollower({ connection: service('cameras'), listener: services.cameraStatus, logger: o.logger.child({ module: 'cameras' }), prefix });
@@ -149,6 +155,18 @@ export async function startCentral(o: CentralOptions): Promise<Central> {
     stops.push(() => ingest.stop());
     registry.app.metrics.watchIngest(() => ingest.stats());
     if (broker) registry.app.metrics.watchBroker(() => broker.stats());
+    const events = new EventsIngest({
+      connection: service('events'),
+      sink: services.events,
+      logger: o.logger.child({ module: 'events-ingest' }),
+      prefix,
+      ...(sharedGroup !== undefined && { sharedGroup }),
+    });
+    await events.start();
+    stops.push(() => events.stop());
+    const sweeper = new CommandSweeper(services.commands, o.logger.child({ module: 'command-sweeper' }), o.commandSweepIntervalMs);
+    sweeper.start();
+    stops.push(() => sweeper.stop());
     // An in-memory broker forgets retained messages when it restarts: deliver every gateway's newest again.
     await services.configs.republishAll();
     const url = await listen(registry.app, o.http);

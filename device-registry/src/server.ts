@@ -6,7 +6,7 @@ import type { Clock } from './clock.js';
 import { openStore, type RegistryStore } from './db/store.js';
 import { loadOrCreateSecretKey } from './security/secret-box.js';
 import { loadOrCreateSigningKey, type SigningKey } from './security/signing-key.js';
-import { HttpOnlyPublisher, type BrokerIdentity, type BrokerInfo, type ConfigPublisher } from './service/ports.js';
+import { HttpOnlyPublisher, type BrokerIdentity, type BrokerInfo, type CommandPublisher, type ConfigPublisher } from './service/ports.js';
 import { createServices, type RegistryServices } from './service/registry-services.js';
 
 export interface OpenRegistryOptions extends AppHttpOptions {
@@ -18,6 +18,8 @@ export interface OpenRegistryOptions extends AppHttpOptions {
   logger: Logger;
   /** How configurations reach gateways; default: HTTP fetch only (nothing published). */
   publisher?: ConfigPublisher;
+  /** How commands reach gateways; default: none (they stay pending and expire). */
+  commandPublisher?: CommandPublisher;
   brokerIdentity?: BrokerIdentity;
   /** Fleet-wide settings every composed configuration starts from. */
   documentDefaults?: Record<string, unknown>;
@@ -49,6 +51,7 @@ export async function openRegistry(o: OpenRegistryOptions): Promise<OpenedRegist
       signingKey,
       secretKey,
       publisher: o.publisher ?? new HttpOnlyPublisher(),
+      ...(o.commandPublisher && { commandPublisher: o.commandPublisher }),
       brokerInfo: o.brokerInfo,
       logger: o.logger,
       ...(o.brokerIdentity && { brokerIdentity: o.brokerIdentity }),

@@ -51,7 +51,8 @@ describe('commands named to users', () => {
       for (const m of text.matchAll(/(?<![\w/.-])edgectl ([a-z]+) ([a-z]+)/g)) {
         if (!edgectlGroups.has(m[1]!)) continue; // prose ("edgectl writes and ...")
         seen++;
-        if (!edgectlCommands.has(`${m[1]} ${m[2]}`)) wrong.push(`${file}: edgectl ${m[1]} ${m[2]}`);
+        // A group with a command of its own (`edgectl events <gateway>`) takes any word after it.
+        if (!edgectlCommands.has(`${m[1]} ${m[2]}`) && !edgectlCommands.has(`${m[1]} `)) wrong.push(`${file}: edgectl ${m[1]} ${m[2]}`);
       }
     }
     expect(seen).toBeGreaterThan(20);

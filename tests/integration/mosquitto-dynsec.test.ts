@@ -1,7 +1,7 @@
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { Channel, encodeReading, encodeStatus, encodeTelemetryMessage, generateSigningKey, signConfig, topicFor, verifySignedConfig, type StatusMessage } from '@cityedge/contract';
+import { Channel, encodeReading, encodeStatus, encodeTelemetryMessage, generateSigningKey, signCommand, signConfig, topicFor, verifySignedConfig, type StatusMessage } from '@cityedge/contract';
 import { DynsecClient, FleetFollower, MemoryTelemetrySink, MosquittoDynsec, MosquittoDynsecProcess, MqttConfigPublisher, TelemetryIngest, type MqttConnection } from '@cityedge/device-registry';
 
 /**
@@ -110,9 +110,9 @@ describe('Mosquitto dynamic security driven by the registry', () => {
     await mosq.dispose();
   });
 
-  it('lets a gateway publish telemetry and its answers under its own id; a subscriber gets them', async () => {
+  it('lets a gateway publish telemetry, events, status and its config report under its own id; a subscriber gets them', async () => {
     const a = await login('gw-a', 'pass-a', 'gw-a');
-    for (const ch of [Channel.telemetry, Channel.events, Channel.status, Channel.configReport, Channel.cmdResult]) {
+    for (const ch of [Channel.telemetry, Channel.events, Channel.status, Channel.configReport]) {
       expect({ ch, rc: await a.pub(topicFor('gw-a', ch), `ok ${ch}`) }).toEqual({ ch, rc: 0 });
       await service.waitFor((m) => m.payload === `ok ${ch}`, ch);
     }
@@ -120,7 +120,7 @@ describe('Mosquitto dynamic security driven by the registry', () => {
 
   it('does not deliver what a gateway publishes to another gateway\'s topics, or to its own config and commands', async () => {
     const a = await login('gw-a', 'pass-a', 'gw-a');
-    for (const t of [topicFor('gw-b', 'telemetry'), topicFor('gw-b', 'status'), topicFor('gw-a', 'config'), `${topicFor('gw-a', 'config')}/x`, topicFor('gw-a', 'cmd'), `${topicFor('gw-a', 'cmd')}/reboot`, topicFor('gw-b', 'cmd'), 'edge/v1/gw-a', '$SYS/forged']) {
+    for (const t of [topicFor('gw-b', 'telemetry'), topicFor('gw-b', 'status'), topicFor('gw-a', 'config'), `${topicFor('gw-a', 'config')}/x`, topicFor('gw-a', 'cmd'), `${topicFor('gw-a', 'cmd')}/reboot`, `${topicFor('gw-a', 'cmd')}/result`, topicFor('gw-b', 'cmd'), 'edge/v1/gw-a', '$SYS/forged']) {
       expect({ t, rc: await a.pub(t, 'forged', true) }).toEqual({ t, rc: NOT_AUTHORIZED });
     }
     await a.pub(topicFor('gw-a', 'telemetry'), 'after the forgeries');
@@ -128,7 +128,7 @@ describe('Mosquitto dynamic security driven by the registry', () => {
     expect(service.got.filter((m) => m.payload === 'forged')).toEqual([]);
   });
 
-  it('refuses a gateway subscribing to #, to another gateway\'s config or commands, or to wildcards over gateways', async () => {
+  it('refuses a gateway subscribing to #, to another gateway\'s config or commands, or to wildcards over gateways; its own config and the registry\'s commands to it arrive', async () => {
     const publisher = new MqttConfigPublisher({ connection: serviceConn('_registry-config-1'), logger });
     await publisher.start();
     const key = generateSigningKey();
@@ -143,7 +143,13 @@ describe('Mosquitto dynamic security driven by the registry', () => {
       await publisher.publish('gw-a', signConfig({ gatewayId: 'gw-a', version: 1, config: { mine: true } }, key.privateKeyPem));
       const got = await a.waitFor((m) => m.topic === topicFor('gw-a', 'config'), 'its own config');
       expect(verifySignedConfig(JSON.parse(got.payload), { gatewayId: 'gw-a', publicKeysPem: [key.publicKeyPem], minVersion: 0 }).config).toEqual({ mine: true });
-      expect(a.got.map((m) => m.topic)).toEqual([topicFor('gw-a', 'config')]);
+      // The registry's identity publishes commands (QoS 1, not retained); only the addressed gateway gets them.
+      await publisher.publishCommand('gw-b', signCommand({ id: 'cmd-for-b-0001', gatewayId: 'gw-b', name: 'serial.list', args: {}, actor: 'tech', issuedAt: 1, expiresAt: 2 }, key.privateKeyPem));
+      await publisher.publishCommand('gw-a', signCommand({ id: 'cmd-for-a-0001', gatewayId: 'gw-a', name: 'serial.list', args: {}, actor: 'tech', issuedAt: 1, expiresAt: 2 }, key.privateKeyPem));
+      const cmd = await a.waitFor((m) => m.topic === topicFor('gw-a', 'cmd'), 'its command');
+      expect(JSON.parse(cmd.payload)).toMatchObject({ id: 'cmd-for-a-0001', gatewayId: 'gw-a' });
+      expect(cmd.retain).toBe(false);
+      expect(a.got.map((m) => m.topic)).toEqual([topicFor('gw-a', 'config'), topicFor('gw-a', 'cmd')]);
     } finally {
       await publisher.clear('gw-a');
       await publisher.clear('gw-b');

@@ -4,9 +4,9 @@ import { clientIdAllowed, consumerMaySubscribe, gatewayMayPublish, gatewayMaySub
 const allowed = (d: { allow: boolean }): boolean => d.allow;
 
 describe('broker ACL rule', () => {
-  it('lets a gateway publish under its own id except config and cmd, answers allowed', () => {
-    const ok = ['telemetry', 'events', 'status', 'config/report', 'cmd/result', 'cameras/cam-1'].map((c) => `edge/v1/gw-a/${c}`);
-    const no = ['edge/v1/gw-a/config', 'edge/v1/gw-a/config/x', 'edge/v1/gw-a/config/report/x', 'edge/v1/gw-a/cmd', 'edge/v1/gw-a/cmd/reboot', 'edge/v1/gw-b/telemetry', 'edge/v1/gw-a', 'edge/v1/gw-a/', 'edge/v1/gw-ab/telemetry', 'other/gw-a/telemetry', '$SYS/x'];
+  it('lets a gateway publish under its own id except config and cmd (and below them), its config report allowed', () => {
+    const ok = ['telemetry', 'events', 'status', 'config/report', 'cameras/cam-1'].map((c) => `edge/v1/gw-a/${c}`);
+    const no = ['edge/v1/gw-a/cmd/result', 'edge/v1/gw-b/cmd', 'edge/v1/gw-a/config', 'edge/v1/gw-a/config/x', 'edge/v1/gw-a/config/report/x', 'edge/v1/gw-a/cmd', 'edge/v1/gw-a/cmd/reboot', 'edge/v1/gw-b/telemetry', 'edge/v1/gw-a', 'edge/v1/gw-a/', 'edge/v1/gw-ab/telemetry', 'other/gw-a/telemetry', '$SYS/x'];
     expect(ok.filter((t) => !allowed(gatewayMayPublish('gw-a', t)))).toEqual([]);
     expect(no.filter((t) => allowed(gatewayMayPublish('gw-a', t)))).toEqual([]);
   });

@@ -4,7 +4,7 @@ import { Channel, DEFAULT_TOPIC_PREFIX, isValidGatewayId } from '@cityedge/contr
  * The broker ACL as one rule over the topic namespace, bound to the authenticated identity
  * (never to the client id):
  * - a gateway publishes under `{prefix}/{own id}/` except `config` and `cmd` (and their
- *   subtopics), with the two answer channels `config/report` and `cmd/result` allowed;
+ *   subtopics), with the answer channel `config/report` allowed (command results are events);
  * - a gateway subscribes only to `{prefix}/{own id}/config` and `{prefix}/{own id}/cmd` (and
  *   `cmd/...`); no wildcard that reaches another gateway, no shared subscription;
  * - the registry's service account may do everything (shared subscriptions included);
@@ -23,7 +23,7 @@ const ALLOW: AclDecision = { allow: true };
 const deny = (reason: string): AclDecision => ({ allow: false, reason });
 
 /** Channels a gateway publishes (and a consumer may read). */
-export const GATEWAY_PUBLISHED_CHANNELS: readonly string[] = [Channel.telemetry, Channel.events, Channel.status, Channel.configReport, Channel.cmdResult];
+export const GATEWAY_PUBLISHED_CHANNELS: readonly string[] = [Channel.telemetry, Channel.events, Channel.status, Channel.configReport];
 
 function isUnder(rest: string, channel: string): boolean {
   return rest === channel || rest.startsWith(channel + '/');
@@ -50,7 +50,7 @@ export function gatewayMayPublish(gatewayId: string, topic: string, prefix = DEF
   if (!topic.startsWith(root)) return deny('publish outside the gateway\'s own topics');
   const rest = topic.slice(root.length);
   if (rest === '') return deny('publish outside the gateway\'s own topics');
-  if (rest === Channel.configReport || rest === Channel.cmdResult) return ALLOW;
+  if (rest === Channel.configReport) return ALLOW;
   if (isUnder(rest, Channel.config)) return deny('config is written by the registry only');
   if (isUnder(rest, Channel.cmd)) return deny('commands are sent by the registry only');
   return ALLOW;

@@ -47,9 +47,9 @@ describe('embedded broker: identity and topic ACLs (reliability case 8)', () => 
     await broker.stop();
   });
 
-  it('lets a gateway publish telemetry, events, status and its answers under its own id', async () => {
+  it('lets a gateway publish telemetry, events, status and its config report under its own id', async () => {
     const a = await gateway(A, 'pass-a');
-    for (const ch of ['telemetry', 'events', 'status', 'config/report', 'cmd/result'] as const) {
+    for (const ch of ['telemetry', 'events', 'status', 'config/report'] as const) {
       await a.client.publishAsync(topicFor(A, ch), `hello ${ch}`, { qos: 1 });
       await service.waitFor((r) => r.topic === topicFor(A, ch) && r.payload === `hello ${ch}`, `${ch} from gw-a`);
     }
@@ -83,7 +83,7 @@ describe('embedded broker: identity and topic ACLs (reliability case 8)', () => 
   });
 
   it('does not let a gateway write its own config or send a command, to itself or another', async () => {
-    for (const topic of [topicFor(A, 'config'), topicFor(A, 'cmd'), `${topicFor(A, 'cmd')}/reboot`, topicFor(B, 'cmd'), topicFor(B, 'config'), `${topicFor(A, 'config')}/x`, 'edge/v1', '$SYS/x']) {
+    for (const topic of [topicFor(A, 'config'), topicFor(A, 'cmd'), `${topicFor(A, 'cmd')}/reboot`, `${topicFor(A, 'cmd')}/result`, topicFor(B, 'cmd'), topicFor(B, 'config'), `${topicFor(A, 'config')}/x`, 'edge/v1', '$SYS/x']) {
       const a = await gateway(A, 'pass-a');
       a.client.publish(topic, 'forged', { qos: 1, retain: true });
       await a.waitClosed();
@@ -116,14 +116,19 @@ describe('embedded broker: identity and topic ACLs (reliability case 8)', () => 
     await service.client.publishAsync(topicFor(B, 'config'), '', { qos: 1, retain: true });
   });
 
-  it('lets a gateway read its own config (retained) and commands', async () => {
+  it('lets a gateway read its own config (retained) and the commands the registry publishes to it', async () => {
     await service.client.publishAsync(topicFor(A, 'config'), 'signed config', { qos: 1, retain: true });
     const a = await gateway(A, 'pass-a');
     expect(await a.subscribe(topicFor(A, 'config'))).toBe(1);
+    expect(await a.subscribe(topicFor(A, 'cmd'))).toBe(1);
     expect(await a.subscribe(`${topicFor(A, 'cmd')}/#`)).toBe(1);
     await a.waitFor((r) => r.payload === 'signed config' && r.retain, 'the retained config');
+    // The registry's own identity may publish commands: QoS 1, not retained.
+    await service.client.publishAsync(topicFor(A, 'cmd'), 'a command', { qos: 1 });
+    await a.waitFor((r) => r.payload === 'a command' && !r.retain, 'a command');
     await service.client.publishAsync(`${topicFor(A, 'cmd')}/ping`, 'ping', { qos: 1 });
-    await a.waitFor((r) => r.payload === 'ping', 'a command');
+    await a.waitFor((r) => r.payload === 'ping', 'a command below cmd');
+    expect(a.closed).toBe(false);
     await service.client.publishAsync(topicFor(A, 'config'), '', { qos: 1, retain: true });
   });
 

@@ -21,8 +21,8 @@ export const ACCOUNT_ROLE_NAMES: Record<AccountRole, string> = { service: 'citye
 
 /**
  * The ACL rule of acl.ts as dynamic-security ACLs of one gateway's role. With the default
- * access "deny publish, deny subscribe" this gives: publish under the own root (answers
- * `config/report` and `cmd/result` included) but not to `config`, `cmd` or below them, nor to the
+ * access "deny publish, deny subscribe" this gives: publish under the own root (the answer
+ * `config/report` included; command results are events) but not to `config`, `cmd` or below them, nor to the
  * bare root; subscribe only to the own `config` and `cmd` (`cmd/#` also covers `cmd`).
  */
 export function gatewayRoleAcls(gatewayId: string, prefix = DEFAULT_TOPIC_PREFIX): DynsecAcl[] {
@@ -30,7 +30,6 @@ export function gatewayRoleAcls(gatewayId: string, prefix = DEFAULT_TOPIC_PREFIX
   const pub = (topic: string, allow: boolean, priority: number): DynsecAcl => ({ acltype: 'publishClientSend', topic, allow, priority });
   return [
     pub(`${root}/${Channel.configReport}`, true, 3),
-    pub(`${root}/${Channel.cmdResult}`, true, 3),
     pub(`${root}/${Channel.config}/#`, false, 2),
     pub(`${root}/${Channel.cmd}/#`, false, 2),
     pub(root, false, 2),

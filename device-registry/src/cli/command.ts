@@ -29,6 +29,7 @@ export interface CommandContext {
 
 export interface CommandSpec {
   group: string;
+  /** '' for the group's only command (`edgectl events <gateway>`). */
   name: string;
   /** Positional argument names, e.g. ['gateway', 'lineId']; all required. */
   args: readonly string[];
@@ -43,7 +44,7 @@ export interface CommandSpec {
 }
 
 export function usageLine(spec: CommandSpec): string {
-  return ['edgectl', spec.group, spec.name, ...spec.args.map((a) => `<${a}>`), ...(spec.synopsis ? [spec.synopsis] : [])].join(' ');
+  return ['edgectl', spec.group, ...(spec.name ? [spec.name] : []), ...spec.args.map((a) => `<${a}>`), ...(spec.synopsis ? [spec.synopsis] : [])].join(' ');
 }
 
 /** Bad flags or arguments: the message names the flag; exit 2. */

@@ -1,8 +1,11 @@
 import { parseArgs } from 'node:util';
 import { CommandFailure, UsageError, usageLine, type CommandSpec, type Flags, type OptionSpec } from './command.js';
 import { auditCommands } from './commands/audit.js';
+import { alarmCommands } from './commands/alarm.js';
+import { cmdCommands } from './commands/cmd.js';
 import { configCommands } from './commands/config.js';
 import { deviceCommands } from './commands/device.js';
+import { eventCommands } from './commands/events.js';
 import { gatewayCommands } from './commands/gateway.js';
 import { lineCommands } from './commands/line.js';
 import { rolloutCommands } from './commands/rollout.js';
@@ -15,7 +18,7 @@ import { EXIT } from './watch.js';
 
 export const DEFAULT_REGISTRY_URL = 'http://127.0.0.1:8780';
 
-export const COMMANDS: readonly CommandSpec[] = [...siteCommands, ...gatewayCommands, ...lineCommands, ...deviceCommands, ...configCommands, ...rolloutCommands, ...tokenCommands, ...auditCommands];
+export const COMMANDS: readonly CommandSpec[] = [...siteCommands, ...gatewayCommands, ...lineCommands, ...deviceCommands, ...configCommands, ...rolloutCommands, ...tokenCommands, ...auditCommands, ...cmdCommands, ...alarmCommands, ...eventCommands];
 
 const GLOBAL_OPTIONS: Record<string, OptionSpec> = {
   registry: { type: 'string' },
@@ -34,9 +37,10 @@ times are shown in the time zone of the record's site (site create --tz), else i
 (an IANA zone; default Asia/Ho_Chi_Minh), with the offset from UTC: 2025-06-02 17:00:00 +07:00
   -h, --help         this help; edgectl <command> --help for a command's options`;
 
-const EXIT_HELP = `exit status: 0 done; 1 the registry refused, could not be reached, or a watched config or rollout
-failed; 2 bad usage; 3 a watch ran out of time; 4 a watched config was committed but the gateway
-reports lines or devices with problems (see edgectl gateway show); 130 interrupted`;
+const EXIT_HELP = `exit status: 0 done; 1 the registry refused, could not be reached, or a watched config, rollout or
+command failed (a command also when refused or expired); 2 bad usage; 3 a watch ran out of time; 4 a watched
+config was committed but the gateway reports lines or devices with problems (see edgectl gateway show);
+130 interrupted`;
 
 /** The whole usage text (`edgectl --help`). */
 export function usage(): string {
@@ -97,7 +101,8 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     plain.error(`edgectl: unknown command "${group}"; run edgectl --help for the list`);
     return EXIT.usage;
   }
-  const spec = COMMANDS.find((c) => c.group === group && c.name === name);
+  // A group's command without a name (`edgectl events <gateway>`) takes what follows the group.
+  const spec = COMMANDS.find((c) => c.group === group && c.name === name) ?? COMMANDS.find((c) => c.group === group && c.name === '');
   if (!spec) {
     if (name === undefined && pre.values.help === true) {
       plain.line(groupHelp(group));
@@ -107,7 +112,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     plain.error(`edgectl: ${group}: ${name === undefined ? 'missing command;' : `unknown command "${name}";`} expected one of: ${names.join(', ')}`);
     return EXIT.usage;
   }
-  const command = `${spec.group} ${spec.name}`;
+  const command = spec.name ? `${spec.group} ${spec.name}` : spec.group;
   const usageError = (message: string, out: Output = plain) => {
     out.error(`edgectl: ${command}: ${message}\nusage: ${usageLine(spec)}\n(edgectl ${command} --help for details)`);
     return EXIT.usage;
@@ -124,7 +129,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     plain.line(commandHelp(spec));
     return EXIT.ok;
   }
-  const args = positionals.slice(2);
+  const args = positionals.slice(spec.name ? 2 : 1);
   if (args.length < spec.args.length) return usageError(`missing <${spec.args[args.length]}>`);
   if (args.length > spec.args.length) return usageError(`unexpected argument "${args[spec.args.length]}"`);
 

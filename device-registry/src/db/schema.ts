@@ -1,5 +1,6 @@
 import type { Generated } from 'kysely';
 import type { CameraTables } from './camera-schema.js';
+import type { OpsTables } from './ops-schema.js';
 
 /**
  * Table shapes as both SQLite and PostgreSQL return them: timestamps are bigint ms (parsed to
@@ -187,7 +188,7 @@ export interface TelemetryTable {
   err: string | null;
 }
 
-export interface RegistryTables extends CameraTables {
+export interface RegistryTables extends CameraTables, OpsTables {
   sites: SitesTable;
   gateways: GatewaysTable;
   enrollment_codes: EnrollmentCodesTable;

@@ -3,9 +3,12 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
 import pg from 'pg';
+import { AlarmsRepo } from '../repos/alarms-repo.js';
 import { AuditRepo } from '../repos/audit-repo.js';
 import { CameraStatusRepo } from '../repos/camera-status-repo.js';
+import { CommandsRepo } from '../repos/commands-repo.js';
 import { ConfigsRepo } from '../repos/configs-repo.js';
+import { EventsRepo } from '../repos/events-repo.js';
 import { GatewaysRepo } from '../repos/gateways-repo.js';
 import { InventoryRepo } from '../repos/inventory-repo.js';
 import { RolloutsRepo } from '../repos/rollouts-repo.js';
@@ -26,6 +29,9 @@ export class Repos {
   readonly audit: AuditRepo;
   readonly telemetry: TelemetryRepo;
   readonly cameraStatus: CameraStatusRepo;
+  readonly events: EventsRepo;
+  readonly alarms: AlarmsRepo;
+  readonly commands: CommandsRepo;
 
   constructor(readonly db: Kysely<RegistryTables>) {
     this.sites = new SitesRepo(db);
@@ -37,6 +43,9 @@ export class Repos {
     this.audit = new AuditRepo(db);
     this.telemetry = new TelemetryRepo(db);
     this.cameraStatus = new CameraStatusRepo(db);
+    this.events = new EventsRepo(db);
+    this.alarms = new AlarmsRepo(db);
+    this.commands = new CommandsRepo(db);
   }
 }
 

@@ -1,4 +1,4 @@
-import type { ConfigReport, Reading, StatusMessage } from '@cityedge/contract';
+import type { ConfigReport, GatewayEvent, Reading, StatusMessage } from '@cityedge/contract';
 
 /** Stores readings; the registry core implements it over SQLite or PostgreSQL. */
 export interface TelemetrySink {
@@ -8,6 +8,21 @@ export interface TelemetrySink {
    * when storage failed; the ingest then retries and does not acknowledge the message meanwhile.
    */
   insertTelemetryBatch(gatewayId: string, seq: number, readings: readonly Reading[]): Promise<boolean>;
+}
+
+/** An event of an events message with its position in the message (bad events are left out). */
+export interface IndexedEvent {
+  idx: number;
+  event: GatewayEvent;
+}
+
+/** Stores events and their effects (alarms, command results); the registry core implements it. */
+export interface EventsSink {
+  /**
+   * Stores one events message and everything it causes in one transaction, idempotently by
+   * (gatewayId, seq): true when stored, false for a duplicate. Rejects only when storage failed.
+   */
+  insertEventsBatch(gatewayId: string, seq: number, events: readonly IndexedEvent[]): Promise<boolean>;
 }
 
 /** Receives validated fleet messages; the registry core updates its gateway records. */

@@ -1,4 +1,4 @@
-import type { SignedConfig } from '@cityedge/contract';
+import type { SignedCommand, SignedConfig } from '@cityedge/contract';
 
 /**
  * Delivers a signed configuration to a gateway: retained, QoS 1, on `{prefix}/{gw}/config`.
@@ -34,5 +34,21 @@ export interface BrokerInfo {
 export class HttpOnlyPublisher implements ConfigPublisher {
   publish(): Promise<void> {
     return Promise.resolve();
+  }
+}
+
+/**
+ * Delivers a signed command to a gateway: QoS 1, not retained, on `{prefix}/{gw}/cmd`. Resolve
+ * once the broker has taken it (PUBACK); reject when it did not (the command stays pending and
+ * is published again).
+ */
+export interface CommandPublisher {
+  publishCommand(gatewayId: string, signed: SignedCommand): Promise<void>;
+}
+
+/** The registry runs without a broker connection: commands wait, pending, until one is there. */
+export class NoBrokerCommandPublisher implements CommandPublisher {
+  publishCommand(): Promise<void> {
+    return Promise.reject(new Error('the registry has no broker connection to send commands through'));
   }
 }

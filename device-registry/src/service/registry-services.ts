@@ -3,18 +3,21 @@ import { systemClock, type Clock } from '../clock.js';
 import type { RegistryStore } from '../db/store.js';
 import { SecretBox } from '../security/secret-box.js';
 import type { SigningKey } from '../security/signing-key.js';
+import { AlarmService } from './alarm-service.js';
 import { AuditService } from './audit-service.js';
 import { CameraService } from './camera-service.js';
 import { CameraStatusService } from './camera-status-service.js';
+import { CommandService, type CommandServiceOptions } from './command-service.js';
 import { ConfigComposer } from './config-composer.js';
 import { ConfigService } from './config-service.js';
 import { Auditor, type ServiceDeps } from './context.js';
 import { DeviceService } from './device-service.js';
 import { EnrollmentService } from './enrollment-service.js';
+import { EventService } from './event-service.js';
 import { FleetService } from './fleet-service.js';
 import { GatewayCredentials } from './gateway-credentials.js';
 import { GatewayService } from './gateway-service.js';
-import type { BrokerIdentity, BrokerInfo, ConfigPublisher } from './ports.js';
+import { NoBrokerCommandPublisher, type BrokerIdentity, type BrokerInfo, type CommandPublisher, type ConfigPublisher } from './ports.js';
 import { RolloutService } from './rollout-service.js';
 import { SiteService } from './site-service.js';
 import { TokenService } from './token-service.js';
@@ -25,6 +28,10 @@ export interface RegistryServiceOptions {
   /** 32-byte key sealing camera passwords (loadOrCreateSecretKey(dataDir)). */
   secretKey: Buffer;
   publisher: ConfigPublisher;
+  /** How commands reach gateways; default: none (they wait, pending, and expire). */
+  commandPublisher?: CommandPublisher;
+  /** Command lifetimes (default 60 s, at most 1 h) and how long an accepted one may run. */
+  commandOptions?: CommandServiceOptions;
   brokerInfo: BrokerInfo;
   brokerIdentity?: BrokerIdentity;
   logger: Logger;
@@ -57,6 +64,12 @@ export interface RegistryServices {
   fleet: FleetService;
   tokens: TokenService;
   audit: AuditService;
+  /** Commands to gateways: signed, published, answered through events. */
+  commands: CommandService;
+  /** Alarms raised and cleared by gateways' events, acknowledged by people. */
+  alarms: AlarmService;
+  /** Events gateways send (the EventsSink of the events ingest). */
+  events: EventService;
 }
 
 export function createServices(o: RegistryServiceOptions): RegistryServices {
@@ -73,6 +86,8 @@ export function createServices(o: RegistryServiceOptions): RegistryServices {
   const configs = new ConfigService(o.store, deps('configs'), composer, o.signingKey, o.publisher);
   const rollouts = new RolloutService(o.store, deps('rollouts'), configs);
   const cameras = new CameraService(o.store, deps('cameras'), new SecretBox(o.secretKey));
+  const commands = new CommandService(o.store, deps('commands'), o.signingKey, o.commandPublisher ?? new NoBrokerCommandPublisher(), o.commandOptions);
+  const alarms = new AlarmService(o.store, deps('alarms'));
   return {
     store: o.store,
     signingKey: o.signingKey,
@@ -91,5 +106,8 @@ export function createServices(o: RegistryServiceOptions): RegistryServices {
     fleet: new FleetService(o.store, deps('fleet'), configs, rollouts),
     tokens: new TokenService(o.store, deps('tokens')),
     audit: new AuditService(o.store, deps('audit')),
+    commands,
+    alarms,
+    events: new EventService(o.store, deps('events'), alarms, commands),
   };
 }

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { pino } from 'pino';
-import { generateSigningKey, type SignedConfig } from '@cityedge/contract';
+import { generateSigningKey, type SignedCommand, type SignedConfig } from '@cityedge/contract';
 import { buildApp } from '../app.js';
 import { ManualClock } from '../clock.js';
 import type { RegistryStore } from '../db/store.js';
@@ -10,7 +10,7 @@ import type { LiveViewOptions } from '../live/live-view.js';
 import type { RateLimit } from '../security/rate-limiter.js';
 import { signingKeyFromPem, type SigningKey } from '../security/signing-key.js';
 import { SYSTEM } from '../service/context.js';
-import type { BrokerIdentity, ConfigPublisher } from '../service/ports.js';
+import type { BrokerIdentity, CommandPublisher, ConfigPublisher } from '../service/ports.js';
 import { createServices, type RegistryServices } from '../service/registry-services.js';
 
 /** The in-memory end of the registry's own ConfigPublisher port: records what would be published. */
@@ -25,6 +25,24 @@ export class RecordingPublisher implements ConfigPublisher {
   }
 
   to(gatewayId: string): SignedConfig[] {
+    return this.published.filter((p) => p.gatewayId === gatewayId).map((p) => p.signed);
+  }
+}
+
+/** The in-memory end of the CommandPublisher port: records the commands the broker would have taken. */
+export class RecordingCommandPublisher implements CommandPublisher {
+  readonly published: Array<{ gatewayId: string; signed: SignedCommand }> = [];
+  failing = false;
+  /** While set, a publish waits for it (a broker slow to acknowledge). */
+  hold: Promise<void> | undefined;
+
+  async publishCommand(gatewayId: string, signed: SignedCommand): Promise<void> {
+    if (this.failing) throw new Error('broker connection lost');
+    this.published.push({ gatewayId, signed });
+    await this.hold;
+  }
+
+  to(gatewayId: string): SignedCommand[] {
     return this.published.filter((p) => p.gatewayId === gatewayId).map((p) => p.signed);
   }
 }
@@ -67,6 +85,7 @@ export interface TestRegistry {
   services: RegistryServices;
   store: RegistryStore;
   publisher: RecordingPublisher;
+  commandPublisher: RecordingCommandPublisher;
   brokerIdentity: RecordingBrokerIdentity;
   clock: ManualClock;
   signingKey: SigningKey;
@@ -93,7 +112,8 @@ export async function startTestRegistry(store: RegistryStore, opts: { enrollRate
   const signingKey = signingKeyFromPem(generateSigningKey().privateKeyPem);
   const publisher = new RecordingPublisher();
   const brokerIdentity = new RecordingBrokerIdentity();
-  const services = createServices({ store, signingKey, secretKey: randomBytes(32), publisher, brokerIdentity, brokerInfo: { url: TEST_BROKER_URL }, logger, clock });
+  const commandPublisher = new RecordingCommandPublisher();
+  const services = createServices({ store, signingKey, secretKey: randomBytes(32), publisher, commandPublisher, brokerIdentity, brokerInfo: { url: TEST_BROKER_URL }, logger, clock });
   const app = buildApp({ services, logger, enrollRateLimit: opts.enrollRateLimit ?? { max: 1000, windowMs: 60_000 }, ...(opts.liveView && { liveView: opts.liveView }) });
   await app.ready();
   const admin = (await services.tokens.create({ name: 'admin-ines', role: 'admin' }, SYSTEM)).token;
@@ -104,6 +124,7 @@ export async function startTestRegistry(store: RegistryStore, opts: { enrollRate
     services,
     store,
     publisher,
+    commandPublisher,
     brokerIdentity,
     clock,
     signingKey,

@@ -3,8 +3,10 @@ import { startTestRegistry, type TestRegistry } from './harness.js';
 import type { StoreFactory, TestStore } from './stores.js';
 import { apiSuite } from './suite-api.js';
 import { cameraSuite } from './suite-cameras.js';
+import { commandsSuite } from './suite-commands.js';
 import { configSuite } from './suite-config.js';
 import { enrollmentSuite } from './suite-enrollment.js';
+import { eventsAlarmsSuite } from './suite-events-alarms.js';
 import { fleetSuite } from './suite-fleet.js';
 
 /**
@@ -34,5 +36,7 @@ export function registrySuite(name: string, makeStore: StoreFactory): void {
     configSuite(reg);
     fleetSuite(reg);
     cameraSuite(reg);
+    eventsAlarmsSuite(reg);
+    commandsSuite(reg);
   });
 }
