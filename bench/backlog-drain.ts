@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { ForwardingConfig } from '@cityedge/contract';
-import { AGENT_VERSION, Forwarder, type Outbox } from '@cityedge/edge-agent';
+import { AGENT_VERSION, MqttSession, OutboxDrain, type Outbox } from '@cityedge/edge-agent';
 import type { BrokerHandle } from './children.js';
 import { freshOutbox } from './outbox-append.js';
 import { CpuMeter } from './proc-stats.js';
@@ -46,23 +46,26 @@ export async function benchBacklogDrain(scope: Scope, opts: DrainOptions): Promi
     const before = outbox.stats().backlogRows;
 
     const config = ForwardingConfig.parse({ brokerUrl: opts.broker.url });
-    const forwarder = new Forwarder({ config, gatewayId: 'gw-bench', outbox, logger: opts.logger, agentVersion: AGENT_VERSION, status: () => ({}), protocolVersion: config.protocolVersion });
-    s.defer(() => forwarder.stop());
+    const session = new MqttSession({ config, gatewayId: 'gw-bench', logger: opts.logger, agentVersion: AGENT_VERSION, status: () => ({}) });
+    const drain = new OutboxDrain({ outbox, session, logger: opts.logger, maxBatchReadings: config.maxBatchReadings, inflightWindow: config.inflightWindow });
+    s.defer(() => session.stop());
+    s.defer(() => drain.stop());
     const brokerCpu = new CpuMeter(opts.broker.pid, opts.ticksPerSecond);
     const selfCpu = new CpuMeter(process.pid, opts.ticksPerSecond);
     brokerCpu.begin();
     selfCpu.begin();
     const t0 = performance.now();
     let firstConnectMs: number | undefined;
-    forwarder.start();
+    session.start();
+    drain.start();
     const deadline = t0 + (opts.timeoutMs ?? 60_000);
     while (outbox.stats().backlogRows > 0 && performance.now() < deadline) {
-      if (firstConnectMs === undefined && forwarder.stats().connected) firstConnectMs = performance.now() - t0;
+      if (firstConnectMs === undefined && session.isConnected) firstConnectMs = performance.now() - t0;
       await new Promise((r) => setTimeout(r, 2));
     }
     const seconds = (performance.now() - t0) / 1000;
     const left = outbox.stats().backlogRows;
-    const fw = forwarder.stats();
+    const fw = { ...session.stats(), ...drain.stats() };
     const drained = before - left;
     const rows: Row[] = [
       {
@@ -74,7 +77,7 @@ export async function benchBacklogDrain(scope: Scope, opts: DrainOptions): Promi
         note: `${seconds.toFixed(2)} s${left > 0 ? `, TIMED OUT with ${left.toLocaleString('en-US')} left` : ''}, ${fw.acked} messages, connect ${firstConnectMs?.toFixed(0) ?? '?'} ms (MQTT ${fw.protocolVersion})`,
       },
       { section, name: 'messages acked', value: fw.acked / seconds, unit: 'msg/s', note: `${config.maxBatchReadings} readings each, window ${config.inflightWindow}` },
-      { section, name: 'forwarder + outbox process CPU', value: selfCpu.percent(), unit: '% of a core' },
+      { section, name: 'session + drain + outbox process CPU', value: selfCpu.percent(), unit: '% of a core' },
       { section, name: `${opts.broker.kind} process CPU`, value: brokerCpu.percent(), unit: '% of a core' },
       { section, name: 'prefill (calls of 5,000)', value: n / fillSeconds, unit: 'readings/s', note: `${fillSeconds.toFixed(2)} s` },
     ];

@@ -33,3 +33,4 @@ export { inspectJpeg, jpegHash, SnapshotFreshness, type JpegInfo } from './camer
 export { InlineJpegDecoder, JpegWorker, type JpegDecoder, type SnapshotAnalysis, type AnalyseOptions, type JpegWorkerOptions } from './camera/jpeg-decoder.js';
 export { wsDiscover, parseProbeMatches, probeMessage, WS_DISCOVERY_MULTICAST, WS_DISCOVERY_PORT, type WsDiscoveryOptions, type DiscoveredDevice, type DiscoveryResult } from './camera/ws-discovery.js';
 export { stripUriSecrets, withHost } from './camera/uri-secrets.js';
+export { listSerialPorts, type SerialPortInfo } from './serial-ports.js';

@@ -1,17 +1,27 @@
 import { isAbsolute, join } from 'node:path';
 import type { Logger } from 'pino';
-import { Channel, EventType, topicFor, type ConfigReport, type ResolvedConfig, type ResolvedLine, type Result } from '@cityedge/contract';
-import { createTransport, type ModbusTransport } from '@cityedge/drivers';
+import { Channel, EventType, type ConfigReport, type ResolvedConfig, type ResolvedLine, type Result } from '@cityedge/contract';
+import { listSerialPorts, type ModbusTransport } from '@cityedge/drivers';
 import { Outbox } from './store/outbox.js';
-import { Forwarder } from './forward/forwarder.js';
-import { LineScheduler } from './poll/line-scheduler.js';
+import { MqttSession } from './mqtt/mqtt-session.js';
+import { OutboxDrain } from './forward/outbox-drain.js';
 import { AgentMetrics } from './http/metrics.js';
 import { StatusServer, type Health } from './http/status-server.js';
-import { ConfigManager, type HealthSnapshot } from './config/config-manager.js';
+import { ConfigManager } from './config/config-manager.js';
 import { ProblemReporter } from './config/problem-reporter.js';
 import { capProblems, runtimeProblems } from './poll/runtime-problems.js';
+import type { LineScheduler } from './poll/line-scheduler.js';
 import type { CameraProber } from './camera/camera-prober.js';
 import type { Identity } from './config/identity.js';
+import { CommandHandler } from './commands/command-handler.js';
+import type { CommandTargets } from './commands/command-executors.js';
+import { RuleEngine, SqliteRuleStateStore, timeoutScheduler } from './rules/index.js';
+import { planChanges } from './runtime/change-plan.js';
+import { DeviceDirectory } from './runtime/device-directory.js';
+import { ReadingBus, type BusConsumer } from './runtime/reading-bus.js';
+import { Runtime, type Part } from './runtime/runtime.js';
+import { SourceSet } from './runtime/source-set.js';
+import { agentHealth, devicesFailing, healthSnapshot } from './runtime/agent-health.js';
 import { AGENT_VERSION } from './version.js';
 
 export interface AgentOptions {
@@ -26,89 +36,71 @@ export interface AgentOptions {
   transportFactory?: (line: ResolvedLine['config']) => ModbusTransport;
   /**
    * Managed mode: the gateway was enrolled; configurations arrive signed over the air and
-   * `resolveDocument` validates one as the agent will run it (credentials added).
+   * `resolveDocument` validates one as the agent will run it (credentials added). Commands from
+   * the registry are executed only in this mode (they are signed with the registry's keys).
    */
   managed?: { identity: Identity; resolveDocument: (doc: Record<string, unknown>) => Promise<Result<ResolvedConfig>> };
+  /** The last log lines, secrets redacted (the `logs.tail` command). */
+  logTail?: (lines: number) => string[];
+  /** Asked to restart (the `agent.restart` command): main stops the agent and exits; systemd starts it again. */
+  restart?: (reason: string) => void;
 }
 
 /**
- * The composition root: builds every part of the gateway and starts them in dependency order
- * (outbox, configuration, forwarder, line schedulers, status server), stopping them in reverse.
- * The outbox is started first and stopped last so that every reading has a home. In managed
- * mode a new configuration is applied in place: lines added, changed or removed, the broker
- * link rebuilt when its settings change; the outbox stays.
+ * The composition root. The configuration is booted first (in managed mode the last committed
+ * one, verified again); then each part is built once and started in dependency order: outbox,
+ * MQTT session, outbox drain, over-the-air configuration, commands, rules, sources (Modbus lines,
+ * cameras), problem reports, status server; stopped in reverse. Readings flow from the sources
+ * through the reading bus to the outbox and the rules; the drain takes them to the broker. A new
+ * configuration is applied in place by a change plan keyed by id.
  */
 export class Agent {
-  outbox!: Outbox;
-  forwarder: Forwarder;
-  lines: LineScheduler[] = [];
-  cameras: CameraProber | undefined;
   readonly metrics: AgentMetrics;
-  readonly config: ConfigManager | undefined;
-  private resolved: ResolvedConfig;
+  outbox!: Outbox;
+  session!: MqttSession;
+  drain!: OutboxDrain;
+  readonly directory = new DeviceDirectory();
+  config: ConfigManager | undefined;
+  rules: RuleEngine | undefined;
+  private sources!: SourceSet;
+  /** Every reading and event of the sources and rules, to the outbox first, then to subscribers. */
+  readonly bus: ReadingBus;
+  private commands: CommandHandler | undefined;
+  private problems!: ProblemReporter;
   private http: StatusServer | undefined;
+  private ruleStore: SqliteRuleStateStore | undefined;
+  /** Takes the running rule engine off the bus. */
+  private unfeedRules: (() => void) | undefined;
+  private resolved: ResolvedConfig;
+  private lastReport: string | undefined;
+  private readonly runtime: Runtime;
   private readonly opts: AgentOptions;
   private readonly log: Logger;
   private readonly now: () => number;
-  private started = false;
-  private lastReport: string | undefined;
-  /** Line and device problems, sent with every config report and refreshed when they change. */
-  private readonly problems: ProblemReporter;
 
   constructor(opts: AgentOptions) {
     this.opts = opts;
     this.resolved = opts.resolved;
     this.now = opts.now ?? Date.now;
     this.log = opts.logger;
-    [this.outbox, this.forwarder, this.http] = this.build(opts.resolved);
-    this.problems = new ProblemReporter({ problems: () => capProblems(runtimeProblems(this.lines.map((l) => l.stats()))), publish: (r) => this.retainReport(JSON.stringify(r)) });
+    this.runtime = new Runtime(opts.logger);
+    this.bus = new ReadingBus({ appendReadings: (r) => this.outbox.appendReadings(r), appendEvent: (e) => this.outbox.appendEvent(e) }, opts.logger.child({ module: 'bus' }));
     this.metrics = new AgentMetrics({
-      lines: () => this.lines.map((l) => l.stats()),
+      lines: () => this.sources?.lineStats() ?? [],
       outbox: () => this.outbox.stats(),
-      forwarder: () => this.forwarder.stats(),
+      session: () => this.session.stats(),
+      drain: () => this.drain.stats(),
       cameras: () => this.cameras?.stats().byState,
     });
-    if (opts.managed) {
-      const { identity, resolveDocument } = opts.managed;
-      this.config = new ConfigManager({
-        gatewayId: identity.gatewayId,
-        stateDir: opts.stateDir,
-        trustedKeys: identity.configPublicKeys,
-        logger: opts.logger,
-        now: this.now,
-        resolve: resolveDocument,
-        apply: (next) => this.applyConfig(next),
-        health: () => this.healthSnapshot(),
-        report: (r) => this.report(r),
-      });
-    }
   }
 
-  /** The parts a configuration shapes before start: outbox, forwarder, status server. */
-  private build(resolved: ResolvedConfig): [Outbox, Forwarder, StatusServer | undefined] {
-    const { config } = resolved;
-    const outbox = new Outbox({
-      path: isAbsolute(config.buffer.path) ? config.buffer.path : join(this.opts.stateDir, config.buffer.path),
-      gatewayId: config.gateway.id,
-      maxRows: config.buffer.maxRows,
-      maxBytes: config.buffer.maxBytes,
-      telemetryOverflow: config.buffer.telemetryOverflow,
-      commitIntervalMs: config.buffer.commitIntervalMs,
-      logger: this.opts.logger.child({ module: 'outbox' }),
-      now: this.now,
-    });
-    this.outbox = outbox;
-    const http = config.http.enabled
-      ? new StatusServer({
-          host: config.http.host,
-          port: config.http.port,
-          logger: this.opts.logger,
-          health: () => this.health(),
-          metrics: () => this.metrics.text(),
-          metricsContentType: this.metrics?.registry.contentType ?? 'text/plain; version=0.0.4; charset=utf-8',
-        })
-      : undefined;
-    return [outbox, this.buildForwarder(resolved), http];
+  /** The Modbus line schedulers running now. */
+  get lines(): readonly LineScheduler[] {
+    return this.sources?.modbusLines() ?? [];
+  }
+
+  get cameras(): CameraProber | undefined {
+    return this.sources?.cameras;
   }
 
   get httpPort(): number | undefined {
@@ -121,144 +113,247 @@ export class Agent {
   }
 
   async start(): Promise<void> {
-    if (this.config) {
+    const managed = this.opts.managed;
+    if (managed) {
+      this.config = new ConfigManager({
+        gatewayId: managed.identity.gatewayId,
+        stateDir: this.opts.stateDir,
+        trustedKeys: managed.identity.configPublicKeys,
+        logger: this.log,
+        now: this.now,
+        resolve: managed.resolveDocument,
+        apply: (next) => this.applyConfig(next),
+        health: () => healthSnapshot(this.sources.lineStats(), this.session.isConnected),
+        report: (r) => this.report(r),
+      });
       // The last committed configuration, verified again, shapes every part from the start.
-      const booted = await this.config.boot(this.resolved);
-      if (booted !== this.resolved) {
-        this.resolved = booted;
-        [this.outbox, this.forwarder, this.http] = this.build(booted);
-      }
+      this.resolved = await this.config.boot(this.resolved);
     }
-    this.outbox.start();
-    this.started = true;
+    await this.build(this.resolved);
+    await this.runtime.start(this.parts());
     const { config } = this.resolved;
-    this.outbox.appendEvent({
-      type: EventType.agentStarted,
-      ts: this.now(),
-      severity: 'info',
-      message: `agent ${AGENT_VERSION} started with config version ${this.configVersion}`,
-      data: { agentVersion: AGENT_VERSION, configVersion: this.configVersion, lines: this.resolved.lines.length, managed: Boolean(this.config) },
-    });
-    this.startForwarder(this.forwarder);
-    this.config?.announce();
-    this.cameras = await this.buildCameras(this.resolved);
-    this.cameras?.start();
-    this.lines = this.resolved.lines.map((line) => this.buildLine(line));
-    for (const line of this.lines) line.start();
-    // After a restart the retained report may describe problems long gone: say again what runs.
-    const running = this.configVersion;
-    if (this.config && running > 0 && !this.lastReport) {
-      this.retainReport(JSON.stringify(this.problems.attach({ v: 1, gw: config.gateway.id, version: running, state: 'committed', ts: this.now(), running })));
-    }
-    // The status endpoints are for operators: a port that is taken must not stop the data path.
-    await this.http?.start().catch((err: unknown) => {
-      this.log.error({ err: (err as Error).message, port: config.http.port }, 'status server could not listen; running without /healthz and /metrics');
-      this.http = undefined;
-    });
     this.log.info(
-      { gateway: config.gateway.id, lines: this.lines.length, devices: this.devicesTotal(), configVersion: this.configVersion, managed: Boolean(this.config) },
+      { gateway: config.gateway.id, lines: this.lines.length, devices: this.directoryCount(), configVersion: this.configVersion, managed: Boolean(managed) },
       'agent started',
     );
   }
 
   async stop(): Promise<void> {
-    if (!this.started) return;
-    this.started = false;
-    this.problems.stop();
-    await this.http?.stop();
-    await this.config?.stop();
-    await this.cameras?.stop();
-    await Promise.all(this.lines.map((l) => l.stop()));
-    this.outbox.flush();
-    await this.forwarder.stop();
-    this.outbox.stop();
+    if (!this.runtime.running) return;
+    await this.runtime.stop();
     this.log.info('agent stopped');
   }
 
-  /**
-   * Runs another configuration without a restart: lines whose definition changed are stopped
-   * and rebuilt, new lines started, removed ones stopped; the broker link is rebuilt when the
-   * forwarding settings change. Buffer and status-server settings take effect at the next start.
-   */
-  async applyConfig(next: ResolvedConfig): Promise<void> {
-    const current = new Map(this.lines.map((l, i) => [l.id, { scheduler: l, def: JSON.stringify(this.resolved.lines[i]) }]));
-    const kept: LineScheduler[] = [];
-    const stopping: Promise<void>[] = [];
-    const started: LineScheduler[] = [];
-    for (const line of next.lines) {
-      const old = current.get(line.config.id);
-      current.delete(line.config.id);
-      if (old && old.def === JSON.stringify(line)) {
-        kept.push(old.scheduler);
-        continue;
-      }
-      if (old) stopping.push(old.scheduler.stop());
-      const scheduler = this.buildLine(line);
-      kept.push(scheduler);
-      started.push(scheduler);
-    }
-    for (const { scheduler } of current.values()) stopping.push(scheduler.stop());
-    await Promise.all(stopping);
-    const brokerChanged = JSON.stringify(next.config.forwarding) !== JSON.stringify(this.resolved.config.forwarding);
-    const camerasChanged = JSON.stringify(next.config.cameras) !== JSON.stringify(this.resolved.config.cameras);
-    if (camerasChanged) await this.cameras?.stop();
-    this.resolved = next;
-    this.lines = kept;
-    if (brokerChanged) {
-      await this.forwarder.stop();
-      this.forwarder = this.buildForwarder(next);
-      this.startForwarder(this.forwarder);
-    }
-    for (const s of started) s.start();
-    if (camerasChanged) {
-      this.cameras = await this.buildCameras(next);
-      this.cameras?.start();
-    }
-    this.log.info({ lines: kept.length, rebuilt: started.length, camerasRebuilt: camerasChanged }, 'configuration applied');
-  }
-
-  /** Writes a value to a writable point of a device, on that device's line. */
+  /** Writes a value to a writable point of a device, wherever it is. */
   write(deviceId: string, point: string, value: number | boolean): Promise<void> {
-    const line = this.lines.find((l) => l.stats().devices.some((d) => d.id === deviceId));
-    if (!line) return Promise.reject(new Error(`no device "${deviceId}"`));
-    return line.write(deviceId, point, value);
+    return this.directory.write(deviceId, point, value);
   }
 
   health(): Health {
-    const ob = this.outbox.stats();
-    const fw = this.forwarder.stats();
-    const failing = this.devicesFailing();
-    const devices = this.devicesTotal();
-    const checks: Health['checks'] = {
-      outbox: { ok: this.started && !ob.storageFailing, detail: `${ob.backlogRows} rows waiting, ${ob.storageErrors} storage errors` },
-      broker: { ok: fw.connected, detail: fw.connected ? 'connected' : `disconnected${fw.lastError ? `: ${fw.lastError}` : ''}` },
-      devices: { ok: failing === 0, detail: `${devices - failing} of ${devices} answering` },
-    };
-    const cams = this.cameras?.stats();
-    // Informational: one dark camera must not make the gateway unhealthy (or roll back a config).
-    if (cams) checks.cameras = { ok: true, detail: Object.entries(cams.byState).filter(([, n]) => n > 0).map(([state, n]) => `${n} ${state}`).join(', ') || 'none probed yet' };
-    const status = !this.started ? 'failing' : Object.values(checks).every((c) => c.ok) ? 'ok' : 'degraded';
-    return { status, checks };
+    return agentHealth({ running: this.runtime.running, outbox: this.outbox.stats(), session: this.session.stats(), lines: this.sources.lineStats(), cameras: this.cameras?.stats() });
   }
 
-  private healthSnapshot(): HealthSnapshot {
-    let answering = 0;
-    const linesOpen: string[] = [];
-    const linesUnopenable: string[] = [];
-    for (const l of this.lines) {
-      const st = l.stats();
-      if (st.connected) linesOpen.push(st.id);
-      if (st.openError) linesUnopenable.push(st.id);
-      for (const d of st.devices) if (d.polls > 0 && d.consecutiveFailures === 0) answering++;
+  /**
+   * Runs another configuration without a restart, as the change plan says: lines added, removed,
+   * rebuilt or changed in place; the session reconnected or updated; cameras and rules rebuilt
+   * when theirs changed. Buffer and status-server settings take effect at the next start.
+   */
+  async applyConfig(next: ResolvedConfig): Promise<void> {
+    const plan = planChanges(this.resolved, next);
+    if (plan.forwarding !== 'keep') {
+      await this.session.reconfigure(next.config.forwarding, plan.forwarding);
+      this.drain.reconfigure(next.config.forwarding);
     }
-    return { brokerConnected: this.forwarder.stats().connected, devicesAnswering: answering, linesOpen, linesUnopenable };
+    const built = await this.sources.apply(plan, next);
+    if (plan.rules === 'rebuild') {
+      this.stopRuleEngine();
+      this.rules = this.buildRules(next);
+      this.rules?.start();
+    }
+    if (plan.inPlace.includes('log.level')) this.log.level = next.config.log.level;
+    this.resolved = next;
+    if (plan.restartNeeded.length > 0) this.log.warn({ settings: plan.restartNeeded }, 'these settings take effect at the next start');
+    this.log.info({ lines: this.lines.length, built, updated: plan.lines.update.length, removed: plan.lines.remove.length, forwarding: plan.forwarding, cameras: plan.cameras, rules: plan.rules }, 'configuration applied');
+  }
+
+  /** Builds every part once, for the configuration booted. */
+  private async build(resolved: ResolvedConfig): Promise<void> {
+    const { config } = resolved;
+    const log = this.opts.logger;
+    this.outbox = new Outbox({
+      path: isAbsolute(config.buffer.path) ? config.buffer.path : join(this.opts.stateDir, config.buffer.path),
+      gatewayId: config.gateway.id,
+      maxRows: config.buffer.maxRows,
+      maxBytes: config.buffer.maxBytes,
+      telemetryOverflow: config.buffer.telemetryOverflow,
+      commitIntervalMs: config.buffer.commitIntervalMs,
+      logger: log.child({ module: 'outbox' }),
+      now: this.now,
+    });
+    this.session = new MqttSession({
+      config: config.forwarding,
+      gatewayId: config.gateway.id,
+      logger: log.child({ module: 'mqtt' }),
+      agentVersion: AGENT_VERSION,
+      status: () => {
+        const ob = this.outbox.stats();
+        return { configVersion: this.configVersion, devicesFailing: devicesFailing(this.sources.lineStats()), backlog: ob.backlogRows + ob.pending };
+      },
+      now: this.now,
+      ...(this.opts.random && { random: this.opts.random }),
+    });
+    this.drain = new OutboxDrain({ outbox: this.outbox, session: this.session, logger: log.child({ module: 'drain' }), maxBatchReadings: config.forwarding.maxBatchReadings, inflightWindow: config.forwarding.inflightWindow });
+    this.problems = new ProblemReporter({ problems: () => capProblems(runtimeProblems(this.sources.lineStats())), publish: (r) => this.retainReport(JSON.stringify(r)) });
+    this.sources = new SourceSet({
+      gatewayId: config.gateway.id,
+      sink: this.bus.sink(),
+      directory: this.directory,
+      logger: log,
+      now: this.now,
+      transportFactory: this.opts.transportFactory,
+      retain: (channel, payload) => this.session.retain(channel, payload),
+      onPoll: (line, device, outcome, ms) => {
+        this.metrics.recordPoll(line, device, outcome, ms);
+        this.problems.poke();
+      },
+    });
+    await this.sources.build(resolved);
+    this.rules = this.buildRules(resolved);
+    const managed = this.opts.managed;
+    if (managed) {
+      const origin: BusConsumer = { name: 'commands' };
+      this.commands = new CommandHandler({
+        gatewayId: config.gateway.id,
+        trustedKeys: managed.identity.configPublicKeys,
+        session: this.session,
+        emit: (e) => this.bus.event(e, origin),
+        logPath: join(this.opts.stateDir, 'commands.db'),
+        targets: this.commandTargets(),
+        logger: log.child({ module: 'commands' }),
+        now: this.now,
+      });
+    }
+    this.http = config.http.enabled
+      ? new StatusServer({ host: config.http.host, port: config.http.port, logger: log, health: () => this.health(), metrics: () => this.metrics.text(), metricsContentType: this.metrics.registry.contentType })
+      : undefined;
+  }
+
+  /** The parts in start order; the runtime stops them in reverse. */
+  private parts(): Part[] {
+    const parts: Part[] = [
+      {
+        name: 'outbox',
+        start: () => {
+          this.outbox.start();
+          this.outbox.appendEvent({
+            type: EventType.agentStarted,
+            ts: this.now(),
+            severity: 'info',
+            message: `agent ${AGENT_VERSION} started with config version ${this.configVersion}`,
+            data: { agentVersion: AGENT_VERSION, configVersion: this.configVersion, lines: this.resolved.lines.length, managed: Boolean(this.config) },
+          });
+        },
+        stop: () => {
+          this.outbox.flush();
+          this.outbox.stop();
+        },
+      },
+      this.session,
+      this.drain,
+    ];
+    const cm = this.config;
+    if (cm) {
+      let unsubscribe: (() => void) | undefined;
+      parts.push({
+        name: 'configuration',
+        start: () => {
+          unsubscribe = this.session.subscribe(this.session.topic(Channel.config), (_topic, payload) => cm.receive(payload));
+          cm.announce();
+          // After a restart the retained report may describe problems long gone: say again what runs.
+          const running = this.configVersion;
+          if (running > 0 && !this.lastReport) this.retainReport(JSON.stringify(this.problems.attach({ v: 1, gw: this.resolved.config.gateway.id, version: running, state: 'committed', ts: this.now(), running })));
+        },
+        stop: async () => {
+          unsubscribe?.();
+          await cm.stop();
+        },
+      });
+    }
+    if (this.commands) parts.push(this.commands);
+    parts.push(
+      { name: 'rules', start: () => this.rules?.start(), stop: () => this.stopRules() },
+      this.sources,
+      { name: 'problem reports', start: () => undefined, stop: () => this.problems.stop() },
+    );
+    if (this.http) {
+      const http = this.http;
+      parts.push({
+        name: 'status server',
+        // The status endpoints are for operators: a port that is taken must not stop the data path.
+        start: () =>
+          http.start().catch((err: unknown) => {
+            this.log.error({ err, port: this.resolved.config.http.port }, 'status server could not listen; running without /healthz and /metrics');
+            this.http = undefined;
+          }),
+        stop: () => this.http?.stop(),
+      });
+    }
+    return parts;
+  }
+
+  /** The rule engine of a configuration, fed by the bus; undefined without rules. */
+  private buildRules(resolved: ResolvedConfig): RuleEngine | undefined {
+    const rules = resolved.config.rules;
+    if (!rules) return undefined;
+    this.ruleStore ??= new SqliteRuleStateStore(join(this.opts.stateDir, 'rules.db'));
+    const clock = { now: this.now };
+    const consumer: BusConsumer = { name: 'rules', readings: (rs) => engine.onReadings(rs), event: (e) => engine.onEvent(e) };
+    const engine = new RuleEngine(rules, {
+      clock,
+      scheduler: timeoutScheduler(clock),
+      emit: { readings: (rs) => this.bus.readings(rs, consumer), event: (e) => this.bus.event(e, consumer) },
+      write: (dev, pt, value) => this.directory.write(dev, pt, value),
+      store: this.ruleStore,
+      logger: this.opts.logger.child({ module: 'rules' }),
+    });
+    this.unfeedRules = this.bus.subscribe(consumer);
+    return engine;
+  }
+
+  private stopRuleEngine(): void {
+    this.unfeedRules?.();
+    this.unfeedRules = undefined;
+    this.rules?.stop();
+  }
+
+  private stopRules(): void {
+    this.stopRuleEngine();
+    this.ruleStore?.close();
+    this.ruleStore = undefined;
+  }
+
+  private commandTargets(): CommandTargets {
+    return {
+      directory: this.directory,
+      line: (id) => this.sources.line(id),
+      probeCamera: (id) => this.cameras?.probeNow(id),
+      rules: () => this.rules,
+      logTail: (n) => this.opts.logTail?.(n) ?? [],
+      listSerialPorts: () => listSerialPorts(),
+      restart: (reason) => {
+        if (!this.opts.restart) throw Object.assign(new Error('this agent does not run under a supervisor that restarts it'), { code: 'EDGE_CMD_UNSUPPORTED' });
+        // after the answer is committed: the runtime stops the outbox last
+        setImmediate(() => this.opts.restart?.(reason));
+      },
+      now: this.now,
+    };
   }
 
   private report(report: ConfigReport): void {
     const r = this.problems.attach(report);
     this.retainReport(JSON.stringify(r));
     const bad = r.state === 'rejected' || r.state === 'rolled_back';
-    this.outbox.appendEvent({
+    this.bus.event({
       type: `config.${r.state}`,
       ts: r.ts,
       severity: bad ? 'warning' : 'info',
@@ -269,76 +364,10 @@ export class Agent {
 
   private retainReport(payload: string): void {
     this.lastReport = payload;
-    this.forwarder.retain(Channel.configReport, payload);
+    this.session.retain(Channel.configReport, payload);
   }
 
-  private buildForwarder(resolved: ResolvedConfig): Forwarder {
-    const { config } = resolved;
-    return new Forwarder({
-      config: config.forwarding,
-      gatewayId: config.gateway.id,
-      outbox: this.outbox,
-      logger: this.opts.logger.child({ module: 'forwarder' }),
-      agentVersion: AGENT_VERSION,
-      protocolVersion: config.forwarding.protocolVersion,
-      status: () => ({ configVersion: this.configVersion, devicesFailing: this.devicesFailing() }),
-      now: this.now,
-      ...(this.opts.random && { random: this.opts.random }),
-    });
-  }
-
-  private startForwarder(fw: Forwarder): void {
-    if (this.config) {
-      const { config } = this.resolved;
-      const cm = this.config;
-      fw.subscribe(topicFor(config.gateway.id, Channel.config, config.forwarding.topicPrefix), (_topic, payload) => cm.receive(payload));
-      if (this.lastReport) fw.retain(Channel.configReport, this.lastReport);
-    }
-    fw.start();
-  }
-
-  /**
-   * Camera probing runs beside polling: its own concurrency limit and timeouts, never on the
-   * lines. Its code (ONVIF, XML, JPEG) is loaded only when the gateway has cameras: a gateway
-   * without any keeps that memory.
-   */
-  private async buildCameras(resolved: ResolvedConfig): Promise<CameraProber | undefined> {
-    const { config } = resolved;
-    const c = config.cameras;
-    if (!c.enabled || (c.devices.length === 0 && !c.discovery.enabled)) return undefined;
-    const { CameraProber } = await import('./camera/camera-prober.js');
-    return new CameraProber({
-      config: c,
-      gatewayId: config.gateway.id,
-      now: this.now,
-      logger: this.opts.logger.child({ module: 'cameras' }),
-      appendEvent: (e) => this.outbox.appendEvent(e),
-      publishStatus: (p) => this.forwarder.retain(Channel.cameras, p),
-      publishThumbnail: (p) => this.forwarder.retain(Channel.cameraThumbnail, p),
-    });
-  }
-
-  private buildLine(line: ResolvedLine): LineScheduler {
-    const makeTransport = this.opts.transportFactory ?? createTransport;
-    return new LineScheduler({
-      line,
-      transport: makeTransport(line.config),
-      sink: this.outbox,
-      logger: this.opts.logger,
-      now: this.now,
-      onPoll: (device, outcome, ms) => {
-        this.metrics.recordPoll(line.config.id, device, outcome, ms);
-        this.problems.poke();
-      },
-    });
-  }
-
-  private devicesTotal(): number {
-    return this.lines.reduce((n, l) => n + l.stats().devices.length, 0);
-  }
-
-  /** Devices that fail, never answered or are quarantined: the same count as the problems the registry is told. */
-  private devicesFailing(): number {
-    return runtimeProblems(this.lines.map((l) => l.stats())).devices.length;
+  private directoryCount(): number {
+    return this.lines.reduce((n, l) => n + l.devices().length, 0);
   }
 }

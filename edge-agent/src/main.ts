@@ -4,6 +4,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { pino } from 'pino';
 import { chooseLogFormat, formatProblems, parseEnrollmentLink, type ResolvedConfig } from '@cityedge/contract';
 import { Agent } from './agent.js';
+import { LogRing } from './runtime/log-ring.js';
 import { loadGatewayConfigFile, resolveManagedDocument } from './load-config.js';
 import { cameraCredentialProblems } from './camera/camera-credentials.js';
 import { enroll, EnrollError, identityPath, loadIdentity, type Identity } from './config/identity.js';
@@ -170,9 +171,13 @@ async function main(argv: string[]): Promise<number> {
     redact: { paths: ['password', '*.password', '*.*.password', 'passwordFile'], censor: '[redacted]' },
   };
   // pino-pretty is loaded only for a person at a terminal; synchronous, so nothing is lost on exit.
-  const logger = logFormat.format === 'pretty' ? pino(logOptions, (await import('pino-pretty')).default({ sync: true, ignore: 'pid,hostname' })) : pino(logOptions);
+  // The last lines are also kept in memory, secrets redacted, for the logs.tail command.
+  const out = logFormat.format === 'pretty' ? (await import('pino-pretty')).default({ sync: true, ignore: 'pid,hostname' }) : pino.destination({ fd: 1, sync: true });
+  const ring = new LogRing();
+  const logger = pino(logOptions, pino.multistream([{ stream: out, level: 'trace' }, { stream: ring, level: 'trace' }]));
   const managed = identity && { identity, resolveDocument: (doc: Record<string, unknown>) => resolveManagedDocument(doc, identity, stateDir, { stateDir }) };
-  const agent = new Agent({ resolved, stateDir, logger, ...(managed && { managed }) });
+  let shutdown: (reason: string) => void = () => undefined;
+  const agent = new Agent({ resolved, stateDir, logger, ...(managed && { managed }), logTail: (n) => ring.tail(n), restart: (reason) => shutdown(reason) });
   try {
     await agent.start();
   } catch (err) {
@@ -187,10 +192,10 @@ async function main(argv: string[]): Promise<number> {
   }
   return new Promise<number>((resolveExit) => {
     let stopping = false;
-    const shutdown = (signal: string) => {
+    shutdown = (reason: string) => {
       if (stopping) return;
       stopping = true;
-      logger.info({ signal }, 'stopping');
+      logger.info({ reason }, 'stopping');
       const force = setTimeout(() => {
         logger.error('stop took longer than 15 s; exiting');
         resolveExit(1);

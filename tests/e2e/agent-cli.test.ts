@@ -134,7 +134,7 @@ describe('agent status endpoints', () => {
     cleanup.push(() => agent.stop());
     const base = `http://127.0.0.1:${agent.httpPort}`;
     const ghostPolled = () => agent.lines[0]!.stats().devices.find((d) => d.id === 'ghost')!.polls > 0;
-    await waitUntil(() => agent.forwarder.stats().connected && agent.forwarder.stats().acked > 1 && ghostPolled(), 10_000, 'forwarding');
+    await waitUntil(() => agent.session.stats().connected && agent.drain.stats().acked > 1 && ghostPolled(), 10_000, 'forwarding');
     const health = await fetch(`${base}/healthz`);
     expect(health.status).toBe(200);
     // One of the two devices does not exist on the bus: degraded, not failing.
@@ -157,6 +157,6 @@ describe('agent status endpoints', () => {
     await agent.start();
     cleanup.push(() => agent.stop());
     expect(agent.httpPort).toBeUndefined();
-    await waitUntil(() => agent.forwarder.stats().acked > 0, 10_000, 'forwarding without the status server');
+    await waitUntil(() => agent.drain.stats().acked > 0, 10_000, 'forwarding without the status server');
   });
 });

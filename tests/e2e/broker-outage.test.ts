@@ -61,7 +61,7 @@ describe('broker down, then back', () => {
     const downAt = Date.now();
     // What the broker acknowledged before it died is its responsibility (an in-memory broker
     // loses what it had not yet passed on); everything from the first unacknowledged seq on is ours.
-    await waitUntil(() => !agent.forwarder.stats().connected, 10_000, 'the agent to see the broker gone'); // PUBACKs already received are processed
+    await waitUntil(() => !agent.session.stats().connected, 10_000, 'the agent to see the broker gone'); // PUBACKs already received are processed
       const firstUnacked = agent.outbox.inflight()[0]?.seq ?? agent.outbox.stats().nextSeq;
     // While the broker is away a device fails: its offline event waits in the outbox too.
     sim.device('th-3').setFault('no-reply');

@@ -60,16 +60,7 @@ describe('Modbus line faults on a shared bus', () => {
       forwarding: { brokerUrl: 'mqtt://127.0.0.1:9', protocolVersion: 4 },
       http: { enabled: false },
     });
-    const append = agent.outbox.appendReadings.bind(agent.outbox);
-    agent.outbox.appendReadings = (r: Reading[]) => {
-      readings.push(...r);
-      append(r);
-    };
-    const appendEvent = agent.outbox.appendEvent.bind(agent.outbox);
-    agent.outbox.appendEvent = (e: GatewayEvent) => {
-      events.push(e);
-      appendEvent(e);
-    };
+    agent.bus.subscribe({ name: 'test', readings: (r: Reading[]) => readings.push(...r), event: (e: GatewayEvent) => events.push(e) });
     await agent.start();
     await waitUntil(() => names.every((n) => readings.some((r) => r.dev === n)) && agent.lines[0]!.stats().devices.filter((d) => d.quarantined).length === names.length - 1, 30_000, 'every faulty device to be quarantined');
     await new Promise((r) => setTimeout(r, 4000));

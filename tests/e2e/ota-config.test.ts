@@ -129,7 +129,7 @@ describe('over-the-air configuration', () => {
     await waitUntil(() => !!reportFor(11, 'rolled_back'), 15_000, 'version 11 rolled back');
     expect(reportFor(11, 'rolled_back')!.reason).toMatch(/broker link is down/);
     expect(agent.configVersion).toBe(2);
-    expect(agent.forwarder.stats().connected).toBe(true);
+    expect(agent.session.stats().connected).toBe(true);
     // The rolled-back version, delivered again (it is retained), is not tried again.
     const n = reports.length;
     await pushVersion(11, { lines: [lineWith([1, 2])], forwarding: { brokerUrl: `mqtt://127.0.0.1:${dead}` } });

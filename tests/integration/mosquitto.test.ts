@@ -61,7 +61,7 @@ describe('forwarding to Mosquitto', () => {
       await mosq.stop();
       const downAt = Date.now();
       // Mosquitto here keeps nothing on disk: what it acknowledged before SIGKILL is its loss, not ours.
-      await waitUntil(() => !agent.forwarder.stats().connected, 10_000, 'the agent to see the broker gone'); // PUBACKs already received are processed
+      await waitUntil(() => !agent.session.stats().connected, 10_000, 'the agent to see the broker gone'); // PUBACKs already received are processed
       const firstUnacked = agent.outbox.inflight()[0]?.seq ?? agent.outbox.stats().nextSeq;
       await waitUntil(() => agent.outbox.stats().backlogRows > 100, 10_000, 'a backlog');
       const before = consumer.subscriptions;

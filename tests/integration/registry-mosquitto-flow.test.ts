@@ -63,7 +63,7 @@ describe('registry with Mosquitto (dynamic security): enroll, configure, forward
     const { version } = await api.pushConfig('gw-a');
     await eventually(async () => (await api.listConfigs('gw-a')).find((c) => c.version === version && c.state === 'committed'), 20_000, 'the configuration committed');
     await waitUntil(() => consumer.readings.some((r) => r.dev === 'th' && r.q === 'good'), 10_000, 'telemetry through Mosquitto');
-    expect(agent.forwarder.stats().protocolVersion).toBe(5);
+    expect(agent.session.stats().protocolVersion).toBe(5);
     expect(consumer.gaps('gw-a')).toEqual([]);
   });
 

@@ -149,6 +149,23 @@ export class CameraProber {
     await Promise.all(this.trackers.filter((t) => !t.busy).map((t) => this.launch(t)));
   }
 
+  /**
+   * Probes one camera now (the `camera.probe` command) and returns its state afterwards; a probe
+   * already running for it is waited for instead of starting another. Undefined: no such camera.
+   */
+  async probeNow(id: string): Promise<CameraStatusEntry | undefined> {
+    const t = this.trackers.find((x) => x.id === id);
+    if (!t) return undefined;
+    while (t.busy) await new Promise((r) => setTimeout(r, 50));
+    await this.launch(t);
+    return t.status();
+  }
+
+  /** Ids of the configured cameras. */
+  ids(): string[] {
+    return this.trackers.map((t) => t.id);
+  }
+
   /** Runs one discovery round now (when discovery is enabled). */
   async discoverNow(): Promise<void> {
     await this.discovery?.runOnce();

@@ -10,6 +10,7 @@ import {
   type SignedConfig,
 } from '@cityedge/contract';
 import { ConfigStore } from './config-store.js';
+import { changedLineIds, planChanges } from '../runtime/change-plan.js';
 
 /** What the health check compares before and after a configuration is applied. */
 export interface HealthSnapshot {
@@ -42,11 +43,6 @@ interface Running {
   resolved: ResolvedConfig;
 }
 
-/** Ids of the lines `next` defines differently from `previous` (or newly). */
-function changedLines(previous: ResolvedConfig, next: ResolvedConfig): Set<string> {
-  const before = new Map(previous.lines.map((l) => [l.config.id, JSON.stringify(l)]));
-  return new Set(next.lines.filter((l) => before.get(l.config.id) !== JSON.stringify(l)).map((l) => l.config.id));
-}
 
 /**
  * Over-the-air configuration, as Mender and TUF do it: a delivered document is verified
@@ -183,7 +179,7 @@ export class ConfigManager {
     // configuration's doing. A port that was already missing, or one a new line names, is not a
     // reason to roll back: the old configuration would not bring the adapter back. It commits,
     // and the report names the line.
-    const changed = changedLines(previous.resolved, next);
+    const changed = changedLineIds(planChanges(previous.resolved, next));
     const lost = before.linesOpen.filter((id) => changed.has(id) && after.linesUnopenable.includes(id));
     if (lost.length > 0) problems.push(`line${lost.length > 1 ? 's' : ''} ${lost.join(', ')} cannot be opened any more`);
     if (problems.length > 0) return this.rollBack(doc, previous, `unhealthy after ${next.config.ota.healthWindowMs} ms: ${problems.join('; ')}`);

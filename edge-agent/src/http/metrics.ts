@@ -1,12 +1,14 @@
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import type { LineStats } from '../poll/line-scheduler.js';
 import type { OutboxStats } from '../store/outbox.js';
-import type { ForwarderStats } from '../forward/forwarder.js';
+import type { MqttSessionStats } from '../mqtt/mqtt-session.js';
+import type { OutboxDrainStats } from '../forward/outbox-drain.js';
 
 export interface MetricSources {
   lines: () => LineStats[];
   outbox: () => OutboxStats;
-  forwarder: () => ForwarderStats;
+  session: () => MqttSessionStats;
+  drain: () => OutboxDrainStats;
   /** Cameras by state, when the gateway probes cameras. */
   cameras?: () => Record<string, number> | undefined;
 }
@@ -84,8 +86,8 @@ export class AgentMetrics {
     gauge(this.registry, 'cityedge_outbox_backlog_rows', 'Readings and events waiting to be forwarded.', () => sources.outbox().backlogRows);
     gauge(this.registry, 'cityedge_outbox_backlog_bytes', 'Payload bytes waiting to be forwarded.', () => sources.outbox().backlogBytes);
     gauge(this.registry, 'cityedge_outbox_pending_rows', 'Readings accepted but not yet committed to disk.', () => sources.outbox().pending);
-    gauge(this.registry, 'cityedge_mqtt_connected', '1 while connected to the broker.', () => (sources.forwarder().connected ? 1 : 0));
-    gauge(this.registry, 'cityedge_mqtt_inflight_messages', 'Messages published and not yet acknowledged.', () => sources.forwarder().inflight);
+    gauge(this.registry, 'cityedge_mqtt_connected', '1 while connected to the broker.', () => (sources.session().connected ? 1 : 0));
+    gauge(this.registry, 'cityedge_mqtt_inflight_messages', 'Messages published and not yet acknowledged.', () => sources.drain().inflight);
     cumulative(this.registry, 'cityedge_outbox_dropped_total', 'Rows dropped by the overflow policy, by stream.', ['stream'], () => {
       const d = sources.outbox().dropped;
       return [[{ stream: 'telemetry' }, d.telemetry], [{ stream: 'events' }, d.events]];
@@ -95,10 +97,10 @@ export class AgentMetrics {
       return [[{ stream: 'telemetry' }, a.telemetry], [{ stream: 'events' }, a.events]];
     });
     cumulative(this.registry, 'cityedge_outbox_storage_errors_total', 'Failed writes to the outbox file.', [], () => [[{}, sources.outbox().storageErrors]]);
-    cumulative(this.registry, 'cityedge_mqtt_published_messages_total', 'Messages published (including resends).', [], () => [[{}, sources.forwarder().published]]);
-    cumulative(this.registry, 'cityedge_mqtt_acked_messages_total', 'Messages acknowledged by the broker (PUBACK).', [], () => [[{}, sources.forwarder().acked]]);
-    cumulative(this.registry, 'cityedge_mqtt_published_readings_total', 'Readings in published messages.', [], () => [[{}, sources.forwarder().publishedReadings]]);
-    cumulative(this.registry, 'cityedge_mqtt_reconnects_total', 'Connection attempts after the first.', [], () => [[{}, sources.forwarder().reconnects]]);
+    cumulative(this.registry, 'cityedge_mqtt_published_messages_total', 'Messages published (including resends).', [], () => [[{}, sources.drain().published]]);
+    cumulative(this.registry, 'cityedge_mqtt_acked_messages_total', 'Messages acknowledged by the broker (PUBACK).', [], () => [[{}, sources.drain().acked]]);
+    cumulative(this.registry, 'cityedge_mqtt_published_readings_total', 'Readings in published messages.', [], () => [[{}, sources.drain().publishedReadings]]);
+    cumulative(this.registry, 'cityedge_mqtt_reconnects_total', 'Connection attempts after the first.', [], () => [[{}, sources.session().reconnects]]);
   }
 
   recordPoll(line: string, device: string, result: 'ok' | 'partial' | 'failed', durationMs: number): void {

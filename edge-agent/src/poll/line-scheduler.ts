@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
-import type { LineConfig, PointSpec, ResolvedLine } from '@cityedge/contract';
+import { isDeepStrictEqual } from 'node:util';
+import type { LineConfig, PointSpec, Reading, ResolvedDevice, ResolvedLine } from '@cityedge/contract';
 import { encodeValue, ModbusError, type ModbusTransport } from '@cityedge/drivers';
 import { DevicePoller, toModbusError, type DeviceStats, type ReadingSink } from './device-poller.js';
 import { systemCause } from './system-cause.js';
@@ -7,6 +8,8 @@ import { systemCause } from './system-cause.js';
 export interface LineSchedulerOptions {
   line: ResolvedLine;
   transport: ModbusTransport;
+  /** Builds a transport for the same line with other settings (a scan at another baud rate). */
+  transportFactory?: (line: ResolvedLine['config']) => ModbusTransport;
   sink: ReadingSink;
   logger: Logger;
   now?: () => number;
@@ -33,13 +36,23 @@ export interface LineStats {
   devices: DeviceStats[];
 }
 
-interface WriteJob {
-  poller: DevicePoller;
-  point: PointSpec;
-  value: number | boolean;
-  resolve: () => void;
-  reject: (err: Error) => void;
+/**
+ * Work on the bus besides the schedule. Urgent jobs (writes, reads on request) go before the
+ * next poll; idle jobs (a scan's probes) go where they fit before the next poll, or once they
+ * have waited as long as the line's shortest poll interval (at least IDLE_MIN_WAIT_MS, at most
+ * IDLE_MAX_WAIT_MS): a scan takes turns with the polls on a busy line, so neither starves.
+ */
+interface Job {
+  urgent: boolean;
+  /** How long it may hold the bus, for fitting an idle job before the next poll. */
+  costMs: number;
+  queuedAt: number;
+  run(): Promise<void>;
+  cancel(err: Error): void;
 }
+
+const IDLE_MIN_WAIT_MS = 200;
+const IDLE_MAX_WAIT_MS = 2000;
 
 const REOPEN_MIN_MS = 1000;
 const REOPEN_MAX_MS = 30_000;
@@ -64,9 +77,10 @@ export class LineScheduler {
   private readonly opts: LineSchedulerOptions;
   private readonly now: () => number;
   private readonly log: Logger;
-  private readonly pollers: DevicePoller[];
-  private readonly gapMs: number;
-  private readonly writes: WriteJob[] = [];
+  private line: ResolvedLine;
+  private pollers: DevicePoller[];
+  private gapMs: number;
+  private readonly jobs: Job[] = [];
   private running = false;
   private loop: Promise<void> | undefined;
   private wake: (() => void) | undefined;
@@ -80,12 +94,44 @@ export class LineScheduler {
     this.opts = opts;
     this.now = opts.now ?? Date.now;
     this.log = opts.logger.child({ module: 'line', line: opts.line.config.id });
+    this.line = opts.line;
     this.pollers = opts.line.devices.map((d) => new DevicePoller(d, opts.line.config.maxGapRegisters));
     this.gapMs = interFrameGapMs(opts.line.config);
   }
 
+  readonly kind = 'modbus';
+
   get id(): string {
-    return this.opts.line.config.id;
+    return this.line.config.id;
+  }
+
+  /** The devices on this line (with their points), as configured now. */
+  devices(): readonly ResolvedDevice[] {
+    return this.line.devices;
+  }
+
+  /** The line as configured now. */
+  get config(): ResolvedLine['config'] {
+    return this.line.config;
+  }
+
+  /**
+   * Takes new settings and devices of the same endpoint in place: pollers of unchanged devices
+   * keep their schedule and health, new or changed devices start fresh, removed ones stop.
+   */
+  reconfigure(line: ResolvedLine): void {
+    const kept = new Map(this.pollers.map((p) => [p.device.id, p]));
+    const now = this.now();
+    this.pollers = line.devices.map((d, i) => {
+      const old = kept.get(d.id);
+      if (old && isDeepStrictEqual(old.device, d) && line.config.maxGapRegisters === this.line.config.maxGapRegisters) return old;
+      const p = new DevicePoller(d, line.config.maxGapRegisters);
+      p.nextDue = now + Math.min(i * 50, d.pollIntervalMs);
+      return p;
+    });
+    this.line = line;
+    this.gapMs = interFrameGapMs(line.config);
+    this.interrupt();
   }
 
   start(): void {
@@ -102,7 +148,7 @@ export class LineScheduler {
     this.running = false;
     this.interrupt();
     await this.loop;
-    for (const job of this.writes.splice(0)) job.reject(new Error('line stopped'));
+    for (const job of this.jobs.splice(0)) job.cancel(new Error(`line ${this.id} stopped`));
     await this.opts.transport.close().catch(() => undefined);
   }
 
@@ -124,9 +170,51 @@ export class LineScheduler {
     const point = poller.device.points.find((p) => p.name === pointName);
     if (!point) return Promise.reject(new Error(`device "${deviceId}" has no point "${pointName}"`));
     if (!point.writable) return Promise.reject(new Error(`point "${pointName}" of device "${deviceId}" is not writable`));
+    return this.submit(true, poller.device.timeoutMs, () => this.doWrite(poller, point, value));
+  }
+
+  /** Reads every point of a device now, before the next scheduled poll; the readings also go out as usual. */
+  readNow(deviceId: string): Promise<Reading[]> {
+    const poller = this.pollers.find((p) => p.device.id === deviceId);
+    if (!poller) return Promise.reject(new Error(`no device "${deviceId}" on line ${this.id}`));
+    return this.submit(true, poller.device.timeoutMs * Math.max(1, poller.plan.length), () => this.pollOne(poller, false));
+  }
+
+  /**
+   * Runs `fn` on the bus when the schedule leaves room for `costMs` (a scan's probe), with the
+   * line's transport, or with one for other settings (a baud rate) that replaces it meanwhile.
+   */
+  whenIdle<T>(costMs: number, fn: (transport: ModbusTransport, gapMs: number) => Promise<T>, settings?: Partial<ResolvedLine['config']>): Promise<T> {
+    return this.submit(false, costMs, async () => {
+      if (!settings) {
+        const portError = await this.ensureOpen();
+        if (portError) throw portError;
+        return fn(this.opts.transport, this.gapMs);
+      }
+      const factory = this.opts.transportFactory;
+      if (!factory) throw new Error(`line ${this.id} cannot change its settings for a scan`);
+      const config = { ...this.line.config, ...settings } as ResolvedLine['config'];
+      await this.opts.transport.close().catch(() => undefined);
+      const other = factory(config);
+      try {
+        await other.open();
+        return await fn(other, interFrameGapMs(config));
+      } finally {
+        await other.close().catch(() => undefined);
+      }
+    });
+  }
+
+  private submit<T>(urgent: boolean, costMs: number, work: () => Promise<T>): Promise<T> {
     if (!this.running) return Promise.reject(new Error(`line ${this.id} is not running`));
-    return new Promise((resolve, reject) => {
-      this.writes.push({ poller, point, value, resolve, reject });
+    return new Promise<T>((resolve, reject) => {
+      this.jobs.push({
+        urgent,
+        costMs,
+        queuedAt: this.now(),
+        run: () => work().then(resolve, reject),
+        cancel: reject,
+      });
       this.interrupt();
     });
   }
@@ -146,19 +234,21 @@ export class LineScheduler {
 
   private async run(): Promise<void> {
     while (this.running) {
-      const job = this.writes.shift();
+      const job = this.nextJob();
       if (job) {
-        await this.doWrite(job);
+        this.jobs.splice(this.jobs.indexOf(job), 1);
+        await job.run();
         continue;
       }
       const next = this.nextPoller();
+      const idle = this.jobs[0];
       if (!next) {
-        await this.sleep(60_000);
+        await this.sleep(idle ? Math.max(1, idle.queuedAt + this.idleWaitMs() - this.now()) : 60_000);
         continue;
       }
       const wait = next.nextDue - this.now();
       if (wait > 0) {
-        await this.sleep(wait);
+        await this.sleep(idle ? Math.min(wait, Math.max(1, idle.queuedAt + this.idleWaitMs() - this.now())) : wait);
         continue;
       }
       const deferUntil = next.stats.quarantined ? this.probeWindowBlockedUntil(next) : undefined;
@@ -168,6 +258,25 @@ export class LineScheduler {
       }
       await this.pollOne(next);
     }
+  }
+
+  /** An urgent job, else an idle one that fits before the next poll or has waited long enough. */
+  private nextJob(): Job | undefined {
+    const urgent = this.jobs.find((j) => j.urgent);
+    if (urgent) return urgent;
+    const idle = this.jobs[0];
+    if (!idle) return undefined;
+    const now = this.now();
+    if (now - idle.queuedAt >= this.idleWaitMs()) return idle;
+    const next = this.nextPoller();
+    return !next || next.nextDue >= now + idle.costMs + this.gapMs ? idle : undefined;
+  }
+
+  /** How long an idle job waits for a window before it takes its turn. */
+  private idleWaitMs(): number {
+    let shortest = IDLE_MAX_WAIT_MS;
+    for (const p of this.pollers) if (!p.stats.quarantined) shortest = Math.min(shortest, p.device.pollIntervalMs);
+    return Math.max(IDLE_MIN_WAIT_MS, shortest);
   }
 
   /**
@@ -199,7 +308,7 @@ export class LineScheduler {
    */
   private probeWindowBlockedUntil(probe: DevicePoller): number | undefined {
     const now = this.now();
-    const line = this.opts.line.config;
+    const line = this.line.config;
     if (now - probe.nextDue >= line.maxBackoffMs) return undefined;
     const cost = 2 * probe.device.timeoutMs + this.gapMs;
     let blockedUntil: number | undefined;
@@ -231,12 +340,15 @@ export class LineScheduler {
     }
   }
 
-  private async pollOne(poller: DevicePoller): Promise<void> {
-    const line = this.opts.line.config;
+  /** Polls a device: on its schedule (the next slot set, slip measured) or on request. */
+  private async pollOne(poller: DevicePoller, scheduled = true): Promise<Reading[]> {
+    const line = this.line.config;
     const started = this.now();
-    const slip = Math.max(0, started - poller.nextDue);
-    poller.stats.lastSlipMs = slip;
-    poller.stats.maxSlipMs = Math.max(poller.stats.maxSlipMs, slip);
+    if (scheduled) {
+      const slip = Math.max(0, started - poller.nextDue);
+      poller.stats.lastSlipMs = slip;
+      poller.stats.maxSlipMs = Math.max(poller.stats.maxSlipMs, slip);
+    }
     const portError = await this.ensureOpen();
     let result: Awaited<ReturnType<DevicePoller['poll']>>;
     if (portError) {
@@ -261,18 +373,19 @@ export class LineScheduler {
       this.log.debug({ device: poller.device.id, outcome: result.outcome, err: result.error?.code }, 'poll incomplete');
     }
     this.opts.onPoll?.(poller.device.id, result.outcome, finished - started);
+    if (!scheduled) return result.readings;
     // Fixed rate: the next slot follows the previous one; missed slots are skipped, not bunched.
     const interval = poller.intervalMs(line.maxBackoffMs, line.quarantineAfter);
     let due = poller.nextDue + interval;
     if (due <= finished) due = finished + interval - ((finished - poller.nextDue) % interval);
     poller.nextDue = due;
+    return result.readings;
   }
 
-  private async doWrite(job: WriteJob): Promise<void> {
-    const { poller, point, value } = job;
+  private async doWrite(poller: DevicePoller, point: PointSpec, value: number | boolean): Promise<void> {
     const d = poller.device;
     const portError = await this.ensureOpen();
-    if (portError) return job.reject(portError);
+    if (portError) throw portError;
     const t = this.opts.transport;
     try {
       let decimals: number | undefined;
@@ -294,9 +407,6 @@ export class LineScheduler {
       }
       this.transactions++;
       this.log.info({ device: d.id, point: point.name, value }, 'point written');
-      job.resolve();
-    } catch (err) {
-      job.reject(err instanceof Error ? err : new Error(String(err)));
     } finally {
       if (this.gapMs > 0) await new Promise((r) => setTimeout(r, this.gapMs));
     }

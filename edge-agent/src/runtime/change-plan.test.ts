@@ -64,8 +64,8 @@ describe('planChanges', () => {
 
   it('says which settings wait for the next start and which apply in place', () => {
     const plan = planChanges(resolve(base()), resolve({ ...base(), buffer: { path: 'other.db', maxRows: 5000 }, http: { port: 9200 }, log: { level: 'debug' } }));
-    expect(plan.restartNeeded).toEqual(['buffer.path', 'http']);
-    expect(plan.inPlace).toEqual(['buffer.maxRows', 'log.level']);
+    expect(plan.restartNeeded).toEqual(['buffer.path', 'buffer.maxRows', 'http']);
+    expect(plan.inPlace).toEqual(['log.level']);
   });
 
   it('rebuilds camera probing when its section changes', () => {

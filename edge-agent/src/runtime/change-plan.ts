@@ -24,9 +24,11 @@ export interface ChangePlan {
   forwarding: 'keep' | 'update' | 'reconnect';
   /** Camera probing: rebuilt when anything in it changed. */
   cameras: 'keep' | 'rebuild';
+  /** The rule engine: rebuilt when any rule changed (its state is kept by rule id). */
+  rules: 'keep' | 'rebuild';
   /** Settings that take effect at the next start (the outbox file, the status server's address). */
   restartNeeded: string[];
-  /** Settings applied in place with no part rebuilt (log level, OTA window, outbox limits). */
+  /** Settings applied in place with no part rebuilt (log level, OTA window). */
   inPlace: string[];
 }
 
@@ -47,6 +49,7 @@ export function planChanges(current: ResolvedConfig, next: ResolvedConfig): Chan
     lines: { add: [], remove: [], rebuild: [], update: [], keep: [] },
     forwarding: planForwarding(current.config.forwarding, next.config.forwarding),
     cameras: isDeepStrictEqual(current.config.cameras, next.config.cameras) ? 'keep' : 'rebuild',
+    rules: isDeepStrictEqual(current.config.rules, next.config.rules) ? 'keep' : 'rebuild',
     restartNeeded: [],
     inPlace: [],
   };
@@ -63,8 +66,7 @@ export function planChanges(current: ResolvedConfig, next: ResolvedConfig): Chan
 
   const c = current.config;
   const n = next.config;
-  if (c.buffer.path !== n.buffer.path) plan.restartNeeded.push('buffer.path');
-  for (const key of ['maxRows', 'maxBytes', 'telemetryOverflow', 'commitIntervalMs'] as const) if (c.buffer[key] !== n.buffer[key]) plan.inPlace.push(`buffer.${key}`);
+  for (const key of ['path', 'maxRows', 'maxBytes', 'telemetryOverflow', 'commitIntervalMs'] as const) if (c.buffer[key] !== n.buffer[key]) plan.restartNeeded.push(`buffer.${key}`);
   if (!isDeepStrictEqual(c.http, n.http)) plan.restartNeeded.push('http');
   if (c.log.level !== n.log.level) plan.inPlace.push('log.level');
   if (c.ota.healthWindowMs !== n.ota.healthWindowMs) plan.inPlace.push('ota.healthWindowMs');
@@ -74,7 +76,12 @@ export function planChanges(current: ResolvedConfig, next: ResolvedConfig): Chan
 /** True when a plan changes nothing at all. */
 export function isEmptyPlan(p: ChangePlan): boolean {
   const l = p.lines;
-  return l.add.length + l.remove.length + l.rebuild.length + l.update.length === 0 && p.forwarding === 'keep' && p.cameras === 'keep' && p.restartNeeded.length === 0 && p.inPlace.length === 0;
+  return l.add.length + l.remove.length + l.rebuild.length + l.update.length === 0 && p.forwarding === 'keep' && p.cameras === 'keep' && p.rules === 'keep' && p.restartNeeded.length === 0 && p.inPlace.length === 0;
+}
+
+/** Ids of the lines a plan adds, rebuilds or changes. */
+export function changedLineIds(p: ChangePlan): Set<string> {
+  return new Set([...p.lines.add, ...p.lines.rebuild, ...p.lines.update.map((u) => u.line)].map((l) => l.config.id));
 }
 
 function planForwarding(a: ForwardingConfig, b: ForwardingConfig): ChangePlan['forwarding'] {

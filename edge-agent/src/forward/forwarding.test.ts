@@ -5,9 +5,10 @@ import { join } from 'node:path';
 import mqtt from 'mqtt';
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ForwardingConfig, type EventsMessage, type ForwardingConfig as ForwardingConfigT, type Reading, type StatusMessage, type TelemetryMessage } from '@cityedge/contract';
+import { Channel, ForwardingConfig, type EventsMessage, type ForwardingConfig as ForwardingConfigT, type Reading, type StatusMessage, type TelemetryMessage } from '@cityedge/contract';
 import { Outbox } from '../store/outbox.js';
-import { Forwarder, type ForwarderOptions } from './forwarder.js';
+import { MqttSession, type MqttSessionOptions } from '../mqtt/mqtt-session.js';
+import { OutboxDrain } from './outbox-drain.js';
 import { AedesTestBroker, type ReceivedMessage } from './testing/aedes-broker.js';
 import { Mqtt5TestBroker } from './testing/mqtt5-broker.js';
 
@@ -33,20 +34,37 @@ function makeOutbox(): Outbox {
   return outbox;
 }
 
-function makeForwarder(outbox: Outbox, config: Partial<ForwardingConfigT> & { brokerUrl: string }, extra: Partial<ForwarderOptions> = {}): Forwarder {
-  const forwarder = new Forwarder({
-    config: ForwardingConfig.parse({ reconnectMinMs: 100, reconnectMaxMs: 1000, statusIntervalMs: 1000, inflightWindow: 4, maxBatchReadings: 20, ...config }),
+/** The two parts that forward: the MQTT session and the outbox drain over it, started and stopped as the runtime does. */
+function makeForwarder(outbox: Outbox, config: Partial<ForwardingConfigT> & { brokerUrl: string }, extra: Partial<MqttSessionOptions> = {}) {
+  const cfg = ForwardingConfig.parse({ reconnectMinMs: 100, reconnectMaxMs: 1000, statusIntervalMs: 1000, inflightWindow: 4, maxBatchReadings: 20, ...config });
+  const log = logger();
+  const session = new MqttSession({
+    config: cfg,
     gatewayId: 'gw-1',
-    outbox,
-    logger: logger(),
+    logger: log,
     agentVersion: '9.9.9',
     status: () => ({ configVersion: 7, devicesFailing: 1 }),
     random: () => 0.5,
     stopTimeoutMs: 500,
     ...extra,
   });
-  cleanups.push(() => forwarder.stop());
-  return forwarder;
+  const drain = new OutboxDrain({ outbox, session, logger: log, maxBatchReadings: cfg.maxBatchReadings, inflightWindow: cfg.inflightWindow });
+  const parts = {
+    session,
+    drain,
+    start: () => {
+      session.start();
+      drain.start();
+    },
+    stop: async () => {
+      drain.stop();
+      await session.stop();
+    },
+    stats: () => ({ ...session.stats(), ...drain.stats() }),
+    subscribe: session.subscribe.bind(session),
+  };
+  cleanups.push(() => parts.stop());
+  return parts;
 }
 
 async function startBroker(broker = new AedesTestBroker()): Promise<AedesTestBroker> {
@@ -81,7 +99,7 @@ function bySeq(msgs: ReceivedMessage[]): Array<TelemetryMessage | EventsMessage>
 }
 const values = (msgs: Array<TelemetryMessage | EventsMessage>) => msgs.flatMap((m) => ('readings' in m ? m.readings.map((r) => r.v) : []));
 
-describe('Forwarder', () => {
+describe('forwarding: the MQTT session and the outbox drain', () => {
   it('forwards events first, then telemetry, on the gateway topics, and deletes what was acked', async () => {
     const broker = await startBroker(
       new AedesTestBroker({ authenticate: (_c, user, pass, done) => done(null, user === 'gw-1' && pass?.toString() === 's3cret-pw') }),
@@ -261,5 +279,27 @@ describe('Forwarder', () => {
     broker.dropClient('gw-1');
     await waitFor('reconnect', () => forwarder.stats().reconnects >= 1 && forwarder.stats().connected);
     await waitFor('second command', () => (publish('two'), got.includes('two')));
+  });
+
+  it('moves to another broker in place: subscriptions, retained state and the backlog carry over', async () => {
+    const a = await startBroker();
+    const b = await startBroker();
+    const outbox = makeOutbox();
+    const fwd = makeForwarder(outbox, { brokerUrl: a.url });
+    const got: string[] = [];
+    fwd.subscribe('edge/v1/gw-1/cmd', (_t, payload) => got.push(payload.toString()));
+    fwd.session.retain(Channel.configReport, '{"state":"committed"}');
+    fwd.start();
+    outbox.appendReadings(readings(0, 10));
+    await waitFor('delivery to the first broker', () => outbox.stats().backlogRows === 0 && outbox.stats().pending === 0);
+    await fwd.session.reconfigure(ForwardingConfig.parse({ brokerUrl: b.url, reconnectMinMs: 100, reconnectMaxMs: 1000 }), 'reconnect');
+    outbox.appendReadings(readings(10, 10));
+    await waitFor('delivery to the second broker', () => outbox.stats().backlogRows === 0 && outbox.stats().pending === 0);
+    expect(values(bySeq(b.received))).toEqual(readings(10, 10).map((r) => r.v));
+    expect(b.published.find((m) => m.topic === 'edge/v1/gw-1/config/report')).toMatchObject({ retain: true, payload: '{"state":"committed"}' });
+    // the first broker heard a clean goodbye
+    expect(statuses(a.published).at(-1)).toMatchObject({ state: 'offline' });
+    const publish = (payload: string) => b.broker!.publish({ cmd: 'publish', topic: 'edge/v1/gw-1/cmd', payload: Buffer.from(payload), qos: 0, retain: false, dup: false }, () => undefined);
+    await waitFor('a command through the second broker', () => (publish('three'), got.includes('three')));
   });
 });
