@@ -30,3 +30,8 @@ export { inspectJpeg, jpegHash, SnapshotFreshness, type JpegInfo } from './camer
 export { InlineJpegDecoder, JpegWorker, type JpegDecoder, type SnapshotAnalysis, type AnalyseOptions, type JpegWorkerOptions } from './camera/jpeg-decoder.js';
 export { wsDiscover, parseProbeMatches, probeMessage, WS_DISCOVERY_MULTICAST, WS_DISCOVERY_PORT, type WsDiscoveryOptions, type DiscoveredDevice, type DiscoveryResult } from './camera/ws-discovery.js';
 export { stripUriSecrets, withHost } from './camera/uri-secrets.js';
+
+// Firmata boards (johnny-five + firmata-io): serial or network
+export * from './firmata/board-transport.js';
+export { FirmataBoardTransport, describeFirmataEndpoint, type FirmataEndpoint, type FirmataBoardTransportOptions } from './firmata/firmata-board-transport.js';
+export { resolvePin, pinSyntaxError, type PinMap, type ResolvedPin } from './firmata/pin-ref.js';
