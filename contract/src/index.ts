@@ -12,3 +12,4 @@ export * from './enrollment-link.js';
 export * from './log-format.js';
 export * from './alarms.js';
 export * from './commands.js';
+export * from './firmata-config.js';

@@ -1,5 +1,6 @@
 import { parse as parseYaml, YAMLParseError } from 'yaml';
-import { GatewayConfig, type DeviceConfig, type LineConfig } from './config-schema.js';
+import { GatewayConfig, type DeviceConfig, type FirmataLineConfig, type ModbusLineConfig } from './config-schema.js';
+import { resolveFirmataLine, type ResolvedFirmataLine } from './firmata-config.js';
 import type { DeviceProfile, PointSpec } from './profile-schema.js';
 import { createCatalog, type ProfileCatalog } from './profiles.js';
 import { problemsFromZod, type Problem } from './problems.js';
@@ -17,13 +18,16 @@ export interface ResolvedDevice {
 }
 
 export interface ResolvedLine {
-  config: LineConfig;
+  config: ModbusLineConfig;
   devices: ResolvedDevice[];
 }
 
 export interface ResolvedConfig {
   config: GatewayConfig;
+  /** The Modbus lines. */
   lines: ResolvedLine[];
+  /** The Firmata board lines (lines of type "firmata"), in configuration order. */
+  firmataLines: ResolvedFirmataLine<FirmataLineConfig>[];
   catalog: ProfileCatalog;
 }
 
@@ -47,7 +51,7 @@ const DEFAULT_POLL_MS = 5000;
 
 function resolveDevice(
   device: DeviceConfig,
-  line: LineConfig,
+  line: ModbusLineConfig,
   profile: DeviceProfile,
   at: (string | number)[],
   problems: Problem[],
@@ -113,7 +117,13 @@ export function resolveGatewayConfig(
   const config = parsed.data;
   const catalog = createCatalog([...baseCatalog.values()], extraProfiles, config.profiles);
   const problems: Problem[] = [];
-  const lines: ResolvedLine[] = config.lines.map((line, li) => {
+  const lines: ResolvedLine[] = [];
+  const firmataLines: ResolvedFirmataLine<FirmataLineConfig>[] = [];
+  config.lines.forEach((line, li) => {
+    if (line.type === 'firmata') {
+      firmataLines.push(resolveFirmataLine(line));
+      return;
+    }
     const taken = new Map<string, number>();
     const devices: ResolvedDevice[] = [];
     line.devices.forEach((device, di) => {
@@ -134,8 +144,8 @@ export function resolveGatewayConfig(
       } else taken.set(key, di);
       if (device.enabled) devices.push(resolved);
     });
-    return { config: line, devices };
+    lines.push({ config: line, devices });
   });
   if (problems.length > 0) return { ok: false, problems };
-  return { ok: true, value: { config, lines, catalog } };
+  return { ok: true, value: { config, lines, firmataLines, catalog } };
 }

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { LineConfig, PointSpec, ResolvedLine } from '@cityedge/contract';
+import type { ModbusLineConfig, PointSpec, ResolvedLine } from '@cityedge/contract';
 import { encodeValue, ModbusError, type ModbusTransport } from '@cityedge/drivers';
 import { DevicePoller, toModbusError, type DeviceStats, type ReadingSink } from './device-poller.js';
 
@@ -33,7 +33,7 @@ const REOPEN_MIN_MS = 1000;
 const REOPEN_MAX_MS = 30_000;
 
 /** Silence between frames on a serial bus: 3.5 character times, fixed 1.75 ms above 19200 baud. */
-export function interFrameGapMs(line: LineConfig): number {
+export function interFrameGapMs(line: ModbusLineConfig): number {
   if (line.type === 'tcp') return 0;
   if (line.interFrameGapMs !== undefined) return line.interFrameGapMs;
   if (line.type === 'rtu-over-tcp') return 2;

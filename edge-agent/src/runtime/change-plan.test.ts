@@ -21,7 +21,7 @@ const base = (): GatewayConfigInput => ({
 describe('planChanges', () => {
   it('changes nothing for the same document, reordered', () => {
     const b = base();
-    const reordered = { ...b, lines: [...b.lines!].reverse().map((l) => ({ ...l, devices: [...l.devices!].reverse() })) };
+    const reordered = { ...b, lines: [...b.lines!].reverse().map((l) => ({ ...l, devices: [...l.devices!].reverse() })) } as GatewayConfigInput;
     const plan = planChanges(resolve(b), resolve(reordered));
     expect(isEmptyPlan(plan)).toBe(true);
     expect(plan.lines.keep.sort()).toEqual(['rs485-1', 'tcp-1']);
