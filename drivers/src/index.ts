@@ -35,3 +35,4 @@ export { stripUriSecrets, withHost } from './camera/uri-secrets.js';
 export * from './firmata/board-transport.js';
 export { FirmataBoardTransport, describeFirmataEndpoint, type FirmataEndpoint, type FirmataBoardTransportOptions } from './firmata/firmata-board-transport.js';
 export { resolvePin, pinSyntaxError, type PinMap, type ResolvedPin } from './firmata/pin-ref.js';
+export { createBoardTransport, firmataEndpointOf, FIRMATA_TCP_PORT } from './firmata/create-board-transport.js';

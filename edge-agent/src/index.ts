@@ -10,3 +10,5 @@ export { OutboxError } from './store/outbox-errors.js';
 export { Forwarder, type ForwarderStats, type ForwarderOptions } from './forward/forwarder.js';
 export { ForwarderError } from './forward/connection-secrets.js';
 export { CameraProber, CameraProberError, type CameraProberOptions, type CameraProberStats, type CameraCredentialsResolved } from './camera/camera-prober.js';
+export { FirmataLine, type FirmataLineOptions, type FirmataLineStats } from './firmata/firmata-line.js';
+export type { BoardDeviceStats } from './firmata/board-device.js';

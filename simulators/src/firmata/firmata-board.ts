@@ -53,7 +53,7 @@ export function unoPin(name: string | number): number {
  */
 export class SimFirmataBoard {
   readonly id: string;
-  readonly uno: AvrUno;
+  private unoNow: AvrUno;
   private readonly options: SimFirmataBoardOptions;
   private readonly log: Logger;
   private port: SerialPort | undefined;
@@ -68,7 +68,16 @@ export class SimFirmataBoard {
     this.id = options.id;
     this.options = options;
     this.log = options.logger.child({ board: options.id });
-    this.uno = new AvrUno({ hex: options.hex ?? standardFirmataHex(), ...(options.now && { now: options.now }) });
+    this.unoNow = this.powerOn();
+  }
+
+  /** The emulated microcontroller (a new one after a power cycle). */
+  get uno(): AvrUno {
+    return this.unoNow;
+  }
+
+  private powerOn(): AvrUno {
+    return new AvrUno({ hex: this.options.hex ?? standardFirmataHex(), ...(this.options.now && { now: this.options.now }) });
   }
 
   /** Powers the board up (the firmware boots: about 2 s of board time, its version blink) and opens the link. */
@@ -92,8 +101,13 @@ export class SimFirmataBoard {
     this.uno.stop();
   }
 
-  /** Opens the link again after detach(): the serial port (e.g. a new pty at the same path) or the TCP listener. */
+  /**
+   * Opens the link again after detach(): the serial port (e.g. a new pty at the same path) or the
+   * TCP listener. A board detached with powerOff boots again first (its outputs start low, the
+   * firmware blinks its version for about 2 s of board time).
+   */
   async attach(): Promise<void> {
+    if (this.started && !this.uno.isRunning) this.uno.start();
     const link = this.options.link;
     this.detachTx = this.uno.onSerialOut((bytes) => {
       if (this.port?.isOpen) this.port.write(bytes);
@@ -129,8 +143,16 @@ export class SimFirmataBoard {
     }
   }
 
-  /** Cuts the link (unplugged): the serial port is closed, TCP clients dropped and the listener closed. The CPU keeps running. */
-  async detach(): Promise<void> {
+  /**
+   * Cuts the link: the serial port is closed, TCP clients dropped and the listener closed. The CPU
+   * keeps running unless powerOff (a USB board loses its power with its cable): then the board
+   * is a fresh one when attached again.
+   */
+  async detach(opts: { powerOff?: boolean } = {}): Promise<void> {
+    if (opts.powerOff) {
+      this.uno.stop();
+      this.unoNow = this.powerOn();
+    }
     this.detachTx?.();
     this.detachTx = undefined;
     const port = this.port;
