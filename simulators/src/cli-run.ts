@@ -8,6 +8,7 @@ import type { EndpointInfo } from './endpoints/endpoint.js';
 import { SimError } from './errors.js';
 import { FAULT_MODES } from './faults.js';
 import { startSimulation, type Simulation } from './simulation.js';
+import { applyBoardFlags, BOARD_SYNTAX } from './firmata/board-flags.js';
 
 export interface CliIo {
   stdout(text: string): void;
@@ -27,6 +28,10 @@ Simulated Modbus field devices with fault injection; stops cleanly on SIGINT/SIG
                      e.g. river=vegapuls-c21@tcp:5020:unit=246; devices on the same
                      transport and port/path share one endpoint (one bus)
   --fault ID=FAULT   mode[:arg][@probability], e.g. river=no-reply, aq=exception:4, m=slow:800@0.2
+  --firmata-board SPEC
+                     an Arduino Uno running StandardFirmata in the AVR emulator:
+                     ${BOARD_SYNTAX}; inputs, analog voltages and a rain
+                     gauge in the YAML spec (firmataBoards)
   --host HOST        listen address for --device endpoints (default 127.0.0.1)
   --time-scale N     simulated time runs N times faster (e.g. 240: a 24 h flood in 6 min)
   --seed N           seed of every random stream (default 1)
@@ -70,6 +75,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
         config: { type: 'string' },
         device: { type: 'string', multiple: true },
         fault: { type: 'string', multiple: true },
+        'firmata-board': { type: 'string', multiple: true },
         host: { type: 'string' },
         'time-scale': { type: 'string' },
         seed: { type: 'string' },
@@ -122,8 +128,9 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) throw new FlagError(`${values.config}: expected a mapping with "endpoints"`);
       spec = doc as Record<string, unknown>;
     }
-    if (values.config === undefined && !values.device?.length) throw new FlagError('nothing to simulate: give --config or --device (see --help)');
+    if (values.config === undefined && !values.device?.length && !values['firmata-board']?.length) throw new FlagError('nothing to simulate: give --config, --device or --firmata-board (see --help)');
     origins = applyFlags(spec, values.device ?? [], values.fault ?? [], values.host);
+    origins.push(...applyBoardFlags(spec, values['firmata-board'] ?? [], values.host));
   } catch (err) {
     if (err instanceof FlagError) return fail(err.message, 2);
     throw err;
@@ -150,6 +157,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   io.stdout(`cityedge-sim: ${sim.endpoints.length} endpoint(s) up, time scale ${sim.timeScale}\n`);
   for (const info of sim.endpoints) io.stdout(`${describe(info)}\n`);
   for (const cam of sim.cameras?.cameras ?? []) io.stdout(`${cam.id}\tonvif\t${cam.deviceServiceUrl}\t${cam.rtspUrl}\tdiscovery ${sim.cameras?.discoveryPort ?? '-'}/${cam.discoveryPort ?? '-'}\n`);
+  for (const b of sim.firmataBoards) io.stdout(`${b.id}\tfirmata\t${b.path ?? `${b.host}:${b.port}`}\t${b.firmware}\n`);
   io.onReady?.(sim);
 
   await new Promise<void>((resolve) => {
