@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import net from 'node:net';
 import FirmataIo, { type Firmata, type FirmataTransport } from 'firmata-io';
 import five, { type Board } from 'johnny-five';
@@ -263,7 +264,10 @@ export class FirmataBoardTransport implements BoardTransport {
 
   private send(s: Session, bytes: number[]): void {
     s.stream.write(Buffer.from(bytes), (err) => {
-      if (err) this.log?.debug({ transport: this.description, err }, 'firmata write failed');
+      if (!err) return;
+      this.log?.debug({ transport: this.description, err }, 'firmata write failed');
+      // A port that fails writes is gone even when it said nothing (a pty whose other end closed).
+      this.handleLost(s, err);
     });
   }
 
@@ -279,7 +283,16 @@ export class FirmataBoardTransport implements BoardTransport {
         else resolve(v as T);
       };
       const fail = (err: FirmataError) => finish(err);
-      const timer = setTimeout(() => finish(queryTimeout(this.description, what, timeoutMs)), timeoutMs);
+      const timer = setTimeout(() => {
+        // A serial device that is gone (USB unplugged, the pty's socat ended) does not always say
+        // so on the open port; its device node is gone, though.
+        const e = this.endpoint;
+        if (e.kind === 'serial' && !existsSync(e.path)) {
+          const lost = lostError(this.description, new Error(`${e.path} no longer exists`));
+          finish(lost);
+          this.handleLost(s, lost);
+        } else finish(queryTimeout(this.description, what, timeoutMs));
+      }, timeoutMs);
       s.failAll.add(fail);
       cleanup = start(finish);
     });
@@ -360,6 +373,8 @@ export class FirmataBoardTransport implements BoardTransport {
     }
     stream.once('close', (err?: unknown) => this.handleLost(s, err));
     stream.on('end', () => this.handleLost(s, new Error('the other end closed the connection')));
+    // serialport reports a read failure (EIO: the device went away) as 'error' and may not close.
+    stream.on('error', (err) => this.handleLost(s, err));
     this.session = s;
     const v = io.firmware.version;
     this.boardInfo = {
@@ -391,7 +406,7 @@ export class FirmataBoardTransport implements BoardTransport {
   private handleLost(s: Session, cause: unknown): void {
     if (s.lost || this.session !== s) return;
     s.lost = true;
-    const err = lostError(this.description, cause);
+    const err = cause instanceof FirmataError ? cause : lostError(this.description, cause);
     this.log?.warn({ transport: this.description, err: err.message }, 'firmata board lost');
     void this.dispose(s, err);
     for (const l of this.lostListeners) l(err);
