@@ -12,9 +12,11 @@ import { readFileSync } from 'node:fs';
  *   6. a configuration to 1,000 gateways through Mosquitto with dynamic security (`config-delivery`)
  *   7. telemetry ingest into SQLite and PostgreSQL with dedup (`ingest`)
  *   8. one gateway probing 200 simulated cameras, and its poll slip meanwhile (`cameras`)
+ *   9. a Firmata board line with 8 points at 1 s: agent CPU per reading, RSS, handshake, poll
+ *      round trip, and the AVR emulator's speed (`firmata`)
  *
- * Sections: --only append,drain,mosquitto,live,enroll,config-delivery,ingest,cameras
- * `node dist/bench.js --aedes-broker <port>`, `--bench-sim` and `--bench-fleet` are the child
+ * Sections: --only append,drain,mosquitto,live,enroll,config-delivery,ingest,cameras,firmata
+ * `node dist/bench.js --aedes-broker <port>`, `--bench-sim`, `--bench-fleet` and `--bench-firmata` are the child
  * processes the benchmark starts itself.
  */
 import { parseArgs } from 'node:util';
@@ -31,6 +33,7 @@ import { formatMachine, loadAverageNow, machineFacts } from './machine.js';
 import { benchOutboxAppend } from './outbox-append.js';
 import { clockTicksPerSecond } from './proc-stats.js';
 import { benchEnroll } from './registry-enroll.js';
+import { benchFirmataLine, FIRMATA_FLAG, runFirmataChild } from './firmata-line.js';
 import { formatJson, formatTable, verdict, type Row } from './report.js';
 import { Scope } from './scope.js';
 import { runSimChild, SIM_FLAG } from './sim-child.js';
@@ -128,6 +131,7 @@ async function main(argv: string[]): Promise<number> {
     );
     await step('ingest', '7. telemetry ingest', () => benchIngest(root, { logger }));
     await step('cameras', '8. cameras', () => benchCameras(root, { logger, benchScript: paths.bench, ticksPerSecond: ticks }));
+    await step('firmata', '9. Firmata board line', () => benchFirmataLine(root, { benchScript: paths.bench, windowMs, warmupMs }));
   } catch (err) {
     failures.push((err as Error).message);
   } finally {
@@ -166,6 +170,8 @@ if (process.argv[2] === BROKER_FLAG) {
   runSimChild();
 } else if (process.argv[2] === FLEET_FLAG) {
   runFleetChild();
+} else if (process.argv[2] === FIRMATA_FLAG) {
+  runFirmataChild();
 } else {
   main(process.argv.slice(2)).then(
     (code) => process.exit(code),

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import net from 'node:net';
-import FirmataIo, { type Firmata, type FirmataTransport } from 'firmata-io';
-import five, { type Board } from 'johnny-five';
+import type { Firmata, FirmataTransport } from 'firmata-io';
+import type { Board } from 'johnny-five';
 import { SerialPort } from 'serialport';
 import type { TransportLogger } from '../modbus-serial-transport.js';
 import { FirmataError, type BoardInfo, type BoardTransport, type PinRef, type PinSetup, type PulseCount, type Sample } from './board-transport.js';
@@ -28,6 +28,12 @@ export interface FirmataBoardTransportOptions {
 }
 
 const FIRMATA = { INPUT: 0, OUTPUT: 1, ANALOG: 2, PULLUP: 11 } as const;
+
+/** johnny-five and firmata-io load on the first connection: a gateway without boards never pays for them. */
+async function loadLibraries(): Promise<{ Firmata: typeof Firmata; Board: typeof Board }> {
+  const [io, five] = await Promise.all([import('firmata-io'), import('johnny-five')]);
+  return { Firmata: io.default.Firmata, Board: five.default.Board };
+}
 const PIN_MODE = 0xf4;
 const PIN_STATE_QUERY = 0x6d;
 
@@ -41,6 +47,8 @@ interface PinConfig {
 interface Session {
   io: Firmata;
   board: Board;
+  /** johnny-five's registry of every Board (Board.cache), to take ours out of. */
+  boards: Board[];
   stream: FirmataTransport & { destroy?: () => void };
   pins: Map<number, PinConfig>;
   /** Set up pins by analog channel, for analog reports. */
@@ -315,12 +323,13 @@ export class FirmataBoardTransport implements BoardTransport {
       this.session = undefined;
       await this.dispose(old, closedError(this.description));
     }
+    const lib = await loadLibraries();
     const t0 = performance.now();
     const stream = this.createStream();
     // firmata-io asks for the version itself only once; see versionQueryIntervalMs.
-    const io = new FirmataIo.Firmata(stream, { reportVersionTimeout: this.versionQueryIntervalMs, samplingInterval: this.samplingIntervalMs });
-    const board = new five.Board({ io, repl: false, debug: false, sigint: false, timeout: this.handshakeTimeoutMs });
-    const s: Session = { io, board, stream, pins: new Map(), channels: new Map(), lost: false, failAll: new Set() };
+    const io = new lib.Firmata(stream, { reportVersionTimeout: this.versionQueryIntervalMs, samplingInterval: this.samplingIntervalMs });
+    const board = new lib.Board({ io, repl: false, debug: false, sigint: false, timeout: this.handshakeTimeoutMs });
+    const s: Session = { io, board, boards: lib.Board.cache, stream, pins: new Map(), channels: new Map(), lost: false, failAll: new Set() };
     const log = (level: 'debug' | 'warn', msg: string) => (e: unknown) => this.log?.[level]({ transport: this.description, err: e }, msg);
     // johnny-five throws 'error' events nobody listens to; these are logged instead (failures surface through our own timers and the port).
     board.on('error', log('debug', 'johnny-five error'));
@@ -418,9 +427,8 @@ export class FirmataBoardTransport implements BoardTransport {
     for (const fail of [...s.failAll]) fail(err);
     s.failAll.clear();
     if (s.board.timer) clearTimeout(s.board.timer);
-    const cache = five.Board.cache;
-    const i = cache.indexOf(s.board);
-    if (i >= 0) cache.splice(i, 1);
+    const i = s.boards.indexOf(s.board);
+    if (i >= 0) s.boards.splice(i, 1);
     s.io.removeAllListeners('digital-read');
     s.io.removeAllListeners('analog-read');
     const stream = s.stream;
