@@ -141,7 +141,7 @@ export async function benchFirmataLine(scope: Scope, opts: { benchScript: string
       { section: SECTION, name: 'agent CPU', value: (f.cpuMs / f.windowMs) * 100, unit: '% of a core' },
       { section: SECTION, name: 'RSS: johnny-five + firmata-io loaded', value: mb(f.rssLibraries - f.rssBaseline), unit: 'MiB', note: 'loaded on the first connection only' },
       { section: SECTION, name: 'RSS: the running line', value: mb(f.rssEnd - f.rssLibraries), unit: 'MiB', note: `process RSS ${mb(f.rssEnd).toFixed(1)} MiB at the end` },
-      { section: SECTION, name: 'handshake at power-up', value: f.handshakeMs, unit: 'ms', note: 'includes the firmware booting (its version blink, about 2 s of board time), as after a USB board resets on open' },
+      { section: SECTION, name: 'handshake, first connection', value: f.handshakeMs, unit: 'ms', note: 'the board was powered up as this process started; a USB board that resets on open adds its boot (about 2 s)' },
       { section: SECTION, name: 'handshake, board running', value: f.rehandshakeMs, unit: 'ms', note: 'version, firmware name, capability and analog mapping queries' },
       { section: SECTION, name: 'poll round trip p50', value: f.pollMs.p50, unit: 'ms', note: `p95 ${f.pollMs.p95?.toFixed(1) ?? 'n/a'} ms, max ${f.pollMs.max?.toFixed(1) ?? 'n/a'} ms (a pin-state query and the readings)` },
       { section: SECTION, name: 'emulator speed', value: speed.speed, unit: 'x real time', note: `${(speed.boardMs / 1000).toFixed(1)} s of board time in ${(speed.runMs / 1000).toFixed(1)} s; the emulator burns a core of its own process` },

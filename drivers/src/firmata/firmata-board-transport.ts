@@ -16,8 +16,10 @@ export interface FirmataBoardTransportOptions {
   /** Longest wait from opening the port to the end of the capability query. Default 10000 ms. */
   handshakeTimeoutMs?: number;
   /**
-   * How long to wait for the version the firmware sends when it boots (a USB board resets when
-   * its port opens) before asking for it, and again between asks. Default 2000 ms.
+   * The version is asked for shortly after the port opens (a board already running says nothing
+   * by itself; one that resets on open announces it when it has booted, and a bootloader that
+   * gets the byte just starts the firmware sooner), then again every this many ms until it comes
+   * (a request sent while the board was still booting is lost). Default 2000 ms.
    */
   versionQueryIntervalMs?: number;
   /** How often the board samples and reports analog inputs (Firmata sampling interval). Default 100 ms. */
@@ -28,6 +30,8 @@ export interface FirmataBoardTransportOptions {
 }
 
 const FIRMATA = { INPUT: 0, OUTPUT: 1, ANALOG: 2, PULLUP: 11 } as const;
+/** firmata-io's own first version request, after the port opened. */
+const FIRST_VERSION_QUERY_MS = 100;
 
 /** johnny-five and firmata-io load on the first connection: a gateway without boards never pays for them. */
 async function loadLibraries(): Promise<{ Firmata: typeof Firmata; Board: typeof Board }> {
@@ -74,8 +78,9 @@ export function describeFirmataEndpoint(e: FirmataEndpoint): string {
  *   off, every event it emits has a listener, and its connect timer is cleared with the board.
  * - johnny-five keeps every Board it ever made in a module-level array (Board.cache): a board
  *   that reconnects for days would leak one per reconnect; each is removed when its link closes.
- * - firmata-io asks for the version once, after reportVersionTimeout, and never again: if that
- *   request is lost (the board was still booting) the handshake hangs. It is asked again every
+ * - firmata-io asks for the version once, after reportVersionTimeout (5 s by default, all of it
+ *   spent waiting on a board that is already running), and never again: if that request is lost
+ *   (the board was still booting) the handshake hangs. It is asked after 100 ms, then again every
  *   versionQueryIntervalMs until it arrives, under our own handshake timeout.
  * - firmata-io sends "open" on the transport as its connect event: a net.Socket emits "connect",
  *   so the socket relays it.
@@ -327,7 +332,7 @@ export class FirmataBoardTransport implements BoardTransport {
     const t0 = performance.now();
     const stream = this.createStream();
     // firmata-io asks for the version itself only once; see versionQueryIntervalMs.
-    const io = new lib.Firmata(stream, { reportVersionTimeout: this.versionQueryIntervalMs, samplingInterval: this.samplingIntervalMs });
+    const io = new lib.Firmata(stream, { reportVersionTimeout: FIRST_VERSION_QUERY_MS, samplingInterval: this.samplingIntervalMs });
     const board = new lib.Board({ io, repl: false, debug: false, sigint: false, timeout: this.handshakeTimeoutMs });
     const s: Session = { io, board, boards: lib.Board.cache, stream, pins: new Map(), channels: new Map(), lost: false, failAll: new Set() };
     const log = (level: 'debug' | 'warn', msg: string) => (e: unknown) => this.log?.[level]({ transport: this.description, err: e }, msg);
@@ -355,10 +360,9 @@ export class FirmataBoardTransport implements BoardTransport {
         io.once('reportversion', () => (stage = 'waiting for the firmware name and the capability report'));
         stream.once('open', () => {
           stage = 'waiting for the board to report its version';
-          let ticks = 0;
           stopAsking = setInterval(() => {
             // The first ask is firmata-io's own (reportVersionTimeout); the later ones are ours.
-            if (io.versionReceived || ticks++ === 0) return;
+            if (io.versionReceived) return;
             this.send(s, [0xf9]);
             this.send(s, [0xf0, 0x79, 0xf7]);
           }, this.versionQueryIntervalMs);
