@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
 import { builtinProfiles, createCatalog, formatProblems, resolveGatewayConfig } from './index.js';
 
 const catalog = createCatalog(builtinProfiles);
@@ -76,6 +78,16 @@ describe('Firmata line configuration', () => {
     expect(problems([{ id: 'u', type: 'firmata', path: '/dev/ttyACM0', port: 3030 }])).toEqual(['lines[0].port: "port" applies only with "host"']);
     const twice = { id: 'u', type: 'firmata', path: '/dev/ttyACM0', devices: [{ id: 'a', points: [{ name: 'x', pin: 'd2', mode: 'digital-in' }] }, { id: 'b', points: [{ name: 'y', pin: 2, mode: 'digital-out' }] }] };
     expect(problems([twice])).toEqual(expect.arrayContaining([expect.stringMatching(/^lines\[0\]\.devices\[0\]\.points\[0\]\.pin: /), 'lines[0].devices[1].points[0].pin: pin 2 is already used by devices[0].points[0]']));
+  });
+
+  it('accepts the example of the README (Configuration, Firmata boards)', () => {
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    const section = readme.slice(readme.indexOf('### Firmata boards'));
+    const yaml = /```yaml\n([\s\S]*?)```/.exec(section)?.[1];
+    expect(yaml).toBeDefined();
+    const r = resolveGatewayConfig({ ...doc([]), ...(parseYaml(yaml!) as object) }, catalog);
+    if (!r.ok) throw new Error(formatProblems(r.problems, 'README.md'));
+    expect(r.value.firmataLines[0]!.devices[0]!.points.map((p) => p.mode)).toEqual(['digital-in', 'pulse-counter', 'analog-in', 'digital-out']);
   });
 
   it('keeps device ids unique across Modbus and Firmata lines', () => {
