@@ -1,8 +1,8 @@
-import { EventType, type FirmataPoint, type GatewayEvent, type Reading, type ResolvedFirmataDevice } from '@cityedge/contract';
+import { type FirmataPoint, type GatewayEvent, type Reading, type ResolvedFirmataDevice } from '@cityedge/contract';
 import { FirmataError, type BoardTransport, type FirmataErrorCode } from '@cityedge/drivers';
-import type { DeviceStats } from '../poll/device-poller.js';
+import { DeviceHealth } from '../poll/device-health.js';
+import type { DeviceStats, PollOutcome } from '../poll/device-poller.js';
 
-export type BoardPollOutcome = 'ok' | 'partial' | 'failed';
 
 export interface BoardDeviceStats extends DeviceStats {
   /** Points the board cannot serve as configured (no such pin, mode not supported), with why. */
@@ -28,12 +28,13 @@ export class BoardDevice {
   readonly stats: BoardDeviceStats;
   nextDue = 0;
   private readonly points: PointState[];
-  private offlineReported = false;
+  private readonly health: DeviceHealth;
 
   constructor(device: ResolvedFirmataDevice) {
     this.device = device;
     this.points = device.points.map((point) => ({ point, problem: undefined, published: undefined }));
     this.stats = { id: device.id, polls: 0, failures: 0, consecutiveFailures: 0, quarantined: false, lastPollAt: undefined, lastError: undefined, lastSlipMs: 0, maxSlipMs: 0, pinProblems: {} };
+    this.health = new DeviceHealth(this.stats, device.id);
   }
 
   point(name: string): FirmataPoint | undefined {
@@ -67,7 +68,7 @@ export class BoardDevice {
    * Readings of every point. `alive` is undefined when the board answered this poll's query,
    * else the error. Outputs are read back from the board (`outputs`: pin state by point name).
    */
-  read(transport: BoardTransport, opts: { now: number; session: number; staleAfterMs: number; alive: FirmataError | undefined; outputs: Map<string, number> }): { outcome: BoardPollOutcome; readings: Reading[]; error?: FirmataErrorCode } {
+  read(transport: BoardTransport, opts: { now: number; session: number; staleAfterMs: number; alive: FirmataError | undefined; outputs: Map<string, number> }): { outcome: PollOutcome; readings: Reading[]; error?: FirmataErrorCode } {
     const readings: Reading[] = [];
     let bad = 0;
     for (const s of this.points) {
@@ -128,32 +129,11 @@ export class BoardDevice {
   }
 
   /** Bookkeeping after a poll, as for Modbus devices; returns device.offline / device.online when that changes. */
-  record(outcome: BoardPollOutcome, error: string | undefined, at: number, quarantineAfter: number, lineId: string): GatewayEvent | undefined {
-    const s = this.stats;
-    s.polls++;
-    s.lastPollAt = at;
-    if (outcome === 'failed') {
-      s.failures++;
-      s.consecutiveFailures++;
-      s.lastError = error;
-      s.quarantined = s.consecutiveFailures >= quarantineAfter;
-      if (!s.quarantined || this.offlineReported) return undefined;
-      this.offlineReported = true;
-      return {
-        type: EventType.deviceOffline,
-        ts: at,
-        severity: 'warning',
-        dev: this.device.id,
-        message: `device ${this.device.id} stopped answering (${error ?? 'error'}); its board is reconnected with backoff until it returns`,
-        data: { failures: s.consecutiveFailures, error, line: lineId },
-      };
-    }
-    s.consecutiveFailures = 0;
-    s.quarantined = false;
-    s.lastError = outcome === 'partial' ? error : undefined;
-    if (!this.offlineReported) return undefined;
-    this.offlineReported = false;
-    return { type: EventType.deviceOnline, ts: at, severity: 'info', dev: this.device.id, message: `device ${this.device.id} answers again` };
+  record(outcome: PollOutcome, error: string | undefined, at: number, quarantineAfter: number, lineId: string): GatewayEvent | undefined {
+    return this.health.record(outcome, error, at, quarantineAfter, () => ({
+      message: `device ${this.device.id} stopped answering (${error ?? 'error'}); its board is reconnected with backoff until it returns`,
+      data: { failures: this.stats.consecutiveFailures, error, line: lineId },
+    }));
   }
 }
 

@@ -3,6 +3,7 @@ import type { FirmataLineConfig, FirmataPoint, ResolvedFirmataLine } from '@city
 import { FirmataError, type BoardTransport } from '@cityedge/drivers';
 import { Backoff } from '../forward/backoff.js';
 import type { ReadingSink } from '../poll/device-poller.js';
+import { Sleeper } from '../poll/sleeper.js';
 import type { LineStats } from '../poll/line-scheduler.js';
 import { BoardDevice, type BoardDeviceStats } from './board-device.js';
 
@@ -50,8 +51,7 @@ export class FirmataLine {
   private running = false;
   private loop: Promise<void> | undefined;
   private connecting: Promise<void> | undefined;
-  private wake: (() => void) | undefined;
-  private sleepTimer: NodeJS.Timeout | undefined;
+  private readonly sleeper = new Sleeper();
   private reopenAt = 0;
   private openError: FirmataError | undefined;
   /** Bumped on every connection: pulse counts restart with it. */
@@ -86,7 +86,7 @@ export class FirmataLine {
   async stop(): Promise<void> {
     if (!this.running) return;
     this.running = false;
-    this.interrupt();
+    this.sleeper.wake();
     await this.loop;
     await this.connecting?.catch(() => undefined);
     this.offLost?.();
@@ -130,33 +130,20 @@ export class FirmataLine {
     this.log.info({ device: deviceId, point: pointName, value: on }, 'point written');
   }
 
-  private interrupt(): void {
-    if (this.sleepTimer) clearTimeout(this.sleepTimer);
-    this.sleepTimer = undefined;
-    this.wake?.();
-  }
-
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      this.wake = resolve;
-      this.sleepTimer = setTimeout(resolve, Math.max(0, ms));
-    });
-  }
-
   private async run(): Promise<void> {
     while (this.running) {
       const t = this.opts.transport;
       if (!t.isOpen && !this.connecting && this.now() >= this.reopenAt) {
         this.connecting = this.connect().finally(() => {
           this.connecting = undefined;
-          this.interrupt();
+          this.sleeper.wake();
         });
       }
       const next = this.devices.reduce<BoardDevice | undefined>((a, d) => (!a || d.nextDue < a.nextDue ? d : a), undefined);
       const wakeAt = Math.min(next?.nextDue ?? Infinity, !t.isOpen && !this.connecting ? this.reopenAt : Infinity);
       const wait = wakeAt - this.now();
       if (wait > 0) {
-        await this.sleep(Number.isFinite(wait) ? wait : 60_000);
+        await this.sleeper.sleep(Number.isFinite(wait) ? wait : 60_000);
         continue;
       }
       if (next && next.nextDue <= this.now()) await this.poll(next);
@@ -193,7 +180,7 @@ export class FirmataLine {
     this.reconnects++;
     this.reopenAt = this.now();
     this.log.warn({ port: this.opts.transport.description, err: err.message }, 'board connection lost; reconnecting');
-    this.interrupt();
+    this.sleeper.wake();
   }
 
   /** One round trip proves the board answers: the read-back of the device's outputs, or a version query. */

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { ModbusLineConfig, PointSpec, ResolvedLine } from '@cityedge/contract';
 import { encodeValue, ModbusError, type ModbusTransport } from '@cityedge/drivers';
+import { Sleeper } from './sleeper.js';
 import { DevicePoller, toModbusError, type DeviceStats, type ReadingSink } from './device-poller.js';
 
 export interface LineSchedulerOptions {
@@ -57,8 +58,7 @@ export class LineScheduler {
   private readonly writes: WriteJob[] = [];
   private running = false;
   private loop: Promise<void> | undefined;
-  private wake: (() => void) | undefined;
-  private sleepTimer: NodeJS.Timeout | undefined;
+  private readonly sleeper = new Sleeper();
   private transactions = 0;
   private reopenAt = 0;
   private reopenDelay = REOPEN_MIN_MS;
@@ -87,7 +87,7 @@ export class LineScheduler {
   async stop(): Promise<void> {
     if (!this.running) return;
     this.running = false;
-    this.interrupt();
+    this.sleeper.wake();
     await this.loop;
     for (const job of this.writes.splice(0)) job.reject(new Error('line stopped'));
     await this.opts.transport.close().catch(() => undefined);
@@ -113,20 +113,7 @@ export class LineScheduler {
     if (!this.running) return Promise.reject(new Error(`line ${this.id} is not running`));
     return new Promise((resolve, reject) => {
       this.writes.push({ poller, point, value, resolve, reject });
-      this.interrupt();
-    });
-  }
-
-  private interrupt(): void {
-    if (this.sleepTimer) clearTimeout(this.sleepTimer);
-    this.sleepTimer = undefined;
-    this.wake?.();
-  }
-
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      this.wake = resolve;
-      this.sleepTimer = setTimeout(resolve, Math.max(0, ms));
+      this.sleeper.wake();
     });
   }
 
@@ -139,17 +126,17 @@ export class LineScheduler {
       }
       const next = this.nextPoller();
       if (!next) {
-        await this.sleep(60_000);
+        await this.sleeper.sleep(60_000);
         continue;
       }
       const wait = next.nextDue - this.now();
       if (wait > 0) {
-        await this.sleep(wait);
+        await this.sleeper.sleep(wait);
         continue;
       }
       const deferUntil = next.stats.quarantined ? this.probeWindowBlockedUntil(next) : undefined;
       if (deferUntil !== undefined) {
-        await this.sleep(deferUntil - this.now());
+        await this.sleeper.sleep(deferUntil - this.now());
         continue;
       }
       await this.pollOne(next);
