@@ -86,7 +86,7 @@ describe('FirmataLine against StandardFirmata in the emulator (network board)', 
     const cfg = r.value.firmataLines[0]!;
     line = new FirmataLine({ line: cfg, transport: createBoardTransport(cfg.config, { logger: quiet }), sink, logger: quiet, random: () => 0.5 });
     line.start();
-    await until('the first good readings', () => sink.latest('station', 'light')?.q === 'good', BOOT_MS);
+    await until('the first good readings of both devices', () => sink.latest('station', 'light')?.q === 'good' && sink.latest('miswired', 'level')?.q === 'good', BOOT_MS);
   }, BOOT_MS + 10_000);
 
   afterAll(async () => {

@@ -33,7 +33,7 @@ describe('planChanges', () => {
       { ...next.lines![0]!, baudRate: 19200 },
       { ...next.lines![1]!, timeoutMs: 800 },
       { id: 'rs485-2', type: 'rtu', path: '/dev/ttySC0', devices: [] },
-    ];
+    ] as GatewayConfigInput['lines'];
     const plan = planChanges(resolve(base()), resolve(next));
     expect(plan.lines.rebuild.map((l) => l.config.id)).toEqual(['rs485-1']);
     // the devices inherit the line's timeout, so they change too
