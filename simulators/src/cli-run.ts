@@ -8,7 +8,7 @@ import type { EndpointInfo } from './endpoints/endpoint.js';
 import { SimError } from './errors.js';
 import { FAULT_MODES } from './faults.js';
 import { startSimulation, type Simulation } from './simulation.js';
-import { applyBoardFlags, BOARD_SYNTAX } from './firmata/board-flags.js';
+import { applyBoardFlags } from './firmata/board-flags.js';
 
 export interface CliIo {
   stdout(text: string): void;
@@ -30,8 +30,8 @@ Simulated Modbus field devices with fault injection; stops cleanly on SIGINT/SIG
   --fault ID=FAULT   mode[:arg][@probability], e.g. river=no-reply, aq=exception:4, m=slow:800@0.2
   --firmata-board SPEC
                      an Arduino Uno running StandardFirmata in the AVR emulator:
-                     ${BOARD_SYNTAX}; inputs, analog voltages and a rain
-                     gauge in the YAML spec (firmataBoards)
+                     ID@PATH (serial: one end of a socat pty pair) or ID@tcp:PORT
+                     (a network board); its inputs go in the spec (firmataBoards)
   --host HOST        listen address for --device endpoints (default 127.0.0.1)
   --time-scale N     simulated time runs N times faster (e.g. 240: a 24 h flood in 6 min)
   --seed N           seed of every random stream (default 1)
