@@ -55,3 +55,23 @@ describe('Firmata handshake', () => {
     expect(await codeOf(transport.open())).toBe('EDGE_FIRMATA_PORT');
   });
 });
+
+describe('Firmata transport close', () => {
+  it('close() during a handshake ends it at once with EDGE_FIRMATA_PORT', async () => {
+    const sockets = new Set<net.Socket>();
+    const server = net.createServer((s) => sockets.add(s.resume()));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const { port } = server.address() as net.AddressInfo;
+    const transport = new FirmataBoardTransport({ endpoint: { kind: 'tcp', host: '127.0.0.1', port }, handshakeTimeoutMs: 60_000, logger: quiet });
+    try {
+      const opening = codeOf(transport.open());
+      await new Promise((r) => setTimeout(r, 200));
+      await transport.close();
+      expect(await opening).toBe('EDGE_FIRMATA_PORT');
+      expect(transport.isOpen).toBe(false);
+    } finally {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((r) => server.close(() => r()));
+    }
+  });
+});

@@ -103,6 +103,8 @@ export class FirmataBoardTransport implements BoardTransport {
   private readonly now: () => number;
   private session: Session | undefined;
   private opening: Promise<void> | undefined;
+  /** Ends a handshake under way (close() during open()). */
+  private abortOpen: ((err: FirmataError) => void) | undefined;
   private boardInfo: BoardInfo | undefined;
   private generation = 0;
   private readonly lostListeners = new Set<(err: FirmataError) => void>();
@@ -136,6 +138,7 @@ export class FirmataBoardTransport implements BoardTransport {
 
   async close(): Promise<void> {
     this.generation++;
+    this.abortOpen?.(portError(this.description, new Error('closed while opening')));
     const s = this.session;
     this.session = undefined;
     if (s) await this.dispose(s, closedError(this.description));
@@ -349,6 +352,7 @@ export class FirmataBoardTransport implements BoardTransport {
     let timer: NodeJS.Timeout | undefined;
     try {
       await new Promise<void>((resolve, reject) => {
+        this.abortOpen = reject;
         timer = setTimeout(() => reject(stage === 'opening the port' ? portError(this.description, new Error(`cannot open within ${this.handshakeTimeoutMs} ms`)) : handshakeTimeout(this.description, this.handshakeTimeoutMs, stage)), this.handshakeTimeoutMs);
         const onClose = (err?: unknown) => reject(portError(this.description, err instanceof Error ? err : new Error('closed during the handshake')));
         stream.once('close', onClose);
@@ -377,6 +381,7 @@ export class FirmataBoardTransport implements BoardTransport {
       await this.dispose(s, err as FirmataError);
       throw err;
     } finally {
+      this.abortOpen = undefined;
       clearTimeout(timer);
       clearInterval(stopAsking);
     }

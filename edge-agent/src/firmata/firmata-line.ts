@@ -88,9 +88,10 @@ export class FirmataLine {
     this.running = false;
     this.sleeper.wake();
     await this.loop;
-    await this.connecting?.catch(() => undefined);
     this.offLost?.();
+    // Closing also ends a handshake under way (a board that does not answer would hold stop() for handshakeTimeoutMs).
     await this.opts.transport.close().catch(() => undefined);
+    await this.connecting?.catch(() => undefined);
   }
 
   stats(): FirmataLineStats {
