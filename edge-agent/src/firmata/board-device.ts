@@ -86,7 +86,13 @@ export class BoardDevice {
         fail(s.problem.code);
         continue;
       }
-      const value = this.valueOf(transport, s, opts);
+      let value: boolean | number | string;
+      try {
+        value = this.valueOf(transport, s, opts);
+      } catch (err) {
+        // The link went away between this poll's round trip and now.
+        value = err instanceof FirmataError ? err.code : 'EDGE_FIRMATA_PORT';
+      }
       if (typeof value === 'string') fail(value);
       else readings.push({ ...base, v: value, q: 'good' });
     }

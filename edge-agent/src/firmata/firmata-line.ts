@@ -156,6 +156,7 @@ export class FirmataLine {
     try {
       await t.open();
     } catch (err) {
+      if (!this.running) return;
       this.openError = err instanceof FirmataError ? err : new FirmataError('EDGE_FIRMATA_PORT', String(err), { cause: err });
       const delay = this.backoff.next();
       this.reopenAt = this.now() + delay;
