@@ -13,9 +13,11 @@ import { readFileSync } from 'node:fs';
  *   7. telemetry ingest into SQLite and PostgreSQL with dedup (`ingest`)
  *   8. one gateway probing 200 simulated cameras, and its poll slip meanwhile (`cameras`)
  *   9. rule evaluation cost per reading: 500 readings/s across 50 rules on simulated time (`rules`)
+ *  10. a Firmata board line with 8 points at 1 s: agent CPU per reading, RSS, handshake, poll
+ *      round trip, and the AVR emulator's speed (`firmata`)
  *
- * Sections: --only append,drain,mosquitto,live,enroll,config-delivery,ingest,cameras,rules
- * `node dist/bench.js --aedes-broker <port>`, `--bench-sim` and `--bench-fleet` are the child
+ * Sections: --only append,drain,mosquitto,live,enroll,config-delivery,ingest,cameras,rules,firmata
+ * `node dist/bench.js --aedes-broker <port>`, `--bench-sim`, `--bench-fleet` and `--bench-firmata` are the child
  * processes the benchmark starts itself.
  */
 import { parseArgs } from 'node:util';
@@ -32,6 +34,7 @@ import { formatMachine, loadAverageNow, machineFacts } from './machine.js';
 import { benchOutboxAppend } from './outbox-append.js';
 import { clockTicksPerSecond } from './proc-stats.js';
 import { benchEnroll } from './registry-enroll.js';
+import { benchFirmataLine, FIRMATA_FLAG, runFirmataChild } from './firmata-line.js';
 import { formatJson, formatTable, verdict, type Row } from './report.js';
 import { Scope } from './scope.js';
 import { runSimChild, SIM_FLAG } from './sim-child.js';
@@ -131,6 +134,7 @@ async function main(argv: string[]): Promise<number> {
     await step('ingest', '7. telemetry ingest', () => benchIngest(root, { logger }));
     await step('cameras', '8. cameras', () => benchCameras(root, { logger, benchScript: paths.bench, ticksPerSecond: ticks }));
     await step('rules', '9. rules', () => benchRules(root, { logger }));
+    await step('firmata', '10. Firmata board line', () => benchFirmataLine(root, { benchScript: paths.bench, windowMs, warmupMs }));
   } catch (err) {
     failures.push((err as Error).message);
   } finally {
@@ -169,6 +173,8 @@ if (process.argv[2] === BROKER_FLAG) {
   runSimChild();
 } else if (process.argv[2] === FLEET_FLAG) {
   runFleetChild();
+} else if (process.argv[2] === FIRMATA_FLAG) {
+  runFirmataChild();
 } else {
   main(process.argv.slice(2)).then(
     (code) => process.exit(code),

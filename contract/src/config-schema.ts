@@ -3,6 +3,7 @@ import { DeviceProfile, SerialParity, ValueRange, WordOrder } from './profile-sc
 import { DEFAULT_TOPIC_PREFIX, isValidGatewayId } from './topics.js';
 import { CamerasConfig, checkCamerasConfig } from './camera-config.js';
 import { RulesConfig } from './rules-config.js';
+import { firmataLineSchema } from './firmata-config.js';
 
 const id = (what: string) =>
   z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, `expected a ${what} id of letters, digits, ".", "_" and "-" (at most 64)`);
@@ -106,8 +107,15 @@ export const RtuOverTcpLine = z.strictObject({
   timeoutMs: schedulerKnobs.timeoutMs.default(1000),
 });
 
-export const LineConfig = z.discriminatedUnion('type', [RtuLine, TcpLine, RtuOverTcpLine]);
+/** A microcontroller running StandardFirmata (see firmata-config.ts); its path follows the RTU rule. */
+export const FirmataLine = firmataLineSchema({ lineId: id('line'), deviceId: id('device'), serialPath: RtuLine.shape.path });
+
+/** The Modbus lines: what the line scheduler and the Modbus transports take. */
+export const ModbusLineConfig = z.discriminatedUnion('type', [RtuLine, TcpLine, RtuOverTcpLine]);
+export type ModbusLineConfig = z.infer<typeof ModbusLineConfig>;
+export const LineConfig = z.discriminatedUnion('type', [RtuLine, TcpLine, RtuOverTcpLine, FirmataLine]);
 export type LineConfig = z.infer<typeof LineConfig>;
+export type FirmataLineConfig = z.infer<typeof FirmataLine>;
 export type RtuLineConfig = z.infer<typeof RtuLine>;
 export type TcpLineConfig = z.infer<typeof TcpLine>;
 export type RtuOverTcpLineConfig = z.infer<typeof RtuOverTcpLine>;
@@ -205,7 +213,7 @@ export const GatewayConfig = z
         const prevDev = deviceIds.get(dev.id);
         if (prevDev !== undefined) ctx.addIssue({ code: 'custom', path: ['lines', li, 'devices', di, 'id'], message: `duplicate device id "${dev.id}" (also ${prevDev})` });
         else deviceIds.set(dev.id, at);
-        if (dev.unitId !== undefined && line.type !== 'tcp' && (dev.unitId < 1 || dev.unitId > 247)) {
+        if ('unitId' in dev && dev.unitId !== undefined && line.type !== 'tcp' && (dev.unitId < 1 || dev.unitId > 247)) {
           ctx.addIssue({ code: 'custom', path: ['lines', li, 'devices', di, 'unitId'], message: 'expected 1..247 on a serial bus' });
         }
       });

@@ -15,3 +15,4 @@ export * from './commands.js';
 export * from './rules-config.js';
 export * from './rules-references.js';
 export * from './safe-expression.js';
+export * from './firmata-config.js';

@@ -1,5 +1,6 @@
 import { parse as parseYaml, YAMLParseError } from 'yaml';
-import { GatewayConfig, type DeviceConfig, type LineConfig } from './config-schema.js';
+import { GatewayConfig, type DeviceConfig, type FirmataLineConfig, type ModbusLineConfig } from './config-schema.js';
+import { resolveFirmataLine, type ResolvedFirmataLine } from './firmata-config.js';
 import type { DeviceProfile, PointSpec, ValueRange } from './profile-schema.js';
 import { createCatalog, type ProfileCatalog } from './profiles.js';
 import { formatPath, problemsFromZod, type Problem } from './problems.js';
@@ -18,13 +19,16 @@ export interface ResolvedDevice {
 }
 
 export interface ResolvedLine {
-  config: LineConfig;
+  config: ModbusLineConfig;
   devices: ResolvedDevice[];
 }
 
 export interface ResolvedConfig {
   config: GatewayConfig;
+  /** The Modbus lines. */
   lines: ResolvedLine[];
+  /** The Firmata board lines (lines of type "firmata"), in configuration order. */
+  firmataLines: ResolvedFirmataLine<FirmataLineConfig>[];
   catalog: ProfileCatalog;
 }
 
@@ -58,7 +62,7 @@ const DEFAULT_POLL_MS = 5000;
 
 function resolveDevice(
   device: DeviceConfig,
-  line: LineConfig,
+  line: ModbusLineConfig,
   profile: DeviceProfile,
   at: (string | number)[],
   problems: Problem[],
@@ -138,7 +142,13 @@ export function resolveGatewayConfig(
   const config = parsed.data;
   const catalog = createCatalog([...baseCatalog.values()], extraProfiles, config.profiles);
   const problems: Problem[] = [];
-  const lines: ResolvedLine[] = config.lines.map((line, li) => {
+  const lines: ResolvedLine[] = [];
+  const firmataLines: ResolvedFirmataLine<FirmataLineConfig>[] = [];
+  config.lines.forEach((line, li) => {
+    if (line.type === 'firmata') {
+      firmataLines.push(resolveFirmataLine(line));
+      return;
+    }
     const taken = new Map<string, number>();
     const devices: ResolvedDevice[] = [];
     line.devices.forEach((device, di) => {
@@ -159,9 +169,9 @@ export function resolveGatewayConfig(
       } else taken.set(key, di);
       if (device.enabled) devices.push(resolved);
     });
-    return { config: line, devices };
+    lines.push({ config: line, devices });
   });
   if (config.rules) problems.push(...checkRulesReferences(config.rules, new Map(lines.flatMap((l) => l.devices.map((d) => [d.id, d] as const)))));
   if (problems.length > 0) return { ok: false, problems };
-  return { ok: true, value: { config, lines, catalog } };
+  return { ok: true, value: { config, lines, firmataLines, catalog } };
 }

@@ -18,6 +18,8 @@ export function endpointOf(line: LineConfig): ModbusEndpoint {
       return { kind: 'tcp', host: line.host, port: line.port };
     case 'rtu-over-tcp':
       return { kind: 'rtu-over-tcp', host: line.host, port: line.port };
+    case 'firmata':
+      throw new Error(`line ${line.id} is a Firmata board, not a Modbus line (see firmata/firmata-board-transport.ts)`);
   }
 }
 

@@ -34,3 +34,9 @@ export { InlineJpegDecoder, JpegWorker, type JpegDecoder, type SnapshotAnalysis,
 export { wsDiscover, parseProbeMatches, probeMessage, WS_DISCOVERY_MULTICAST, WS_DISCOVERY_PORT, type WsDiscoveryOptions, type DiscoveredDevice, type DiscoveryResult } from './camera/ws-discovery.js';
 export { stripUriSecrets, withHost } from './camera/uri-secrets.js';
 export { listSerialPorts, type SerialPortInfo } from './serial-ports.js';
+
+// Firmata boards (johnny-five + firmata-io): serial or network
+export * from './firmata/board-transport.js';
+export { FirmataBoardTransport, describeFirmataEndpoint, type FirmataEndpoint, type FirmataBoardTransportOptions } from './firmata/firmata-board-transport.js';
+export { resolvePin, pinSyntaxError, type PinMap, type ResolvedPin } from './firmata/pin-ref.js';
+export { createBoardTransport, firmataEndpointOf, FIRMATA_TCP_PORT } from './firmata/create-board-transport.js';

@@ -18,3 +18,5 @@ export { ForwarderError } from './forward/connection-secrets.js';
 export { CameraProber, type CameraProberOptions, type CameraProberStats, type CameraCredentialsResolved } from './camera/camera-prober.js';
 export { cameraCredentialProblems, lookUpCredentials } from './camera/camera-credentials.js';
 export { RuleEngine, timeoutScheduler, SqliteRuleStateStore, MemoryRuleStateStore, type RuleContext, type RuleEmitter, type RuleScheduler, type RuleStateStore, type RuleCommandResult, type RuleEngineStats, type LightingOverrideRequest } from './rules/index.js';
+export { FirmataLine, type FirmataLineOptions, type FirmataLineStats } from './firmata/firmata-line.js';
+export type { BoardDeviceStats } from './firmata/board-device.js';

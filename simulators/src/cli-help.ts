@@ -77,9 +77,9 @@ function optionLabels(schema: z.ZodType, skip: readonly string[] = []): string[]
 export function usage(): string {
   const models = MODEL_NAMES.map((m) => wrapList(m, optionLabels(MODELS[m].options), 19)).join('\n');
   return `Usage: cityedge-sim [--config sims.yaml] [--device SPEC]... [--camera SPEC]...
-                    [--fault ID=FAULT]... [options]
+                    [--firmata-board SPEC]... [--fault ID=FAULT]... [options]
 
-Simulated Modbus field devices and ONVIF/RTSP cameras with fault injection, on real sockets;
+Simulated Modbus field devices, ONVIF/RTSP cameras and Firmata boards with fault injection, on real sockets;
 prints where each listens and stops cleanly on SIGINT/SIGTERM.
 
 Options:
@@ -90,6 +90,10 @@ Options:
                      transport and port/path share one endpoint (one bus)
   --camera SPEC      ${CAMERA_SYNTAX}
                      e.g. gate:httpPort=8080:rtspPort=8554:username=admin:password=s3cret
+  --firmata-board SPEC
+                     an Arduino Uno running StandardFirmata in the AVR emulator:
+                     ID@PATH (serial: one end of a socat pty pair) or ID@tcp:PORT
+                     (a network board); its inputs go in the spec (firmataBoards)
   --fault ID=FAULT   a fault of a device (mode[:arg][@probability]) or of a camera (mode[:arg]),
                      e.g. river=no-reply, aq=exception:4, m=slow:800@0.2, gate=rtsp-down;
                      repeat --fault for several faults of one camera

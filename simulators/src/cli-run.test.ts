@@ -1,6 +1,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CAMERA_FAULT_MODES } from './camera/camera-spec.js';
 import { freePorts } from './camera/test-helpers.js';
@@ -79,6 +80,9 @@ describe('cityedge-sim CLI', () => {
     ['a bad fault', ['--device', 'sht20@tcp:0', '--fault', 'sht20=slow'], /--fault "sht20=slow": delayMs: required/],
     ['a bad time scale', ['--device', 'sht20@tcp:0', '--time-scale', 'fast'], /--time-scale "fast": not a valid value/],
     ['a missing config', ['--config', '/nonexistent/sims.yaml'], /--config "\/nonexistent\/sims.yaml": cannot read \(ENOENT\)/],
+    ['a malformed --firmata-board', ['--firmata-board', 'uno'], /--firmata-board "uno": expected ID@PATH/],
+    ['a bad --firmata-board port', ['--firmata-board', 'uno@tcp:x'], /--firmata-board "uno@tcp:x": expected tcp:PORT/],
+    ['a bad --firmata-board id', ['--firmata-board=-x@tcp:0'], /--firmata-board "-x@tcp:0": id: expected an id/],
   ];
   for (const [what, argv, message] of bad) {
     it(`exits 2 with one clear line for ${what}`, async () => {
@@ -101,6 +105,33 @@ describe('cityedge-sim CLI', () => {
     expect(y.code).toBe(2);
     expect(y.err.trim().split('\n')).toHaveLength(1);
   });
+
+  it('starts an emulated Firmata board from the YAML spec that answers on its port, and names a bad pin with its path', async () => {
+    const file = join(dir, 'board.yaml');
+    await writeFile(file, 'firmataBoards:\n  - id: uno\n    port: 0\n    digital: { D2: true }\n    analog: { A0: 2.5 }\n    rainGauge: { pin: D3, periodMs: 2000 }\n');
+    const r = await run(['--config', file], async (sim) => {
+      const info = sim.firmataBoards[0]!;
+      expect(info).toMatchObject({ id: 'uno', transport: 'firmata-tcp', host: '127.0.0.1' });
+      expect(sim.firmataBoard('uno').level('D13')).toMatch(/input|low|high/);
+      // The firmware answers REPORT_VERSION (0xF9) with its protocol version once it has booted.
+      const socket = connect(info.port!, '127.0.0.1');
+      let got = Buffer.alloc(0);
+      socket.on('data', (d: Buffer) => (got = Buffer.concat([got, d])));
+      const deadline = Date.now() + 60_000;
+      while (!got.includes(Buffer.from([0xf9, 2, 4])) && Date.now() < deadline) {
+        socket.write(Buffer.from([0xf9]));
+        await new Promise((res) => setTimeout(res, 500));
+      }
+      socket.destroy();
+      expect(got.includes(Buffer.from([0xf9, 2, 4]))).toBe(true);
+    });
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^uno\tfirmata\t127\.0\.0\.1:\d+\tStandardFirmata/m);
+    await writeFile(file, 'firmataBoards:\n  - id: uno\n    port: 0\n    analog: { D3: 1 }\n');
+    const bad = await run(['--config', file]);
+    expect(bad.code).toBe(2);
+    expect(bad.err).toMatch(/firmataBoards\[0\]\.analog\.D3: expected an analog input A0\.\.A5/);
+  }, 90_000);
 
   it('exits 1 with one line when a port is taken', async () => {
     let port = 0;

@@ -8,6 +8,7 @@ import type { CameraInfo } from './camera/sim-camera.js';
 import type { EndpointInfo } from './endpoints/endpoint.js';
 import { SimError } from './errors.js';
 import { startSimulation, type Simulation } from './simulation.js';
+import { applyBoardFlags } from './firmata/board-flags.js';
 
 export interface CliIo {
   stdout(text: string): void;
@@ -57,6 +58,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
         device: { type: 'string', multiple: true },
         camera: { type: 'string', multiple: true },
         fault: { type: 'string', multiple: true },
+        'firmata-board': { type: 'string', multiple: true },
         host: { type: 'string' },
         'time-scale': { type: 'string' },
         seed: { type: 'string' },
@@ -109,8 +111,9 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) throw new FlagError(`${values.config}: expected a mapping with "endpoints"`);
       spec = doc as Record<string, unknown>;
     }
-    if (values.config === undefined && !values.device?.length && !values.camera?.length) throw new FlagError('nothing to simulate: give --config, --device or --camera (see --help)');
+    if (values.config === undefined && !values.device?.length && !values.camera?.length && !values['firmata-board']?.length) throw new FlagError('nothing to simulate: give --config, --device, --camera or --firmata-board (see --help)');
     origins = applyFlags(spec, { device: values.device ?? [], camera: values.camera ?? [], fault: values.fault ?? [], host: values.host });
+    origins.push(...applyBoardFlags(spec, values['firmata-board'] ?? [], values.host));
   } catch (err) {
     if (err instanceof FlagError) return fail(err.message, 2);
     throw err;
@@ -138,6 +141,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   for (const info of sim.endpoints) io.stdout(`${describe(info)}\n`);
   if (sim.cameras) io.stdout(`cityedge-sim: ${sim.cameras.cameras.length} camera(s) up, WS-Discovery on udp 127.0.0.1:${sim.cameras.discoveryPort}\n`);
   for (const cam of sim.cameras?.cameras ?? []) io.stdout(`${describeCamera(cam)}\n`);
+  for (const b of sim.firmataBoards) io.stdout(`${b.id}\tfirmata\t${b.path ?? `${b.host}:${b.port}`}\t${b.firmware}\n`);
   io.onReady?.(sim);
 
   await new Promise<void>((resolve) => {

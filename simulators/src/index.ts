@@ -50,3 +50,5 @@ export {
   type CameraFaultMode,
   type CameraStats,
 } from './camera/index.js';
+export { SimFirmataBoard, standardFirmataHex, unoPin, type FirmataLink, type FirmataBoardInfo, type SimFirmataBoardOptions } from './firmata/firmata-board.js';
+export { AvrUno, CPU_HZ, type AvrUnoOptions, type AvrUnoStats, type PinChange, type PinLevel } from './firmata/avr-uno.js';

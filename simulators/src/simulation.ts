@@ -13,6 +13,8 @@ import { SimError } from './errors.js';
 import { createRandom, deriveSeed } from './random.js';
 import { SimClock, type Clock } from './sim-clock.js';
 import { SimulationSpec, type EndpointSpec } from './spec.js';
+import type { FirmataBoardInfo, SimFirmataBoard } from './firmata/firmata-board.js';
+import { startFirmataBoards } from './firmata/start-boards.js';
 
 export interface SimulationOptions {
   /** Root logger; the simulation logs under child({ module: 'sim', ... }). Silent by default. */
@@ -46,6 +48,10 @@ export interface Simulation {
   setTimeScale(timeScale: number): void;
   /** The simulated ONVIF cameras of the spec's `cameras` (undefined when it has none). */
   readonly cameras: CameraSimulation | undefined;
+  /** The emulated Firmata boards of the spec's `firmataBoards`, with where they are reachable. */
+  readonly firmataBoards: readonly FirmataBoardInfo[];
+  /** A Firmata board by id: its pins (inputs to drive, outputs with their history). */
+  firmataBoard(id: string): SimFirmataBoard;
   /** Closes every endpoint, camera and timer. Safe to call twice. */
   stop(): Promise<void>;
 }
@@ -142,6 +148,14 @@ export async function startSimulation(spec: unknown, options: SimulationOptions 
     }
   }
 
+  let boards: SimFirmataBoard[] = [];
+  try {
+    boards = await startFirmataBoards(parsed.firmataBoards, logger, clock);
+  } catch (err) {
+    await Promise.all([...started.map((ep) => ep.stop()), cameras?.stop()]);
+    throw err;
+  }
+
   const tickMs = options.tickMs ?? 1000;
   const tick = () => {
     for (const d of devices.values()) {
@@ -181,11 +195,17 @@ export async function startSimulation(spec: unknown, options: SimulationOptions 
       simClock.setTimeScale(timeScale);
     },
     cameras,
+    firmataBoards: boards.map((b) => b.info()),
+    firmataBoard(id) {
+      const b = boards.find((x) => x.id === id);
+      if (!b) throw new SimError('SIM_UNKNOWN_DEVICE', `no Firmata board "${id}"; boards: ${boards.map((x) => x.id).join(', ') || 'none'}`);
+      return b;
+    },
     async stop() {
       if (stopped) return;
       stopped = true;
       if (timer) clearInterval(timer);
-      await Promise.all([...endpoints.map((ep) => ep.stop()), cameras?.stop()]);
+      await Promise.all([...endpoints.map((ep) => ep.stop()), cameras?.stop(), ...boards.map((b) => b.stop())]);
       logger.info('simulation stopped');
     },
   };

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { CameraDiscoverySpec, CameraSpec } from './camera/camera-spec.js';
 import { FaultSpec } from './faults.js';
+import { FirmataBoardSpec } from './firmata/firmata-board-spec.js';
 import { defaultUnitId, MODEL_NAMES, type ModelName } from './devices/models.js';
 import { EastronSdm120Options } from './devices/eastron-sdm120.js';
 import { RelayIoOptions } from './devices/relay-io.js';
@@ -84,9 +85,17 @@ export const SimulationSpec = z
     /** Simulated ONVIF cameras (see camera/index.ts), started on 127.0.0.1 beside the endpoints. */
     cameras: z.array(CameraSpec).default([]),
     cameraDiscovery: CameraDiscoverySpec,
+    /** Arduino Unos running StandardFirmata in the AVR emulator (see firmata/firmata-board.ts). */
+    firmataBoards: z.array(FirmataBoardSpec).default([]),
   })
   .superRefine((spec, ctx) => {
-    if (spec.endpoints.length === 0 && spec.cameras.length === 0) ctx.addIssue({ code: 'custom', path: ['endpoints'], message: 'a simulation needs at least one endpoint' });
+    const boardIds = new Map<string, number>();
+    spec.firmataBoards.forEach((b, i) => {
+      const first = boardIds.get(b.id);
+      if (first !== undefined) ctx.addIssue({ code: 'custom', path: ['firmataBoards', i, 'id'], message: `duplicate board id "${b.id}" (also firmataBoards[${first}])` });
+      else boardIds.set(b.id, i);
+    });
+    if (spec.endpoints.length === 0 && spec.cameras.length === 0 && spec.firmataBoards.length === 0) ctx.addIssue({ code: 'custom', path: ['endpoints'], message: 'a simulation needs at least one endpoint' });
     const cameraIds = new Map<string, number>();
     spec.cameras.forEach((c, i) => {
       const first = cameraIds.get(c.id);

@@ -1,6 +1,6 @@
 import type { GatewayEvent, Reading, ResolvedDevice } from '@cityedge/contract';
-import { EventType } from '@cityedge/contract';
 import { decodeBlock, planReads, scaleValue, valueError, ModbusError, type ModbusTransport, type ReadBlock } from '@cityedge/drivers';
+import { DeviceHealth } from './device-health.js';
 
 /** Where polled readings and device events go: the outbox. */
 export interface ReadingSink {
@@ -37,7 +37,7 @@ export class DevicePoller {
   readonly plan: ReadBlock[];
   nextDue = 0;
   readonly stats: DeviceStats;
-  private offlineReported = false;
+  private readonly health: DeviceHealth;
   /** Raw values of the last successful reads, e.g. the decimals a write must be scaled with. */
   readonly lastRaw = new Map<string, number | boolean | string>();
 
@@ -57,6 +57,7 @@ export class DevicePoller {
       lastSlipMs: 0,
       maxSlipMs: 0,
     };
+    this.health = new DeviceHealth(this.stats, device.id);
   }
 
   /**
@@ -140,38 +141,11 @@ export class DevicePoller {
 
   /** Bookkeeping after a poll; returns an event when the device went offline or came back. */
   record(outcome: PollOutcome, error: ModbusError | undefined, at: number, quarantineAfter: number): GatewayEvent | undefined {
-    const s = this.stats;
-    s.polls++;
-    s.lastPollAt = at;
-    if (outcome === 'failed') {
-      s.failures++;
-      if (s.consecutiveFailures === 0) s.failingSince = at;
-      s.consecutiveFailures++;
-      s.lastError = error?.code;
-      s.quarantined = s.consecutiveFailures >= quarantineAfter;
-      if (s.quarantined && !this.offlineReported) {
-        this.offlineReported = true;
-        return {
-          type: EventType.deviceOffline,
-          ts: at,
-          severity: 'warning',
-          dev: this.device.id,
-          message: `device ${this.device.id} stopped answering (${error?.code ?? 'error'}); polled with backoff until it returns`,
-          data: { failures: s.consecutiveFailures, error: error?.code, unitId: this.device.unitId, line: this.device.lineId },
-        };
-      }
-      return undefined;
-    }
-    s.answers++;
-    s.consecutiveFailures = 0;
-    s.failingSince = undefined;
-    s.quarantined = false;
-    s.lastError = outcome === 'partial' ? (error?.code ?? 'EDGE_MODBUS_EXCEPTION') : undefined;
-    if (this.offlineReported) {
-      this.offlineReported = false;
-      return { type: EventType.deviceOnline, ts: at, severity: 'info', dev: this.device.id, message: `device ${this.device.id} answers again` };
-    }
-    return undefined;
+    const code = outcome === 'partial' ? (error?.code ?? 'EDGE_MODBUS_EXCEPTION') : error?.code;
+    return this.health.record(outcome, code, at, quarantineAfter, () => ({
+      message: `device ${this.device.id} stopped answering (${error?.code ?? 'error'}); polled with backoff until it returns`,
+      data: { failures: this.stats.consecutiveFailures, error: error?.code, unitId: this.device.unitId, line: this.device.lineId },
+    }));
   }
 
   /** Interval until the next poll: the configured one, or an exponential backoff while quarantined. */

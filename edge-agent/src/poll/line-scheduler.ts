@@ -1,7 +1,8 @@
 import type { Logger } from 'pino';
 import { isDeepStrictEqual } from 'node:util';
-import type { LineConfig, PointSpec, Reading, ResolvedDevice, ResolvedLine } from '@cityedge/contract';
+import type { ModbusLineConfig, PointSpec, Reading, ResolvedDevice, ResolvedLine } from '@cityedge/contract';
 import { encodeValue, ModbusError, type ModbusTransport } from '@cityedge/drivers';
+import { Sleeper } from './sleeper.js';
 import { DevicePoller, toModbusError, type DeviceStats, type ReadingSink } from './device-poller.js';
 import { systemCause } from './system-cause.js';
 
@@ -58,7 +59,7 @@ const REOPEN_MIN_MS = 1000;
 const REOPEN_MAX_MS = 30_000;
 
 /** Silence between frames on a serial bus: 3.5 character times, fixed 1.75 ms above 19200 baud. */
-export function interFrameGapMs(line: LineConfig): number {
+export function interFrameGapMs(line: ModbusLineConfig): number {
   if (line.type === 'tcp') return 0;
   if (line.interFrameGapMs !== undefined) return line.interFrameGapMs;
   if (line.type === 'rtu-over-tcp') return 2;
@@ -83,8 +84,7 @@ export class LineScheduler {
   private readonly jobs: Job[] = [];
   private running = false;
   private loop: Promise<void> | undefined;
-  private wake: (() => void) | undefined;
-  private sleepTimer: NodeJS.Timeout | undefined;
+  private readonly sleeper = new Sleeper();
   private transactions = 0;
   private reopenAt = 0;
   private reopenDelay = REOPEN_MIN_MS;
@@ -131,7 +131,7 @@ export class LineScheduler {
     });
     this.line = line;
     this.gapMs = interFrameGapMs(line.config);
-    this.interrupt();
+    this.sleeper.wake();
   }
 
   start(): void {
@@ -146,7 +146,7 @@ export class LineScheduler {
   async stop(): Promise<void> {
     if (!this.running) return;
     this.running = false;
-    this.interrupt();
+    this.sleeper.wake();
     await this.loop;
     for (const job of this.jobs.splice(0)) job.cancel(new Error(`line ${this.id} stopped`));
     await this.opts.transport.close().catch(() => undefined);
@@ -215,20 +215,7 @@ export class LineScheduler {
         run: () => work().then(resolve, reject),
         cancel: reject,
       });
-      this.interrupt();
-    });
-  }
-
-  private interrupt(): void {
-    if (this.sleepTimer) clearTimeout(this.sleepTimer);
-    this.sleepTimer = undefined;
-    this.wake?.();
-  }
-
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      this.wake = resolve;
-      this.sleepTimer = setTimeout(resolve, Math.max(0, ms));
+      this.sleeper.wake();
     });
   }
 
@@ -243,17 +230,17 @@ export class LineScheduler {
       const next = this.nextPoller();
       const idle = this.jobs[0];
       if (!next) {
-        await this.sleep(idle ? Math.max(1, idle.queuedAt + this.idleWaitMs() - this.now()) : 60_000);
+        await this.sleeper.sleep(idle ? Math.max(1, idle.queuedAt + this.idleWaitMs() - this.now()) : 60_000);
         continue;
       }
       const wait = next.nextDue - this.now();
       if (wait > 0) {
-        await this.sleep(idle ? Math.min(wait, Math.max(1, idle.queuedAt + this.idleWaitMs() - this.now())) : wait);
+        await this.sleeper.sleep(idle ? Math.min(wait, Math.max(1, idle.queuedAt + this.idleWaitMs() - this.now())) : wait);
         continue;
       }
       const deferUntil = next.stats.quarantined ? this.probeWindowBlockedUntil(next) : undefined;
       if (deferUntil !== undefined) {
-        await this.sleep(deferUntil - this.now());
+        await this.sleeper.sleep(deferUntil - this.now());
         continue;
       }
       await this.pollOne(next);

@@ -21,7 +21,7 @@ const base = (): GatewayConfigInput => ({
 describe('planChanges', () => {
   it('changes nothing for the same document, reordered', () => {
     const b = base();
-    const reordered = { ...b, lines: [...b.lines!].reverse().map((l) => ({ ...l, devices: [...l.devices!].reverse() })) };
+    const reordered = { ...b, lines: [...b.lines!].reverse().map((l) => ({ ...l, devices: [...l.devices!].reverse() })) } as GatewayConfigInput;
     const plan = planChanges(resolve(b), resolve(reordered));
     expect(isEmptyPlan(plan)).toBe(true);
     expect(plan.lines.keep.sort()).toEqual(['rs485-1', 'tcp-1']);
@@ -33,7 +33,7 @@ describe('planChanges', () => {
       { id: 'rs485-1', type: 'rtu', path: '/dev/ttyUSB0', baudRate: 19200, devices: [{ id: 'radar', profile: 'vegapuls-c21' }, { id: 'climate', profile: 'sht20', unitId: 2 }] },
       { ...next.lines![1]!, timeoutMs: 800 },
       { id: 'rs485-2', type: 'rtu', path: '/dev/ttySC0', devices: [] },
-    ];
+    ] as GatewayConfigInput['lines'];
     const plan = planChanges(resolve(base()), resolve(next));
     expect(plan.lines.rebuild.map((l) => l.config.id)).toEqual(['rs485-1']);
     // the devices inherit the line's timeout, so they change too
