@@ -11,6 +11,7 @@ import { ConfigManager } from './config/config-manager.js';
 import { ProblemReporter } from './config/problem-reporter.js';
 import { capProblems, runtimeProblems } from './poll/runtime-problems.js';
 import type { LineScheduler } from './poll/line-scheduler.js';
+import type { FirmataLine } from './firmata/firmata-line.js';
 import type { CameraProber } from './camera/camera-prober.js';
 import type { Identity } from './config/identity.js';
 import { CommandHandler } from './commands/command-handler.js';
@@ -97,6 +98,11 @@ export class Agent {
   /** The Modbus line schedulers running now. */
   get lines(): readonly LineScheduler[] {
     return this.sources?.modbusLines() ?? [];
+  }
+
+  /** The Firmata board lines running now. */
+  get boards(): readonly FirmataLine[] {
+    return this.sources?.firmataBoards() ?? [];
   }
 
   get cameras(): CameraProber | undefined {
@@ -211,6 +217,7 @@ export class Agent {
       logger: log,
       now: this.now,
       transportFactory: this.opts.transportFactory,
+      random: this.opts.random,
       retain: (channel, payload) => this.session.retain(channel, payload),
       onPoll: (line, device, outcome, ms) => {
         this.metrics.recordPoll(line, device, outcome, ms);

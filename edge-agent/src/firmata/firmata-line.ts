@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { FirmataLineConfig, FirmataPoint, ResolvedFirmataLine } from '@cityedge/contract';
+import type { FirmataLineConfig, FirmataPoint, Reading, ResolvedFirmataLine } from '@cityedge/contract';
 import { FirmataError, type BoardTransport } from '@cityedge/drivers';
 import { Backoff } from '../forward/backoff.js';
 import type { ReadingSink } from '../poll/device-poller.js';
@@ -44,7 +44,7 @@ export class FirmataLine {
   private readonly cfg: FirmataLineConfig;
   private readonly now: () => number;
   private readonly log: Logger;
-  private readonly devices: BoardDevice[];
+  private readonly boardDevices: BoardDevice[];
   private readonly backoff: Backoff;
   /** The level each output should have, by "device/point": last written, else its initial. */
   private readonly desired = new Map<string, boolean>();
@@ -67,9 +67,26 @@ export class FirmataLine {
     this.cfg = opts.line.config;
     this.now = opts.now ?? Date.now;
     this.log = opts.logger.child({ module: 'firmata-line', line: this.cfg.id });
-    this.devices = opts.line.devices.map((d) => new BoardDevice(d));
+    this.boardDevices = opts.line.devices.map((d) => new BoardDevice(d));
     this.backoff = new Backoff({ minMs: RECONNECT_MIN_MS, maxMs: this.cfg.maxBackoffMs, random: opts.random ?? Math.random });
-    for (const d of this.devices) for (const p of d.device.points) if (p.mode === 'digital-out') this.desired.set(key(d.device.id, p.name), p.initial === true);
+    for (const d of this.boardDevices) for (const p of d.device.points) if (p.mode === 'digital-out') this.desired.set(key(d.device.id, p.name), p.initial === true);
+  }
+
+  readonly kind = 'firmata';
+
+  /** The devices on this board (their points are pins), as configured. */
+  devices(): ReadonlyArray<{ id: string; points: ReadonlyArray<{ name: string; writable: boolean; unit?: string | undefined }> }> {
+    return this.opts.line.devices.map((d) => ({ id: d.id, points: d.points.map((p) => ({ name: p.name, writable: p.mode === 'digital-out' && p.writable !== false, unit: p.unit })) }));
+  }
+
+  /** Reads a device's pins now (one round trip to the board first), outside its schedule; the readings also go out as usual. */
+  async readNow(deviceId: string): Promise<Reading[]> {
+    const device = this.boardDevices.find((d) => d.device.id === deviceId);
+    if (!device) throw new Error(`no device "${deviceId}" on board ${this.id}`);
+    const { alive, outputs } = await this.probe(device);
+    const result = device.read(this.opts.transport, { now: this.now(), session: this.session, staleAfterMs: 10 * this.cfg.samplingIntervalMs + this.cfg.timeoutMs, alive, outputs });
+    this.opts.sink.appendReadings(result.readings);
+    return result.readings;
   }
 
   get id(): string {
@@ -80,7 +97,7 @@ export class FirmataLine {
     if (this.running) return;
     this.running = true;
     const t0 = this.now();
-    this.devices.forEach((d, i) => (d.nextDue = t0 + Math.min(i * 50, d.device.pollIntervalMs)));
+    this.boardDevices.forEach((d, i) => (d.nextDue = t0 + Math.min(i * 50, d.device.pollIntervalMs)));
     this.offLost = this.opts.transport.onLost((err) => this.onLost(err));
     this.loop = this.run().catch((err: unknown) => this.log.error({ err }, 'firmata line stopped on an unexpected error'));
   }
@@ -105,7 +122,7 @@ export class FirmataLine {
       connected: t.isOpen,
       openError: this.openError && !t.isOpen ? { code: this.openError.code, message: this.openError.message, since: this.openSince ?? this.now() } : undefined,
       transactions: this.transactions,
-      devices: this.devices.map((d) => ({ ...d.stats, pinProblems: { ...d.stats.pinProblems } })),
+      devices: this.boardDevices.map((d) => ({ ...d.stats, pinProblems: { ...d.stats.pinProblems } })),
       board: info && { firmware: info.firmware, protocol: info.protocol, handshakeMs: info.handshakeMs },
       reconnects: this.reconnects,
     };
@@ -116,7 +133,7 @@ export class FirmataLine {
    * the new level back. Remembered, and driven again whenever the board reconnects.
    */
   async write(deviceId: string, pointName: string, value: number | boolean): Promise<void> {
-    const device = this.devices.find((d) => d.device.id === deviceId);
+    const device = this.boardDevices.find((d) => d.device.id === deviceId);
     if (!device) throw new Error(`no device "${deviceId}" on line ${this.id}`);
     const point = device.point(pointName);
     if (!point) throw new Error(`device "${deviceId}" has no point "${pointName}"`);
@@ -143,7 +160,7 @@ export class FirmataLine {
           this.sleeper.wake();
         });
       }
-      const next = this.devices.reduce<BoardDevice | undefined>((a, d) => (!a || d.nextDue < a.nextDue ? d : a), undefined);
+      const next = this.boardDevices.reduce<BoardDevice | undefined>((a, d) => (!a || d.nextDue < a.nextDue ? d : a), undefined);
       const wakeAt = Math.min(next?.nextDue ?? Infinity, !t.isOpen && !this.connecting ? this.reopenAt : Infinity);
       const wait = wakeAt - this.now();
       if (wait > 0) {
@@ -172,7 +189,7 @@ export class FirmataLine {
     this.openError = undefined;
     this.openSince = undefined;
     this.backoff.reset();
-    for (const d of this.devices) {
+    for (const d of this.boardDevices) {
       for (const problem of d.setup(t, (p) => this.levelOf(d.device.id, p))) this.log.warn({ device: d.device.id, err: problem.message }, 'pin not usable; its point is published bad');
     }
     this.log.info({ port: t.description, board: t.info }, 'board connected');

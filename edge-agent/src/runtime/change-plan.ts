@@ -1,5 +1,5 @@
 import { isDeepStrictEqual } from 'node:util';
-import type { ForwardingConfig, LineConfig, ResolvedConfig, ResolvedDevice, ResolvedLine } from '@cityedge/contract';
+import type { FirmataLineConfig, ForwardingConfig, ModbusLineConfig, ResolvedConfig, ResolvedDevice, ResolvedFirmataLine, ResolvedLine } from '@cityedge/contract';
 
 /**
  * What changes between the configuration running and the next one, keyed by id, decided once
@@ -20,6 +20,8 @@ export interface ChangePlan {
     /** Unchanged. */
     keep: string[];
   };
+  /** Firmata boards by line id: a board whose line changed in any way is reconnected with the new setup. */
+  boards: { add: ResolvedFirmataLine<FirmataLineConfig>[]; remove: string[]; rebuild: ResolvedFirmataLine<FirmataLineConfig>[]; keep: string[] };
   /** The MQTT session: `reconnect` for the broker and identity, `update` for what applies in place. */
   forwarding: 'keep' | 'update' | 'reconnect';
   /** Camera probing: rebuilt when anything in it changed. */
@@ -47,6 +49,7 @@ const FORWARDING_IN_PLACE: ReadonlyArray<keyof ForwardingConfig> = ['maxBatchRea
 export function planChanges(current: ResolvedConfig, next: ResolvedConfig): ChangePlan {
   const plan: ChangePlan = {
     lines: { add: [], remove: [], rebuild: [], update: [], keep: [] },
+    boards: { add: [], remove: [], rebuild: [], keep: [] },
     forwarding: planForwarding(current.config.forwarding, next.config.forwarding),
     cameras: isDeepStrictEqual(current.config.cameras, next.config.cameras) ? 'keep' : 'rebuild',
     rules: isDeepStrictEqual(current.config.rules, next.config.rules) ? 'keep' : 'rebuild',
@@ -63,6 +66,15 @@ export function planChanges(current: ResolvedConfig, next: ResolvedConfig): Chan
     else plan.lines.update.push({ line, devices: planDevices(old.devices, line.devices) });
   }
   plan.lines.remove = [...before.keys()];
+  const boards = new Map(current.firmataLines.map((l) => [l.config.id, l]));
+  for (const board of next.firmataLines) {
+    const old = boards.get(board.config.id);
+    boards.delete(board.config.id);
+    if (!old) plan.boards.add.push(board);
+    else if (isDeepStrictEqual(old, board)) plan.boards.keep.push(board.config.id);
+    else plan.boards.rebuild.push(board);
+  }
+  plan.boards.remove = [...boards.keys()];
 
   const c = current.config;
   const n = next.config;
@@ -76,7 +88,8 @@ export function planChanges(current: ResolvedConfig, next: ResolvedConfig): Chan
 /** True when a plan changes nothing at all. */
 export function isEmptyPlan(p: ChangePlan): boolean {
   const l = p.lines;
-  return l.add.length + l.remove.length + l.rebuild.length + l.update.length === 0 && p.forwarding === 'keep' && p.cameras === 'keep' && p.rules === 'keep' && p.restartNeeded.length === 0 && p.inPlace.length === 0;
+  const b = p.boards;
+  return l.add.length + l.remove.length + l.rebuild.length + l.update.length + b.add.length + b.remove.length + b.rebuild.length === 0 && p.forwarding === 'keep' && p.cameras === 'keep' && p.rules === 'keep' && p.restartNeeded.length === 0 && p.inPlace.length === 0;
 }
 
 /** Ids of the lines a plan adds, rebuilds or changes. */
@@ -90,12 +103,12 @@ function planForwarding(a: ForwardingConfig, b: ForwardingConfig): ChangePlan['f
   return isDeepStrictEqual(strip(a), strip(b)) ? 'update' : 'reconnect';
 }
 
-function sameEndpoint(a: LineConfig, b: LineConfig): boolean {
-  const pick = (l: LineConfig) => ENDPOINT_KEYS.map((k) => (l as unknown as Record<string, unknown>)[k]);
+function sameEndpoint(a: ModbusLineConfig, b: ModbusLineConfig): boolean {
+  const pick = (l: ModbusLineConfig) => ENDPOINT_KEYS.map((k) => (l as unknown as Record<string, unknown>)[k]);
   return isDeepStrictEqual(pick(a), pick(b));
 }
 
-function withoutDevices(l: LineConfig): Omit<LineConfig, 'devices'> {
+function withoutDevices(l: ModbusLineConfig): Omit<ModbusLineConfig, 'devices'> {
   const { devices: _devices, ...rest } = l;
   return rest;
 }

@@ -1,4 +1,4 @@
-import type { PointSpec, Reading } from '@cityedge/contract';
+import type { Reading } from '@cityedge/contract';
 import { CommandError } from '@cityedge/contract';
 import type { Source } from './source.js';
 
@@ -17,7 +17,7 @@ export class DirectoryError extends Error {
 /** What the directory needs to know of a device: its source and its points. */
 export interface DirectoryEntry {
   source: Source;
-  points: readonly Pick<PointSpec, 'name' | 'writable' | 'unit' | 'range'>[];
+  points: ReadonlyArray<{ name: string; writable?: boolean | undefined; unit?: string | undefined }>;
 }
 
 /**

@@ -1,6 +1,8 @@
 import type { Logger } from 'pino';
 import { Channel, type CamerasConfig, type ResolvedConfig, type ResolvedLine } from '@cityedge/contract';
-import { createTransport, type ModbusTransport } from '@cityedge/drivers';
+import { createBoardTransport, createTransport, type BoardTransport, type ModbusTransport } from '@cityedge/drivers';
+import type { FirmataLineConfig, ResolvedFirmataLine } from '@cityedge/contract';
+import { FirmataLine } from '../firmata/firmata-line.js';
 import { LineScheduler, type LineStats } from '../poll/line-scheduler.js';
 import type { CameraProber } from '../camera/camera-prober.js';
 import type { ReadingSink } from '../poll/device-poller.js';
@@ -16,6 +18,9 @@ export interface SourceSetOptions {
   now: () => number;
   /** Builds a line's transport; tests and the benchmark may pass their own. */
   transportFactory?: ((line: ResolvedLine['config']) => ModbusTransport) | undefined;
+  /** Builds a Firmata board's transport; default createBoardTransport. */
+  boardTransportFactory?: ((line: FirmataLineConfig) => BoardTransport) | undefined;
+  random?: (() => number) | undefined;
   /** Retained camera state and thumbnails go through the MQTT session. */
   retain: (channel: Channel, payload: string) => void;
   /** Called after every poll of any line. */
@@ -32,6 +37,7 @@ export class SourceSet {
   readonly name = 'sources';
   private readonly opts: SourceSetOptions;
   private lines: LineScheduler[] = [];
+  private boards: FirmataLine[] = [];
   private cameraProber: CameraProber | undefined;
   private running = false;
 
@@ -42,6 +48,7 @@ export class SourceSet {
   /** Builds the sources of a configuration (before start). */
   async build(resolved: ResolvedConfig): Promise<void> {
     this.lines = resolved.lines.map((l) => this.buildLine(l));
+    this.boards = resolved.firmataLines.map((l) => this.buildBoard(l));
     this.cameraProber = await this.buildCameras(resolved.config.cameras);
     this.reindex();
   }
@@ -50,12 +57,13 @@ export class SourceSet {
     this.running = true;
     this.cameraProber?.start();
     for (const l of this.lines) l.start();
+    for (const b of this.boards) b.start();
   }
 
   async stop(): Promise<void> {
     this.running = false;
     await this.cameraProber?.stop();
-    await Promise.all(this.lines.map((l) => l.stop()));
+    await Promise.all([...this.lines.map((l) => l.stop()), ...this.boards.map((b) => b.stop())]);
   }
 
   /** Applies the line and camera parts of a plan; returns how many lines were (re)built. */
@@ -73,6 +81,12 @@ export class SourceSet {
     // in the configuration's order
     const byId = new Map([...kept, ...fresh].map((l) => [l.id, l]));
     this.lines = next.lines.map((l) => byId.get(l.config.id)).filter((l): l is LineScheduler => l !== undefined);
+    const goneBoards = new Set([...plan.boards.remove, ...plan.boards.rebuild.map((b) => b.config.id)]);
+    await Promise.all(this.boards.filter((b) => goneBoards.has(b.id)).map((b) => b.stop()));
+    const freshBoards = [...plan.boards.rebuild, ...plan.boards.add].map((b) => this.buildBoard(b));
+    const boardsById = new Map([...this.boards.filter((b) => !goneBoards.has(b.id)), ...freshBoards].map((b) => [b.id, b]));
+    this.boards = next.firmataLines.map((b) => boardsById.get(b.config.id)).filter((b): b is FirmataLine => b !== undefined);
+    if (this.running) for (const b of freshBoards) b.start();
     if (plan.cameras === 'rebuild') {
       await this.cameraProber?.stop();
       this.cameraProber = await this.buildCameras(next.config.cameras);
@@ -80,7 +94,7 @@ export class SourceSet {
     }
     if (this.running) for (const l of fresh) l.start();
     this.reindex();
-    return fresh.length;
+    return fresh.length + freshBoards.length;
   }
 
   modbusLines(): readonly LineScheduler[] {
@@ -95,13 +109,31 @@ export class SourceSet {
     return this.cameraProber;
   }
 
+  firmataBoards(): readonly FirmataLine[] {
+    return this.boards;
+  }
+
+  /** Every line's health: Modbus lines and Firmata boards alike. */
   lineStats(): LineStats[] {
-    return this.lines.map((l) => l.stats());
+    return [...this.lines.map((l) => l.stats()), ...this.boards.map((b) => b.stats())];
   }
 
   private reindex(): void {
-    const sources: Array<{ source: Source; devices: ReadonlyArray<{ id: string; points: ResolvedLine['devices'][number]['points'] }> }> = this.lines.map((l) => ({ source: l, devices: l.devices() }));
-    this.opts.directory.rebuild(sources);
+    const all: Source[] = [...this.lines, ...this.boards];
+    this.opts.directory.rebuild(all.map((source) => ({ source, devices: source.devices() })));
+  }
+
+  private buildBoard(line: ResolvedFirmataLine<FirmataLineConfig>): FirmataLine {
+    const factory = this.opts.boardTransportFactory ?? ((c: FirmataLineConfig) => createBoardTransport(c, { now: this.opts.now }));
+    return new FirmataLine({
+      line,
+      transport: factory(line.config),
+      sink: this.opts.sink,
+      logger: this.opts.logger,
+      now: this.opts.now,
+      ...(this.opts.random && { random: this.opts.random }),
+      onPoll: (device, outcome, ms) => this.opts.onPoll(line.config.id, device, outcome, ms),
+    });
   }
 
   private buildLine(line: ResolvedLine): LineScheduler {

@@ -9,6 +9,8 @@ import type { LineStats } from '../poll/line-scheduler.js';
 export interface Source {
   readonly id: string;
   readonly kind: 'modbus' | 'firmata';
+  /** The devices it owns and their points, for the device directory. */
+  devices(): ReadonlyArray<{ id: string; points: ReadonlyArray<{ name: string; writable?: boolean | undefined; unit?: string | undefined }> }>;
   start(): void;
   stop(): Promise<void>;
   stats(): LineStats;
