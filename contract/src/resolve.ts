@@ -4,7 +4,7 @@ import { resolveFirmataLine, type ResolvedFirmataLine } from './firmata-config.j
 import type { DeviceProfile, PointSpec, ValueRange } from './profile-schema.js';
 import { createCatalog, type ProfileCatalog } from './profiles.js';
 import { formatPath, problemsFromZod, type Problem } from './problems.js';
-import { checkRulesReferences } from './rules-references.js';
+import { checkRulesReferences, type DirectoryDevice } from './rules-references.js';
 
 /** A device with its profile applied: the points it really polls, at their final addresses. */
 export interface ResolvedDevice {
@@ -171,7 +171,14 @@ export function resolveGatewayConfig(
     });
     lines.push({ config: line, devices });
   });
-  if (config.rules) problems.push(...checkRulesReferences(config.rules, new Map(lines.flatMap((l) => l.devices.map((d) => [d.id, d] as const)))));
+  if (config.rules) {
+    // Rules reach Modbus devices and Firmata boards alike (a siren on a relay or on a board's pin).
+    const devices = new Map<string, DirectoryDevice>(lines.flatMap((l) => l.devices.map((d) => [d.id, d] as const)));
+    for (const board of firmataLines) {
+      for (const d of board.devices) devices.set(d.id, { points: d.points.map((p) => ({ name: p.name, writable: p.mode === 'digital-out' && p.writable !== false, unit: p.unit })) });
+    }
+    problems.push(...checkRulesReferences(config.rules, devices));
+  }
   if (problems.length > 0) return { ok: false, problems };
   return { ok: true, value: { config, lines, firmataLines, catalog } };
 }

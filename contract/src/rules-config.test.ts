@@ -54,6 +54,13 @@ describe('rules section of the gateway configuration', () => {
     ]);
   });
 
+  it('drives outputs on Firmata boards too: a digital output is writable, an input is not', () => {
+    const doc = readmeExample() as { lines: unknown[]; rules: { flood: Array<Record<string, unknown>> } };
+    doc.lines.push({ id: 'post', type: 'firmata', path: '/dev/ttyACM0', devices: [{ id: 'warning-post', points: [{ name: 'siren', pin: 'D7', mode: 'digital-out' }, { name: 'float', pin: 'D2', mode: 'digital-in' }] }] });
+    doc.rules.flood[0]!.outputs = { bd1: [{ dev: 'warning-post', pt: 'siren' }], bd2: [{ dev: 'warning-post', pt: 'float' }] };
+    expect(problemsOf({ ...base, ...doc })).toEqual(['rules.flood[0].outputs.bd2[0].pt: point "float" of device "warning-post" is not writable']);
+  });
+
   it('refuses hostile or invalid expressions at configuration time, at their path', () => {
     const doc = readmeExample() as { rules: { derived: unknown[] } };
     doc.rules.derived = [
