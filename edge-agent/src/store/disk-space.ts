@@ -8,6 +8,8 @@ import type { Logger } from 'pino';
 const ROW_OVERHEAD = 12;
 /** Leaf pages of an append-only rowid table are nearly full; allow for interior pages and partial leaves. */
 const PAGE_FILL = 0.8;
+/** Share of a WAL frame that is page (the rest is its 24-byte header), with some slack. */
+const WAL_PAYLOAD = 0.9;
 
 export interface SpaceSizing {
   /** Bytes kept back in `<outbox>-reserve` for deletes and checkpoints on a full disk. */
@@ -37,8 +39,10 @@ export function spaceSizing(fsBytes: number, pageSize: number, reserveBytes?: nu
  * - a reserve file of `reserveBytes` is held beside the outbox and released on the first failed
  *   write, which gives the checkpoint and the deletes after PUBACK their room, even when another
  *   program filled the disk;
- * - below `lowWaterBytes` of free space a checkpoint follows every commit, so the WAL never holds
- *   more than one commit's worth of new pages (and the WAL file, reused from its start, does not grow);
+ * - below `lowWaterBytes` of free space a checkpoint follows every write ({@link afterWrite}), so
+ *   the WAL never holds more than one transaction's worth of pages that the file does not have
+ *   yet, and the WAL file is reused from its start instead of growing. A checkpoint that cannot
+ *   complete counts as a failed write: nothing more is written until one completes;
  * - while the reserve is not held, new rows are only written into room beyond it ({@link room}):
  *   free pages inside the file (left by acknowledged rows) and free disk space above the reserve.
  */
@@ -50,8 +54,10 @@ export class DiskSpace {
   private held = false;
   /** False when the reserve file cannot be made for a reason other than space (read-only, permissions). */
   private enabled = true;
-  private low: boolean | undefined;
+  private lowSpace = false;
   private lastWatch = -Infinity;
+  /** Whether the last checkpoint moved the whole WAL into the file. */
+  private checkpointed = true;
 
   constructor(
     private readonly opts: { path: string; logger: Logger; now: () => number; reserveBytes?: number },
@@ -66,11 +72,24 @@ export class DiskSpace {
     const fs = this.statfs();
     this.sizing = spaceSizing(fs?.total ?? Number.MAX_SAFE_INTEGER, this.pageSize, this.opts.reserveBytes);
     db.pragma(`journal_size_limit = ${this.sizing.journalSizeLimit}`);
-    this.low = undefined;
+    db.pragma(`wal_autocheckpoint = ${this.sizing.walAutocheckpointPages}`);
+    this.lowSpace = false;
     this.lastWatch = -Infinity;
     this.held = existsSync(this.reservePath) && statSync(this.reservePath).size >= this.sizing.reserveBytes;
     if (!this.held) this.restoreReserve();
-    this.watch(db);
+    this.watch(db, true);
+    // A WAL left by a run that stopped on a full disk goes into the file first.
+    if (this.lowSpace) this.checkpointed = this.checkpoint(db);
+  }
+
+  /** Free space is below the low-water mark, or the reserve is not held: checkpoint after every write. */
+  get low(): boolean {
+    return this.lowSpace;
+  }
+
+  /** Whether the last checkpoint moved the whole WAL into the file. */
+  get checkpointDone(): boolean {
+    return this.checkpointed;
   }
 
   get reserveHeld(): boolean {
@@ -87,8 +106,8 @@ export class DiskSpace {
   }
 
   /**
-   * At most once a second (and when `force`): below the low-water mark, checkpoint after every
-   * commit. Cheap: one statfs.
+   * At most once a second (and when `force`): whether free space is below the low-water mark (or
+   * the reserve is not held). Cheap: one statfs.
    */
   watch(db: Database.Database, force = false): void {
     const now = this.opts.now();
@@ -98,10 +117,20 @@ export class DiskSpace {
     const free = this.freeBytes();
     if (!sizing || free === undefined) return;
     const low = free < sizing.lowWaterBytes || !this.reserveHeld;
-    if (low === this.low) return;
-    this.low = low;
-    db.pragma(`wal_autocheckpoint = ${low ? 1 : sizing.walAutocheckpointPages}`);
-    this.opts.logger.info({ freeBytes: free, lowWaterBytes: sizing.lowWaterBytes }, low ? 'little disk space left: checkpointing after every commit' : 'disk space is plentiful again');
+    if (low === this.lowSpace) return;
+    this.lowSpace = low;
+    this.opts.logger.info({ freeBytes: free, lowWaterBytes: sizing.lowWaterBytes }, low ? 'little disk space left: checkpointing after every write' : 'disk space is plentiful again');
+  }
+
+  /**
+   * After a write transaction committed: on low space, checkpoint at once. False when the
+   * checkpoint could not complete (the file cannot grow to take the WAL's pages): the caller
+   * treats it as a failed write and writes nothing new until a checkpoint completes.
+   */
+  afterWrite(db: Database.Database): boolean {
+    if (!this.lowSpace) return true;
+    this.checkpointed = this.checkpoint(db);
+    return this.checkpointed;
   }
 
   /** A write failed: let go of the reserve and move the WAL into the file so that it is reused from its start. */
@@ -115,7 +144,7 @@ export class DiskSpace {
       }
       this.held = false;
     }
-    this.checkpoint(db);
+    this.checkpointed = this.checkpoint(db);
     this.watch(db, true);
   }
 
@@ -163,13 +192,25 @@ export class DiskSpace {
    * space above the reserve, since a new page is written to the WAL and then to the file).
    */
   room(db: Database.Database): number {
+    // Until the WAL is in the file, every page written grows the WAL: no room for new rows.
+    if (!this.checkpointed && !(this.checkpointed = this.checkpoint(db))) return 0;
     const freelist = Number(db.pragma('freelist_count', { simple: true }));
     const pages = Number(db.pragma('page_count', { simple: true }));
     const maxPages = Number(db.pragma('max_page_count', { simple: true }));
     const free = this.freeBytes() ?? Number.MAX_SAFE_INTEGER;
     const usable = Math.max(0, free - (this.held ? 0 : this.reserveBytes));
     const growth = Math.max(0, Math.min(maxPages - pages, Math.floor(usable / this.pageSize / 2)));
-    return (freelist + growth) * this.pageSize;
+    // Every page written goes through the WAL first: what the WAL file holds already, or can grow by.
+    const wal = this.walBytes() + usable;
+    return Math.min((freelist + growth) * this.pageSize, Math.floor(wal * WAL_PAYLOAD));
+  }
+
+  private walBytes(): number {
+    try {
+      return statSync(`${this.opts.path}-wal`).size;
+    } catch {
+      return 0;
+    }
   }
 
   /** Bytes of room that `rows` rows of `bytes` JSON take, with a margin. */

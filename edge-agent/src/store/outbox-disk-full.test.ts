@@ -35,7 +35,8 @@ describe('Outbox on a full disk', () => {
   it('keeps every committed row, holds new ones in memory up to the cap (events first), counts exactly what it drops, and has its configured limits again at once', async () => {
     const lines: Array<{ level: number; msg: string }> = [];
     const logger = pino({ level: 'info' }, { write: (line: string) => lines.push(JSON.parse(line) as { level: number; msg: string }) });
-    const outbox = fx.make({ maxFileBytes: 512 * 1024, probeMs: 5, maxPendingBytes: 64 * 1024, logger });
+    let skew = 0;
+    const outbox = fx.make({ maxFileBytes: 512 * 1024, probeMs: 5, maxPendingBytes: 64 * 1024, logger, now: () => Date.now() + skew });
     const filled = fillUntilFull(outbox);
     const committed = filled.committed;
     let produced = filled.produced;
@@ -57,6 +58,8 @@ describe('Outbox on a full disk', () => {
     expect(full.dropped.telemetry).toBeGreaterThan(0);
     expect(full.backlogRows - committed + full.pending + full.dropped.telemetry).toBe(produced - committed + 1);
     expect(lines.some((l) => l.level === 50 && l.msg.includes('outbox write failed'))).toBe(true);
+    skew += 30_000;
+    await until('a reminder in the log', () => lines.some((l) => l.level === 40 && l.msg.includes('still failing')));
 
     // Space comes back.
     outbox.limitFileBytes(undefined);

@@ -36,7 +36,7 @@ export interface OutboxOptions {
   /** Disk space held back for deletes and checkpoints on a full disk; default 1/32 of the filesystem, 128 KiB to 4 MiB. */
   reserveBytes?: number;
   /** Giving file space back after a drain. */
-  reclaim?: ReclaimerOptions;
+  reclaim?: Omit<ReclaimerOptions, 'logger'>;
 }
 
 /** Default cap of what waits in memory while the file cannot be written (about 50,000 readings). */
@@ -132,7 +132,7 @@ export class Outbox {
     this.overflow = new OverflowMonitor({ intervalMs: opts.overflowEventIntervalMs ?? 60_000, policy: opts.telemetryOverflow, now: this.now });
     this.failure = new StorageFailure({ now: this.now, probeMs: this.probeMs, backoffMaxMs: opts.backoffMaxMs ?? 5000 });
     this.space = new DiskSpace({ path: opts.path, logger: this.log, now: this.now, ...(opts.reserveBytes !== undefined && { reserveBytes: opts.reserveBytes }) });
-    this.reclaimer = new SpaceReclaimer({ logger: this.log, ...opts.reclaim }, { backlogBytes: () => this.backlogBytes(), busy: () => this.failure.failing || !this.space.reserveHeld });
+    this.reclaimer = new SpaceReclaimer({ logger: this.log, ...opts.reclaim }, { backlogBytes: () => this.backlogBytes(), busy: () => this.failure.failing });
   }
 
   private get probeMs(): number {
@@ -188,6 +188,7 @@ export class Outbox {
       this.s.dropped.events += events;
       this.log.error({ readings, events }, 'outbox closed while its file could not be written: uncommitted data is lost');
     }
+    this.log.info({ appended: this.appended, acked: this.acked, dropped: this.s.dropped, backlogRows: this.backlogRows(), nextSeq: this.s.nextSeq }, 'outbox closed');
     try {
       this.db.close();
     } catch (err) {
@@ -320,6 +321,7 @@ export class Outbox {
       return [];
     }
     for (const b of made) this.batches.set(b.seq, b);
+    if (made.length > 0) this.afterWrite(db, 'take batches');
     return made;
   }
 
@@ -357,7 +359,8 @@ export class Outbox {
 
   /** Writes are limited to the room beyond the disk reserve: during an outage, and until the reserve is back. */
   private constrained(): boolean {
-    return this.failure.failing || !this.space.restoreReserve();
+    const held = this.space.restoreReserve();
+    return this.failure.failing || !held;
   }
 
   /**
@@ -375,17 +378,22 @@ export class Outbox {
     const failing = this.failure.failing;
     if (this.pending.rows === 0 && !failing && !overLimit && !this.overflow.active) return true;
     let part: PendingPart = this.pending.whole();
+    // An outage ends once everything held fits and space is back for good: the reserve made
+    // again, or room for a while (not the one commit that trickling acks just made room for).
+    let ends = true;
     if (this.constrained()) {
       const room = this.space.room(db);
       if (!this.failure.mayAttempt(room)) return false;
-      part = this.pending.fitting(room - NOTICE_ROOM, (rows, bytes) => this.space.cost(rows, bytes));
+      const cost = (rows: number, bytes: number) => this.space.cost(rows, bytes);
+      part = this.pending.fitting(room - NOTICE_ROOM, cost);
       if (!part.all) {
         if (!failing) this.noRoom(room);
         if (part.events.length + part.readings.json.length === 0) return false;
       }
+      ends = part.all && (this.space.reserveHeld || room - cost(this.pending.rows, this.pending.bytes) >= 2 * this.space.reserveBytes);
     }
     const last = { events: part.events.length, readings: part.readings.json.length };
-    const recovery = part.all ? this.failure.recoveryEvent(last) : undefined;
+    const recovery = ends ? this.failure.recoveryEvent(last) : undefined;
     const snap = this.snapshot();
     const overflowSnap = this.overflow.snapshot();
     const events = recovery ? [encode(recovery), ...part.events] : part.events;
@@ -417,6 +425,7 @@ export class Outbox {
     this.pending.remove(part);
     if (recovery) this.recovered(recovery, last);
     else if (failing) this.failure.countHeld(last.events, last.readings);
+    this.afterWrite(db, 'commit');
     if (inserted > 0) this.notify();
     return true;
   }
@@ -438,15 +447,23 @@ export class Outbox {
   }
 
   /**
-   * Deletes acknowledged batches in one transaction. If that fails (a full disk), the seqs stay
+   * Deletes acknowledged batches, in one transaction; on low disk space one batch per transaction,
+   * each followed by a checkpoint, because a delete writes every page it touches to the WAL and a
+   * small transaction fits in the WAL file as it is. If a delete fails (a full disk), its seqs stay
    * queued and are deleted by a later attempt; if the process stops first, the batches are sent
    * again with the same seq after a restart, which consumers drop as duplicates.
    */
   private flushAcks(): boolean {
     const db = this.db;
-    const st = this.st;
-    if (!db || !st || this.ackQueue.size === 0) return true;
+    if (!db || this.ackQueue.size === 0) return true;
     const seqs = [...this.ackQueue];
+    if (!this.space.low) return this.deleteBatches(db, seqs);
+    for (const seq of seqs) if (!this.deleteBatches(db, [seq]) || this.failure.failing && !this.space.checkpointDone) return false;
+    return true;
+  }
+
+  private deleteBatches(db: Database.Database, seqs: readonly number[]): boolean {
+    const st = this.st as OutboxStatements;
     // A delete lost in a power cut only means the batch is sent again with the same seq, which
     // consumers drop: it need not wait for an fsync, so it does not stall the event loop.
     try {
@@ -477,7 +494,14 @@ export class Outbox {
       this.batches.delete(seq);
       this.ackQueue.delete(seq);
     }
+    this.afterWrite(db, 'ack');
     return true;
+  }
+
+  /** On low disk space a checkpoint follows each write; one that cannot complete stops new writes like a failed write. */
+  private afterWrite(db: Database.Database, op: string): void {
+    if (this.space.afterWrite(db)) return;
+    this.storageFailed(Object.assign(new Error('the WAL cannot be checkpointed into the outbox file: the disk is full'), { code: 'SQLITE_FULL' }), `${op} (checkpoint)`);
   }
 
   private storageFailed(err: unknown, op: string): void {
@@ -488,7 +512,7 @@ export class Outbox {
     const f = this.failure.failed(err, room);
     const fields = { op, code: f.code, err: f.message, pending: this.pending.rows, roomBytes: room, probeMs: this.probeMs };
     if (f.first) this.log.error(fields, 'outbox write failed; committed data stays, new data waits in memory until there is room');
-    else if (f.log) this.log.warn({ ...fields, errors: f.errors, dropped: { ...this.s.dropped } }, 'outbox writes still failing');
+    else this.log.debug({ ...fields, errors: f.errors }, 'outbox write failed again');
     this.capPending();
     clearTimeout(this.commitTimer);
     this.commitTimer = undefined;
@@ -523,6 +547,8 @@ export class Outbox {
     if (!this.failure.failing) return;
     this.scheduleProbe();
     if (this.unbatched()) this.notify();
+    const reminder = this.failure.reminderDue();
+    if (reminder) this.log.warn({ ...reminder, pending: this.pending.rows, pendingBytes: this.pending.bytes }, 'outbox writes still failing; what does not fit in memory is dropped');
   }
 
   private unbatched(): boolean {

@@ -47,8 +47,8 @@ export class StorageFailure {
     return this.outage !== undefined;
   }
 
-  /** Records a failed write at `room` bytes of room; says whether to log it loudly. */
-  failed(err: unknown, room: number): { first: boolean; log: boolean; code: string; message: string; errors: number } {
+  /** Records a failed write at `room` bytes of room; `first` when it starts an outage. */
+  failed(err: unknown, room: number): { first: boolean; code: string; message: string; errors: number } {
     const now = this.opts.now();
     const d = describeError(err);
     const first = this.outage === undefined;
@@ -68,9 +68,17 @@ export class StorageFailure {
     o.roomAtFailure = room;
     o.nextAttemptAt = now + o.backoffMs;
     o.backoffMs = Math.min(this.opts.backoffMaxMs, o.backoffMs * 2);
-    const log = first || now - this.lastLogAt >= 30_000;
-    if (log) this.lastLogAt = now;
-    return { first, log, code: d.code, message: d.message, errors: o.errors };
+    if (first) this.lastLogAt = now;
+    return { first, code: d.code, message: d.message, errors: o.errors };
+  }
+
+  /** While an outage lasts, true once every 30 s: time to log how it goes. */
+  reminderDue(): { errors: number; since: number; lastError: string; dropped: StreamCounts } | undefined {
+    const o = this.outage;
+    const now = this.opts.now();
+    if (!o || now - this.lastLogAt < 30_000) return undefined;
+    this.lastLogAt = now;
+    return { errors: o.errors, since: o.since, lastError: o.last.code, dropped: { ...o.dropped } };
   }
 
   /** Whether a write is worth trying: more room than at the last failure, or its backoff is over. */
