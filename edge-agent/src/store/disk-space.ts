@@ -187,7 +187,7 @@ export class DiskSpace {
   }
 
   /**
-   * Bytes of new rows that can be committed without touching the reserve: free pages inside the
+   * Bytes of new rows the file has room for without touching the reserve: free pages inside the
    * file, plus pages the file may still grow by (PRAGMA max_page_count, and half of the free disk
    * space above the reserve, since a new page is written to the WAL and then to the file).
    */
@@ -200,9 +200,17 @@ export class DiskSpace {
     const free = this.freeBytes() ?? Number.MAX_SAFE_INTEGER;
     const usable = Math.max(0, free - (this.held ? 0 : this.reserveBytes));
     const growth = Math.max(0, Math.min(maxPages - pages, Math.floor(usable / this.pageSize / 2)));
-    // Every page written goes through the WAL first: what the WAL file holds already, or can grow by.
-    const wal = this.walBytes() + usable;
-    return Math.min((freelist + growth) * this.pageSize, Math.floor(wal * WAL_PAYLOAD));
+    return (freelist + growth) * this.pageSize;
+  }
+
+  /**
+   * Bytes one transaction may write while writes are constrained: every page goes through the
+   * WAL first, which holds what its file already has room for, or can grow by.
+   */
+  perWrite(): number {
+    const free = this.freeBytes() ?? Number.MAX_SAFE_INTEGER;
+    const usable = Math.max(0, free - (this.held ? 0 : this.reserveBytes));
+    return Math.floor((this.walBytes() + usable) * WAL_PAYLOAD);
   }
 
   private walBytes(): number {

@@ -179,7 +179,7 @@ export class Outbox {
     this.clearTimers();
     this.reclaimer.stop();
     this.flushAcks();
-    this.commit();
+    this.commit(true);
     this.clearTimers();
     const readings = this.pending.readings.json.length;
     const events = this.pending.events.length;
@@ -365,9 +365,10 @@ export class Outbox {
 
   /**
    * One transaction: pending events, then pending readings, under the overflow policy at the
-   * configured limits. While constrained, only what fits in the measured room, oldest first.
+   * configured limits. While constrained, only what fits in the measured room, oldest first
+   * (`lastChance`, when stopping: whatever the backoff says).
    */
-  private commit(): boolean {
+  private commit(lastChance = false): boolean {
     clearTimeout(this.commitTimer);
     this.commitTimer = undefined;
     const db = this.db;
@@ -383,9 +384,9 @@ export class Outbox {
     let ends = true;
     if (this.constrained()) {
       const room = this.space.room(db);
-      if (!this.failure.mayAttempt(room)) return false;
+      if (!lastChance && !this.failure.mayAttempt(room)) return false;
       const cost = (rows: number, bytes: number) => this.space.cost(rows, bytes);
-      part = this.pending.fitting(room - NOTICE_ROOM, cost);
+      part = this.pending.fitting(Math.min(room, this.space.perWrite()) - NOTICE_ROOM, cost);
       if (!part.all) {
         if (!failing) this.noRoom(room);
         if (part.events.length + part.readings.json.length === 0) return false;
