@@ -12,8 +12,10 @@ import { readFileSync } from 'node:fs';
  *   6. a configuration to 1,000 gateways through Mosquitto with dynamic security (`config-delivery`)
  *   7. telemetry ingest into SQLite and PostgreSQL with dedup (`ingest`)
  *   8. one gateway probing 200 simulated cameras, and its poll slip meanwhile (`cameras`)
+ *   9. the agent at 5,000 readings/s through a broker outage: RSS and outbox file size before,
+ *      during and after the drain (`outage`; `--outage-seconds`, default 60)
  *
- * Sections: --only append,drain,mosquitto,live,enroll,config-delivery,ingest,cameras
+ * Sections: --only append,drain,mosquitto,live,enroll,config-delivery,ingest,cameras,outage
  * `node dist/bench.js --aedes-broker <port>`, `--bench-sim` and `--bench-fleet` are the child
  * processes the benchmark starts itself.
  */
@@ -29,6 +31,7 @@ import { FLEET_FLAG, runFleetChild } from './fleet-child.js';
 import { benchLive } from './live.js';
 import { formatMachine, loadAverageNow, machineFacts } from './machine.js';
 import { benchOutboxAppend } from './outbox-append.js';
+import { benchOutageDrain } from './outage-drain.js';
 import { clockTicksPerSecond } from './proc-stats.js';
 import { benchEnroll } from './registry-enroll.js';
 import { formatJson, formatTable, verdict, type Row } from './report.js';
@@ -45,6 +48,7 @@ async function main(argv: string[]): Promise<number> {
       'window-seconds': { type: 'string', default: '30' },
       'warmup-seconds': { type: 'string', default: '5' },
       'no-mosquitto': { type: 'boolean', default: false },
+      'outage-seconds': { type: 'string', default: '60' },
       only: { type: 'string' },
     },
   });
@@ -128,6 +132,9 @@ async function main(argv: string[]): Promise<number> {
     );
     await step('ingest', '7. telemetry ingest', () => benchIngest(root, { logger }));
     await step('cameras', '8. cameras', () => benchCameras(root, { logger, benchScript: paths.bench, ticksPerSecond: ticks }));
+    await step('outage', '9. broker outage', () =>
+      benchOutageDrain(root, { logger, benchScript: paths.bench, agentScript: paths.agent, agentNodeArgs, outageMs: Number(values['outage-seconds']) * 1000 }),
+    );
   } catch (err) {
     failures.push((err as Error).message);
   } finally {

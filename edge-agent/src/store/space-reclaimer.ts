@@ -14,8 +14,10 @@ export interface ReclaimerOptions {
   stepMs?: number;
 }
 
+/** A backlog this small counts as drained (about 0.2 s of sending, or what a live flow keeps in flight). */
+const DRAINED_BELOW_BYTES = 1024 * 1024;
 /** Files without auto_vacuum are converted once the backlog is this small (VACUUM copies what is left). */
-const CONVERT_BELOW_BYTES = 1024 * 1024;
+const CONVERT_BELOW_BYTES = DRAINED_BELOW_BYTES;
 /** auto_vacuum = INCREMENTAL */
 const INCREMENTAL = 2;
 
@@ -67,8 +69,9 @@ export class SpaceReclaimer {
       const pageSize = Number(db.pragma('page_size', { simple: true }));
       const freeBytes = Number(db.pragma('freelist_count', { simple: true })) * pageSize;
       const excess = Math.floor((freeBytes - this.keepFreeBytes) / pageSize);
-      // Still draining: the freed pages are about to be reused or the backlog is large; wait.
-      if (excess > 0 && this.outbox.backlogBytes() <= freeBytes / 4) {
+      // Only once drained: while a backlog is still being sent, its pages are at the end of the
+      // file, and moving them for vacuum would only slow the drain.
+      if (excess > 0 && this.outbox.backlogBytes() <= DRAINED_BELOW_BYTES) {
         this.shrinking = true;
         withNormalSync(db, () => db.pragma(`incremental_vacuum(${Math.min(excess, this.stepPages)})`));
         return 'more';
@@ -76,6 +79,8 @@ export class SpaceReclaimer {
       if (this.shrinking) {
         this.shrinking = false;
         db.pragma('wal_checkpoint(TRUNCATE)');
+        // The page cache filled up with the backlog's pages: let it go too.
+        db.pragma('shrink_memory');
         this.opts.logger.info({ freeBytes: Number(db.pragma('freelist_count', { simple: true })) * pageSize, fileBytes: Number(db.pragma('page_count', { simple: true })) * pageSize }, 'outbox file shrunk after its backlog drained');
       }
     } catch (err) {
