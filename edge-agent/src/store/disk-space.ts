@@ -18,7 +18,7 @@ export interface SpaceSizing {
   walAutocheckpointPages: number;
   /** Size the WAL file is truncated to after a checkpoint resets it. */
   journalSizeLimit: number;
-  /** Below this much free space, a checkpoint follows every commit. */
+  /** Below this much free space, a checkpoint follows every write. */
   lowWaterBytes: number;
 }
 
@@ -32,9 +32,10 @@ export function spaceSizing(fsBytes: number, pageSize: number, reserveBytes?: nu
 /**
  * Keeps the outbox able to free space when its disk is full.
  *
- * SQLite in WAL mode needs disk space to delete: a delete writes frames to the WAL, and the WAL can
- * only be reused from its start once a checkpoint has copied it into the database file, which may
- * need to grow for pages that so far exist only in the WAL. On a disk filled to the last byte
+ * SQLite in WAL mode needs disk space to delete: a delete writes every page it touches to the WAL
+ * (about as much as it deletes), and the WAL can only be reused from its start once a checkpoint
+ * has copied it into the database file, which may need to grow for pages that so far exist only
+ * in the WAL. On a disk filled to the last byte
  * neither works, and the rows the broker has acknowledged could never be deleted. So:
  * - a reserve file of `reserveBytes` is held beside the outbox and released on the first failed
  *   write, which gives the checkpoint and the deletes after PUBACK their room, even when another
