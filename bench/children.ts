@@ -39,16 +39,16 @@ function tail(proc: ChildProcess, max = 8000): () => string {
   return () => out;
 }
 
-/** Starts an aedes broker in a child process (this same bundle with --aedes-broker). */
-export async function startAedesChild(scope: Scope, benchScript: string): Promise<BrokerHandle> {
-  const proc = spawn(process.execPath, [benchScript, BROKER_FLAG, '0'], { stdio: ['pipe', 'pipe', 'pipe'] });
+/** Starts an aedes broker in a child process (this same bundle with --aedes-broker), on `port` (0: any free one). */
+export async function startAedesChild(scope: Scope, benchScript: string, port = 0): Promise<BrokerHandle> {
+  const proc = spawn(process.execPath, [benchScript, BROKER_FLAG, String(port)], { stdio: ['pipe', 'pipe', 'pipe'] });
   scope.process(proc, 'SIGTERM', 2000);
   // Runs first on close: closing stdin asks the broker to exit (then SIGTERM, then SIGKILL).
   scope.defer(() => {
     proc.stdin?.end();
   });
   const output = tail(proc);
-  const port = await new Promise<number>((resolve, reject) => {
+  const bound = await new Promise<number>((resolve, reject) => {
     let buf = '';
     const timer = setTimeout(() => reject(new Error(`the aedes broker child did not start: ${output()}`)), 10_000);
     proc.stdout?.on('data', (d: Buffer) => {
@@ -64,7 +64,7 @@ export async function startAedesChild(scope: Scope, benchScript: string): Promis
       reject(new Error(`the aedes broker child exited with ${code}: ${output()}`));
     });
   });
-  return { kind: 'aedes', url: `mqtt://127.0.0.1:${port}`, port, pid: proc.pid as number };
+  return { kind: 'aedes', url: `mqtt://127.0.0.1:${bound}`, port: bound, pid: proc.pid as number };
 }
 
 /** The mosquitto binary (or another of its tools), when installed (it often lives in /usr/sbin, outside a user's PATH). */

@@ -15,8 +15,10 @@ import { readFileSync } from 'node:fs';
  *   9. rule evaluation cost per reading: 500 readings/s across 50 rules on simulated time (`rules`)
  *  10. a Firmata board line with 8 points at 1 s: agent CPU per reading, RSS, handshake, poll
  *      round trip, and the AVR emulator's speed (`firmata`)
+ *  11. the agent at 5,000 readings/s through a broker outage: RSS and outbox file size before,
+ *      during and after the drain (`outage`; `--outage-seconds`, default 60)
  *
- * Sections: --only append,drain,mosquitto,live,enroll,config-delivery,ingest,cameras,rules,firmata
+ * Sections: --only append,drain,mosquitto,live,enroll,config-delivery,ingest,cameras,rules,firmata,outage
  * `node dist/bench.js --aedes-broker <port>`, `--bench-sim`, `--bench-fleet` and `--bench-firmata` are the child
  * processes the benchmark starts itself.
  */
@@ -32,6 +34,7 @@ import { FLEET_FLAG, runFleetChild } from './fleet-child.js';
 import { benchLive } from './live.js';
 import { formatMachine, loadAverageNow, machineFacts } from './machine.js';
 import { benchOutboxAppend } from './outbox-append.js';
+import { benchOutageDrain } from './outage-drain.js';
 import { clockTicksPerSecond } from './proc-stats.js';
 import { benchEnroll } from './registry-enroll.js';
 import { benchFirmataLine, FIRMATA_FLAG, runFirmataChild } from './firmata-line.js';
@@ -50,6 +53,7 @@ async function main(argv: string[]): Promise<number> {
       'window-seconds': { type: 'string', default: '30' },
       'warmup-seconds': { type: 'string', default: '5' },
       'no-mosquitto': { type: 'boolean', default: false },
+      'outage-seconds': { type: 'string', default: '60' },
       only: { type: 'string' },
     },
   });
@@ -135,6 +139,9 @@ async function main(argv: string[]): Promise<number> {
     await step('cameras', '8. cameras', () => benchCameras(root, { logger, benchScript: paths.bench, ticksPerSecond: ticks }));
     await step('rules', '9. rules', () => benchRules(root, { logger }));
     await step('firmata', '10. Firmata board line', () => benchFirmataLine(root, { benchScript: paths.bench, windowMs, warmupMs }));
+    await step('outage', '11. broker outage', () =>
+      benchOutageDrain(root, { logger, benchScript: paths.bench, agentScript: paths.agent, agentNodeArgs, outageMs: Number(values['outage-seconds']) * 1000 }),
+    );
   } catch (err) {
     failures.push((err as Error).message);
   } finally {

@@ -1,8 +1,6 @@
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { GatewayConfigInput } from '@cityedge/contract';
-import { startSimulation } from '@cityedge/simulators';
 import type { Logger } from 'pino';
+import { startStations, writeStationsConfig } from './aqt-stations.js';
 import { freePort, spawnAgent, type AgentProcess, type BrokerHandle } from './children.js';
 import { LatencySubscriber, type LatencySummary } from './latency-subscriber.js';
 import { maxOf, scrape, sumOf, type Samples } from './metrics-scrape.js';
@@ -69,37 +67,14 @@ export async function benchLive(scope: Scope, opts: LiveOptions): Promise<Row[]>
   const section = `3. live agent process: ${endpoints * perEndpoint} AQT530 x ${points} points every ${interval} ms over ${endpoints} Modbus TCP lines (${offered} points/s), ${opts.broker.kind} broker process`;
   const s = scope.child();
   try {
-    const sim = await startSimulation(
-      {
-        endpoints: Array.from({ length: endpoints }, (_, e) => ({
-          id: `ep-${e}`,
-          transport: 'tcp' as const,
-          devices: Array.from({ length: perEndpoint }, (_, d) => ({ id: `aq-${e * perEndpoint + d}`, model: 'vaisala-aqt530' as const, unitId: d + 1 })),
-        })),
-      },
-      { logger: opts.logger },
-    );
-    s.defer(() => sim.stop());
+    const sim = await startStations(s, { endpoints, perEndpoint, logger: opts.logger });
     const consumer = new LatencySubscriber();
     await consumer.start(opts.broker.url);
     s.defer(() => consumer.stop());
 
     const dir = s.tempDir('cityedge-bench-live-');
     const httpPort = await freePort();
-    const config: GatewayConfigInput = {
-      gateway: { id: 'gw-bench' },
-      lines: sim.endpoints.map((ep, e) => ({
-        id: `line-${e}`,
-        type: 'tcp' as const,
-        host: '127.0.0.1',
-        port: ep.port as number,
-        devices: ep.devices.map((d) => ({ id: d.id, profile: 'vaisala-aqt530', unitId: d.unitId, pollIntervalMs: interval })),
-      })),
-      forwarding: { brokerUrl: opts.broker.url },
-      http: { enabled: true, host: '127.0.0.1', port: httpPort },
-    };
-    const configPath = join(dir, 'agent.json');
-    writeFileSync(configPath, JSON.stringify(config, null, 2));
+    const configPath = writeStationsConfig(dir, sim, { pollIntervalMs: interval, httpPort, forwarding: { brokerUrl: opts.broker.url } });
     const spawnedAt = performance.now();
     const agent = spawnAgent(s, opts.agentScript, configPath, join(dir, 'state'), opts.agentNodeArgs);
     const metricsUrl = `http://127.0.0.1:${httpPort}/metrics`;

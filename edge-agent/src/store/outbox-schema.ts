@@ -15,6 +15,9 @@ import { OutboxError, sqliteCode } from './outbox-errors.js';
  *
  * One table per stream keeps every range operation (take the next rows, delete an acked batch,
  * drop the oldest) on the rowid b-tree with no secondary index to maintain.
+ *
+ * New files use auto_vacuum = INCREMENTAL, so the space of a drained backlog can be given back
+ * (SpaceReclaimer); files made before are converted once they are nearly empty.
  */
 export const SCHEMA_VERSION = 1;
 
@@ -31,6 +34,9 @@ CREATE TABLE batches (
 );
 CREATE TABLE meta (key TEXT PRIMARY KEY, value) WITHOUT ROWID;
 `;
+
+/** SQLite page cache of the outbox connection, KiB. */
+export const CACHE_KIB = 2048;
 
 /** How much of the file is verified at start. */
 export type StartupCheck = 'integrity' | 'quick' | 'none';
@@ -84,14 +90,20 @@ export function openOutboxDatabase(opts: OpenOptions): OpenedOutbox {
 
 function configure(db: Database.Database, opts: OpenOptions): void {
   db.pragma('busy_timeout = 500'); // only another process holding the file waits here; it blocks the event loop
+  // Before anything is written: a new file frees pages by incremental_vacuum (SpaceReclaimer);
+  // on an older file this only takes effect when the reclaimer converts it with VACUUM.
+  db.pragma('auto_vacuum = INCREMENTAL');
   const mode = db.pragma('journal_mode = WAL', { simple: true });
   if (mode !== 'wal') throw new OutboxError('EDGE_OUTBOX_OPEN', `the outbox file ${opts.path} cannot use WAL mode (got ${String(mode)})`);
   // FULL: a commit is on the disk (WAL fsynced) before it returns, so a power cut keeps it.
   db.pragma('synchronous = FULL');
-  db.pragma('cache_size = -16000');
+  // The outbox appends at the end of a b-tree and reads and deletes at its start: a few pages are
+  // hot. A larger cache only fills up during an outage and stays resident afterwards (16 MB cost
+  // 21 MB of RSS for good after a one-minute outage at 5,000 readings/s).
+  db.pragma(`cache_size = -${CACHE_KIB}`);
   db.pragma('temp_store = MEMORY');
+  // Sized to the filesystem by DiskSpace once the file is open (a small disk gets a small WAL).
   db.pragma('wal_autocheckpoint = 2000');
-  db.pragma('journal_size_limit = 67108864');
   if (opts.maxFileBytes !== undefined) {
     const pageSize = Number(db.pragma('page_size', { simple: true }));
     db.pragma(`max_page_count = ${Math.max(16, Math.ceil(opts.maxFileBytes / pageSize))}`);

@@ -1,73 +1,21 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import Database from 'better-sqlite3';
-import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it, onTestFinished } from 'vitest';
-import type { EventsMessage, GatewayEvent, Reading, TelemetryMessage } from '@cityedge/contract';
-import { Outbox, type Batch, type OutboxOptions } from './outbox.js';
+import type { EventsMessage, TelemetryMessage } from '@cityedge/contract';
+import type { Batch, Outbox, OutboxOptions } from './outbox.js';
 import { bundleChildScript } from './testing/bundle-child.js';
+import { drain, event, eventTypes, nextTurn, OutboxFixture, reading, readings, values } from './testing/outbox-fixtures.js';
 
-let dir: string;
-const open: Outbox[] = [];
-
-beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), 'outbox-test-'));
-});
-afterEach(() => {
-  for (const o of open.splice(0)) o.stop();
-  rmSync(dir, { recursive: true, force: true });
-});
-
-function make(overrides: Partial<OutboxOptions> = {}): Outbox {
-  const outbox = new Outbox({
-    path: join(dir, 'outbox.db'),
-    gatewayId: 'gw-1',
-    maxRows: 1_000_000,
-    maxBytes: 1_000_000_000,
-    telemetryOverflow: 'drop-oldest',
-    commitIntervalMs: 5,
-    logger: pino({ level: 'silent' }),
-    ...overrides,
-  });
-  outbox.start();
-  open.push(outbox);
-  return outbox;
-}
-
-function close(outbox: Outbox): void {
-  outbox.stop();
-  open.splice(open.indexOf(outbox), 1);
-}
-
-const reading = (v: number, extra: Partial<Reading> = {}): Reading => ({ dev: 'pump-1', pt: 'level', ts: 1_700_000_000_000 + v, v, q: 'good', u: 'm', ...extra });
-const readings = (from: number, n: number): Reading[] => Array.from({ length: n }, (_, i) => reading(from + i));
-const event = (type: string, severity: GatewayEvent['severity'] = 'alarm'): GatewayEvent => ({ type, ts: 1_700_000_000_000, severity, message: type });
-
-/** Takes and acks everything, returning the messages in seq order. */
-function drain(outbox: Outbox): Array<TelemetryMessage | EventsMessage> {
-  const out: Array<TelemetryMessage | EventsMessage> = [];
-  for (const b of outbox.inflight()) out.push(JSON.parse(b.payload) as TelemetryMessage | EventsMessage);
-  for (const b of outbox.inflight()) outbox.ack(b.seq);
-  for (;;) {
-    const batches = outbox.takeBatches(100, 1000);
-    if (batches.length === 0) break;
-    for (const b of batches) {
-      out.push(JSON.parse(b.payload) as TelemetryMessage | EventsMessage);
-      outbox.ack(b.seq);
-    }
-  }
-  outbox.flush();
-  return out.sort((a, b) => a.seq - b.seq);
-}
-
-const values = (msgs: Array<TelemetryMessage | EventsMessage>): number[] => msgs.flatMap((m) => ('readings' in m ? m.readings.map((r) => r.v as number) : []));
-const eventTypes = (msgs: Array<TelemetryMessage | EventsMessage>): string[] => msgs.flatMap((m) => ('events' in m ? m.events.map((e) => e.type) : []));
-const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+const fx = new OutboxFixture();
+beforeEach(() => fx.setup());
+afterEach(() => fx.cleanup());
+const make = (overrides: Partial<OutboxOptions> = {}): Outbox => fx.make(overrides);
+const close = (outbox: Outbox): void => fx.close(outbox);
 
 describe('Outbox round trip', () => {
   it('commits, batches events first with gap-free seqs across streams, and deletes on ack', async () => {
@@ -272,30 +220,8 @@ describe('Outbox overflow', () => {
 });
 
 describe('Outbox storage', () => {
-  it('survives a full disk: keeps data in memory, frees space by policy, reports a storage_error event', async () => {
-    const outbox = make({ maxFileBytes: 256 * 1024, retryMinMs: 5, retryMaxMs: 20 });
-    let offered = 0;
-    for (let i = 0; i < 20 && outbox.stats().storageErrors === 0; i++) {
-      outbox.appendReadings(readings(offered, 1000));
-      offered += 1000;
-      outbox.flush();
-    }
-    expect(outbox.stats()).toMatchObject({ storageFailing: true });
-    expect(outbox.stats().storageErrors).toBeGreaterThan(0);
-    await new Promise<void>((resolve) => outbox.onCommit(resolve));
-    const s = outbox.stats();
-    expect(s).toMatchObject({ storageFailing: false, pending: 0 });
-    const msgs = drain(outbox);
-    const types = eventTypes(msgs);
-    expect(types).toContain('buffer.storage_error');
-    expect(types).toContain('buffer.overflow');
-    const kept = values(msgs);
-    expect(kept.length + s.dropped.telemetry).toBe(offered);
-    expect(kept.at(-1)).toBe(offered - 1); // drop-oldest kept the newest
-  });
-
   it('sets a corrupt file aside and starts a fresh one with a higher seq and a buffer.corrupt event', () => {
-    writeFileSync(join(dir, 'outbox.db'), Buffer.alloc(8192, 7));
+    writeFileSync(join(fx.dir, 'outbox.db'), Buffer.alloc(8192, 7));
     const outbox = make({ now: () => 5_000_000 });
     expect(outbox.stats().check).toMatch(/SQLITE_NOTADB/);
     const msgs = drain(outbox);
@@ -304,18 +230,18 @@ describe('Outbox storage', () => {
   });
 
   it('refuses files of a newer schema and unusable paths with EDGE_OUTBOX_OPEN', () => {
-    const db = new Database(join(dir, 'outbox.db'));
+    const db = new Database(join(fx.dir, 'outbox.db'));
     db.pragma('user_version = 99');
     db.close();
     expect(() => make()).toThrow(expect.objectContaining({ code: 'EDGE_OUTBOX_OPEN' }));
-    writeFileSync(join(dir, 'file'), 'x');
-    expect(() => make({ path: join(dir, 'file', 'outbox.db') })).toThrow(expect.objectContaining({ code: 'EDGE_OUTBOX_OPEN' }));
+    writeFileSync(join(fx.dir, 'file'), 'x');
+    expect(() => make({ path: join(fx.dir, 'file', 'outbox.db') })).toThrow(expect.objectContaining({ code: 'EDGE_OUTBOX_OPEN' }));
   });
 
   it('loses nothing committed when the process is killed with SIGKILL', async () => {
     const script = await bundleChildScript(fileURLToPath(new URL('./testing/crash-child.ts', import.meta.url)));
     onTestFinished(() => rmSync(script, { force: true }));
-    const path = join(dir, 'outbox.db');
+    const path = join(fx.dir, 'outbox.db');
     const batches = new Map<number, { hash: string; runs: string }>();
     const acked = new Set<number>();
     const committed: Array<[number, number]> = [];

@@ -1,74 +1,26 @@
 import type Database from 'better-sqlite3';
 import type { Logger } from 'pino';
 import { encodeEvent, encodeReading, encodeStreamMessage, EventType, type GatewayEvent, type Reading, type Stream } from '@cityedge/contract';
-import { openOutboxDatabase, type StartupCheck } from './outbox-schema.js';
+import { openOutboxDatabase } from './outbox-schema.js';
 import { prepareStatements, type OutboxStatements } from './outbox-sql.js';
 import { OverflowMonitor, type StreamCounts } from './overflow-monitor.js';
-import { CapacityPolicy, copyState, emptyState, totalBytes, totalRows, type Encoded, type OutboxState, type PendingReadings } from './capacity-policy.js';
+import { CapacityPolicy, copyState, emptyState, totalBytes, totalRows, type Encoded, type OutboxState } from './capacity-policy.js';
+import { DiskSpace } from './disk-space.js';
+import { DEFAULT_MAX_PENDING_BYTES, type Batch, type OutboxOptions, type OutboxStats } from './outbox-options.js';
+import { PendingRows, type PendingPart } from './pending-rows.js';
+import { SpaceReclaimer } from './space-reclaimer.js';
 import { StorageFailure } from './storage-failure.js';
 
-export interface OutboxOptions {
-  /** SQLite file. */
-  path: string;
-  gatewayId: string;
-  maxRows: number;
-  maxBytes: number;
-  telemetryOverflow: 'drop-oldest' | 'drop-newest';
-  /** Group-commit linger for readings: what a power cut can lose. */
-  commitIntervalMs: number;
-  logger: Logger;
-  now?: () => number;
-  /** Verification at start; default "integrity" (see docs in the report: ~1 s per 100 MB). */
-  startupCheck?: StartupCheck;
-  /** Hard cap on the file (PRAGMA max_page_count); hitting it behaves like a full disk. */
-  maxFileBytes?: number;
-  /** Readings kept in memory while the file cannot be written; default 100,000. */
-  maxPendingReadings?: number;
-  /** Events kept in memory while the file cannot be written; default 10,000. */
-  maxPendingEvents?: number;
-  /** Least time between two buffer.overflow events of one episode; default 60 s. */
-  overflowEventIntervalMs?: number;
-  /** Retry delays after a failed write; default 100 ms doubling to 5 s. */
-  retryMinMs?: number;
-  retryMaxMs?: number;
-  /** After a full disk, how long the lowered limit holds before space is probed again; default 60 s. */
-  diskProbeMs?: number;
-}
-
-export interface OutboxStats {
-  /** Committed rows (events and readings) not yet acknowledged, including those in batches. */
-  backlogRows: number;
-  backlogBytes: number;
-  /** Rows accepted and not yet committed. */
-  pending: number;
-  inflightBatches: number;
-  /** Everything dropped: by the overflow policy (persisted, since the file was created) and in memory during an outage. */
-  dropped: StreamCounts;
-  /** Rows handed to appendReadings/appendEvent since start. */
-  appended: StreamCounts;
-  /** Rows deleted after the broker acknowledged them, since start. */
-  acked: StreamCounts;
-  storageErrors: number;
-  storageFailing: boolean;
-  overflowing: boolean;
-  nextSeq: number;
-  /** Result of the startup check: "ok", "skipped", or what was wrong with the file set aside. */
-  check: string;
-}
-
-/** A message ready to publish: the rows first..last of one stream under one sequence number. */
-export interface Batch {
-  seq: number;
-  stream: Stream;
-  count: number;
-  payload: string;
-}
+export type { Batch, OutboxOptions, OutboxStats } from './outbox-options.js';
 
 interface BatchRecord extends Batch {
   firstId: number;
   lastId: number;
   bytes: number;
 }
+
+/** Room kept free in a commit made under a full disk for the events the commit itself may add (overflow, recovery). */
+const NOTICE_ROOM = 8192;
 
 const STREAMS: readonly Stream[] = ['events', 'telemetry'];
 /** Pending readings that trigger a commit without waiting for the linger. */
@@ -77,9 +29,16 @@ export const IMMEDIATE_COMMIT_ROWS = 5000;
 /**
  * The durable outbox: the single source of truth for everything leaving the gateway. Producers
  * append; a row counts as buffered once its transaction is committed (synchronous=FULL, so it
- * survives a power cut); only ack() after the broker's PUBACK deletes it. Batches get gap-free
- * sequence numbers committed together with their row range before they are handed out, so an
- * unacknowledged message is always resent with the same seq and the same bytes.
+ * survives a power cut); only ack() after the broker's PUBACK deletes it, or the overflow policy
+ * at the configured limits. Batches get gap-free sequence numbers committed together with their
+ * row range before they are handed out, so an unacknowledged message is always resent with the
+ * same seq and the same bytes.
+ *
+ * When the file cannot be written (a full disk, I/O errors) nothing committed is touched: new rows
+ * wait in memory up to `maxPendingBytes` (then they are dropped by the store's policy and counted),
+ * deletes after PUBACK go on (DiskSpace keeps them possible), room is measured every `probeMs`
+ * and whatever fits is committed as soon as it fits; the write that ends the outage carries a
+ * `buffer.storage_error` event saying what was and was not kept.
  */
 export class Outbox {
   private readonly opts: OutboxOptions;
@@ -92,8 +51,7 @@ export class Outbox {
   private persistedDropped: StreamCounts = { telemetry: 0, events: 0 };
   private readonly batches = new Map<number, BatchRecord>();
   private readonly ackQueue = new Set<number>();
-  private pendT: PendingReadings = { json: [], bytes: [], sum: 0 };
-  private pendE: Encoded[] = [];
+  private readonly pending = new PendingRows();
   private readonly appended: StreamCounts = { telemetry: 0, events: 0 };
   private readonly acked: StreamCounts = { telemetry: 0, events: 0 };
   private storageErrors = 0;
@@ -101,8 +59,10 @@ export class Outbox {
   private readonly listeners = new Set<() => void>();
   private readonly overflow: OverflowMonitor;
   private readonly failure: StorageFailure;
+  private readonly space: DiskSpace;
+  private readonly reclaimer: SpaceReclaimer;
   private commitTimer: NodeJS.Timeout | undefined;
-  private retryTimer: NodeJS.Timeout | undefined;
+  private probeTimer: NodeJS.Timeout | undefined;
   private ackImmediate: NodeJS.Immediate | undefined;
 
   constructor(opts: OutboxOptions) {
@@ -110,7 +70,13 @@ export class Outbox {
     this.log = opts.logger;
     this.now = opts.now ?? Date.now;
     this.overflow = new OverflowMonitor({ intervalMs: opts.overflowEventIntervalMs ?? 60_000, policy: opts.telemetryOverflow, now: this.now });
-    this.failure = new StorageFailure({ now: this.now, retryMinMs: opts.retryMinMs ?? 100, retryMaxMs: opts.retryMaxMs ?? 5000, diskProbeMs: opts.diskProbeMs ?? 60_000 });
+    this.failure = new StorageFailure({ now: this.now, probeMs: this.probeMs, backoffMaxMs: opts.backoffMaxMs ?? 5000 });
+    this.space = new DiskSpace({ path: opts.path, logger: this.log, now: this.now, ...(opts.reserveBytes !== undefined && { reserveBytes: opts.reserveBytes }) });
+    this.reclaimer = new SpaceReclaimer({ logger: this.log, ...opts.reclaim }, { backlogBytes: () => this.backlogBytes(), busy: () => this.failure.failing });
+  }
+
+  private get probeMs(): number {
+    return this.opts.probeMs ?? 250;
   }
 
   /** Opens the file (creating or migrating it), verifies it and loads counters and unacked batches. Throws EDGE_OUTBOX_OPEN. */
@@ -129,8 +95,10 @@ export class Outbox {
     this.capacity = new CapacityPolicy(() => this.s, this.st, this.opts.telemetryOverflow);
     this.check = opened.check;
     this.load();
+    this.space.start(opened.db);
+    this.reclaimer.start(opened.db);
     this.log.info(
-      { path: this.opts.path, check: opened.check, checkMs: opened.checkMs, backlogRows: this.backlogRows(), backlogBytes: this.backlogBytes(), inflightBatches: this.batches.size, nextSeq: this.s.nextSeq },
+      { path: this.opts.path, check: opened.check, checkMs: opened.checkMs, backlogRows: this.backlogRows(), backlogBytes: this.backlogBytes(), inflightBatches: this.batches.size, nextSeq: this.s.nextSeq, reserveHeld: this.space.reserveHeld },
       'outbox open',
     );
     if (opened.quarantined) {
@@ -149,26 +117,28 @@ export class Outbox {
   stop(): void {
     if (!this.db) return;
     this.clearTimers();
+    this.reclaimer.stop();
     this.flushAcks();
-    this.commit();
+    this.commit(true);
     this.clearTimers();
-    const lost = this.pendT.json.length + this.pendE.length;
-    if (lost > 0) {
-      this.s.dropped.telemetry += this.pendT.json.length;
-      this.s.dropped.events += this.pendE.length;
-      this.log.error({ readings: this.pendT.json.length, events: this.pendE.length }, 'outbox closed while its file could not be written: uncommitted data is lost');
+    const readings = this.pending.readings.json.length;
+    const events = this.pending.events.length;
+    if (readings + events > 0) {
+      this.s.dropped.telemetry += readings;
+      this.s.dropped.events += events;
+      this.log.error({ readings, events }, 'outbox closed while its file could not be written: uncommitted data is lost');
     }
+    this.log.info({ appended: this.appended, acked: this.acked, dropped: this.s.dropped, backlogRows: this.backlogRows(), nextSeq: this.s.nextSeq }, 'outbox closed');
     try {
       this.db.close();
     } catch (err) {
-      this.log.warn({ err: (err as Error).message }, 'closing the outbox file failed');
+      this.log.warn({ err }, 'closing the outbox file failed');
     }
     this.db = undefined;
     this.st = undefined;
     this.batches.clear();
     this.ackQueue.clear();
-    this.pendT = { json: [], bytes: [], sum: 0 };
-    this.pendE = [];
+    this.pending.clear();
   }
 
   /** Buffers readings in memory; they are committed within commitIntervalMs (at once from 5,000 pending). */
@@ -178,55 +148,66 @@ export class Outbox {
       this.dropClosed('telemetry', readings.length);
       return;
     }
-    for (const r of readings) {
-      const json = encodeReading(r);
-      const bytes = Buffer.byteLength(json);
-      this.pendT.json.push(json);
-      this.pendT.bytes.push(bytes);
-      this.pendT.sum += bytes;
-    }
+    for (const r of readings) this.pending.addReading(encodeReading(r));
     if (this.failure.failing) this.capPending();
-    else if (this.pendT.json.length >= IMMEDIATE_COMMIT_ROWS) this.commit();
+    else if (this.pending.readings.json.length >= IMMEDIATE_COMMIT_ROWS) this.commit();
     else this.commitTimer ??= setTimeout(() => this.commit(), this.opts.commitIntervalMs);
   }
 
-  /** Commits an event (with any pending readings) at once. */
+  /** Commits an event (with any pending readings) at once, or as soon as there is room for it. */
   appendEvent(event: GatewayEvent): void {
     this.appended.events++;
     if (!this.db) {
       this.dropClosed('events', 1);
       return;
     }
-    const json = encodeEvent(event);
-    this.pendE.push({ json, bytes: Buffer.byteLength(json) });
+    this.pending.addEvent(encode(event));
     if (this.failure.failing) this.capPending();
-    else this.commit();
+    this.commit();
   }
 
-  /** Commits whatever is pending now. */
+  /** Commits whatever is pending now (while the file cannot be written: whatever fits). */
   flush(): void {
     if (!this.db) return;
     this.flushAcks();
     this.commit();
   }
 
-  /** Listener called after each commit that added rows. Returns an unsubscribe function. */
+  /**
+   * Sets the hard cap on the file (PRAGMA max_page_count) while running; undefined lifts it.
+   * Past the cap writes fail as on a full disk, so this also makes a full disk and its end in tests.
+   */
+  limitFileBytes(bytes: number | undefined): void {
+    const db = this.db;
+    if (!db) return;
+    const pageSize = Number(db.pragma('page_size', { simple: true }));
+    db.pragma(`max_page_count = ${bytes === undefined ? 0xfffffffe : Math.max(16, Math.ceil(bytes / pageSize))}`);
+  }
+
+  /** Listener called after each commit that added rows, and while the file cannot be written after each probe that leaves unsent rows. Returns an unsubscribe function. */
   onCommit(listener: () => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  /** One step of giving file space back (normally on a timer); 'more' while there is more to do. */
+  reclaimStep(): 'idle' | 'more' {
+    return this.reclaimer.step();
   }
 
   stats(): OutboxStats {
     return {
       backlogRows: this.backlogRows(),
       backlogBytes: this.backlogBytes(),
-      pending: this.pendT.json.length + this.pendE.length,
+      pending: this.pending.rows,
+      pendingBytes: this.pending.bytes,
       inflightBatches: this.batches.size - this.ackQueue.size,
       dropped: { ...this.s.dropped },
       appended: { ...this.appended },
       acked: { ...this.acked },
       storageErrors: this.storageErrors,
       storageFailing: this.failure.failing,
+      diskReserveHeld: this.space.reserveHeld,
       overflowing: this.overflow.active,
       nextSeq: this.s.nextSeq,
       check: this.check,
@@ -280,6 +261,7 @@ export class Outbox {
       return [];
     }
     for (const b of made) this.batches.set(b.seq, b);
+    if (made.length > 0) this.afterWrite(db, 'take batches');
     return made;
   }
 
@@ -289,7 +271,8 @@ export class Outbox {
     this.ackQueue.add(seq);
     this.ackImmediate ??= setImmediate(() => {
       this.ackImmediate = undefined;
-      if (this.flushAcks() && (this.overflow.active || this.failure.failing)) this.commit();
+      // Deleted rows leave room: an overflow may be over, and rows held in memory may now fit.
+      if (this.flushAcks() && (this.overflow.active || this.constrained())) this.commit();
     });
   }
 
@@ -314,26 +297,54 @@ export class Outbox {
     }
   }
 
-  /** One transaction: pending events, then pending readings, under the overflow policy. */
-  private commit(): boolean {
+  /** Writes are limited to the room beyond the disk reserve: during an outage, and until the reserve is back. */
+  private constrained(): boolean {
+    const held = this.space.restoreReserve();
+    return this.failure.failing || !held;
+  }
+
+  /**
+   * One transaction: pending events, then pending readings, under the overflow policy at the
+   * configured limits. While constrained, only what fits in the measured room, oldest first
+   * (`lastChance`, when stopping: whatever the backoff says).
+   */
+  private commit(lastChance = false): boolean {
     clearTimeout(this.commitTimer);
     this.commitTimer = undefined;
     const db = this.db;
     if (!db) return false;
-    const recovery = this.failure.recoveryEvent();
-    const limits = this.failure.limits(this.opts.maxRows, this.opts.maxBytes);
+    this.space.watch(db);
+    const limits = { rows: this.opts.maxRows, bytes: this.opts.maxBytes };
     const overLimit = this.backlogRows() > limits.rows || this.backlogBytes() > limits.bytes;
-    if (this.pendT.json.length === 0 && this.pendE.length === 0 && !recovery && !overLimit && !this.overflow.active) return true;
+    const failing = this.failure.failing;
+    if (this.pending.rows === 0 && !failing && !overLimit && !this.overflow.active) return true;
+    let part: PendingPart = this.pending.whole();
+    // An outage ends once everything held fits and space is back for good: the reserve made
+    // again, or room for a while (not the one commit that trickling acks just made room for).
+    let ends = true;
+    if (this.constrained()) {
+      const room = this.space.room(db);
+      if (!lastChance && !this.failure.mayAttempt(room)) return false;
+      const cost = (rows: number, bytes: number) => this.space.cost(rows, bytes);
+      part = this.pending.fitting(Math.min(room, this.space.perWrite()) - NOTICE_ROOM, cost);
+      if (!part.all) {
+        if (!failing) this.noRoom(room);
+        if (part.events.length + part.readings.json.length === 0) return false;
+      }
+      ends = part.all && (this.space.reserveHeld || room - cost(this.pending.rows, this.pending.bytes) >= 2 * this.space.reserveBytes);
+    }
+    const last = { events: part.events.length, readings: part.readings.json.length };
+    const recovery = ends ? this.failure.recoveryEvent(last) : undefined;
     const snap = this.snapshot();
     const overflowSnap = this.overflow.snapshot();
-    const events = recovery ? [encode(recovery), ...this.pendE] : this.pendE;
+    const events = recovery ? [encode(recovery), ...part.events] : part.events;
     let inserted = 0;
     try {
       db.transaction(() => {
         const before = { ...this.s.dropped };
         if (overLimit) this.capacity.shrinkTo(limits);
         inserted += this.capacity.placeEvents(events, limits);
-        inserted += this.capacity.placeReadings(this.pendT, limits);
+        inserted += this.capacity.placeReadings(part.readings, limits);
         const drops = { telemetry: this.s.dropped.telemetry - before.telemetry, events: this.s.dropped.events - before.events };
         const usage = { rows: this.backlogRows(), bytes: this.backlogBytes(), maxRows: limits.rows, maxBytes: limits.bytes };
         const notice = this.overflow.afterCommit(drops, usage, this.s.dropped);
@@ -352,16 +363,22 @@ export class Outbox {
       return false;
     }
     this.persistedDropped = { ...this.s.dropped };
-    this.pendT = { json: [], bytes: [], sum: 0 };
-    this.pendE = [];
-    if (recovery) {
-      this.log.warn({ event: recovery.data }, 'outbox file writable again');
-      this.failure.succeeded();
-      clearTimeout(this.retryTimer);
-      this.retryTimer = undefined;
-    }
+    this.pending.remove(part);
+    if (recovery) this.recovered(recovery, last);
+    else if (failing) this.failure.countHeld(last.events, last.readings);
+    this.afterWrite(db, 'commit');
     if (inserted > 0) this.notify();
     return true;
+  }
+
+  private recovered(event: GatewayEvent, last: { events: number; readings: number }): void {
+    const summary = this.failure.succeeded(last);
+    clearTimeout(this.probeTimer);
+    this.probeTimer = undefined;
+    if (!summary) return;
+    const fields = { ...summary, reserveHeld: this.space.reserveHeld, event: event.message };
+    if (summary.dropped.telemetry + summary.dropped.events > 0) this.log.error(fields, 'outbox file writable again; data that arrived while it was not could not all be kept');
+    else this.log.warn(fields, 'outbox file writable again; nothing was lost');
   }
 
   private persistDropped(): void {
@@ -370,12 +387,24 @@ export class Outbox {
     if (this.s.dropped.events !== this.persistedDropped.events) st.setMeta.run(this.s.dropped.events, 'dropped_events');
   }
 
-  /** Deletes acknowledged batches in one transaction. */
+  /**
+   * Deletes acknowledged batches, in one transaction; on low disk space one batch per transaction,
+   * each followed by a checkpoint, because a delete writes every page it touches to the WAL and a
+   * small transaction fits in the WAL file as it is. If a delete fails (a full disk), its seqs stay
+   * queued and are deleted by a later attempt; if the process stops first, the batches are sent
+   * again with the same seq after a restart, which consumers drop as duplicates.
+   */
   private flushAcks(): boolean {
     const db = this.db;
-    const st = this.st;
-    if (!db || !st || this.ackQueue.size === 0) return true;
+    if (!db || this.ackQueue.size === 0) return true;
     const seqs = [...this.ackQueue];
+    if (!this.space.low) return this.deleteBatches(db, seqs);
+    for (const seq of seqs) if (!this.deleteBatches(db, [seq]) || this.failure.failing && !this.space.checkpointDone) return false;
+    return true;
+  }
+
+  private deleteBatches(db: Database.Database, seqs: readonly number[]): boolean {
+    const st = this.st as OutboxStatements;
     // A delete lost in a power cut only means the batch is sent again with the same seq, which
     // consumers drop: it need not wait for an fsync, so it does not stall the event loop.
     try {
@@ -406,49 +435,74 @@ export class Outbox {
       this.batches.delete(seq);
       this.ackQueue.delete(seq);
     }
+    this.afterWrite(db, 'ack');
     return true;
+  }
+
+  /** On low disk space a checkpoint follows each write; one that cannot complete stops new writes like a failed write. */
+  private afterWrite(db: Database.Database, op: string): void {
+    if (this.space.afterWrite(db)) return;
+    this.storageFailed(Object.assign(new Error('the WAL cannot be checkpointed into the outbox file: the disk is full'), { code: 'SQLITE_FULL' }), `${op} (checkpoint)`);
   }
 
   private storageFailed(err: unknown, op: string): void {
     this.storageErrors++;
-    const f = this.failure.failed(err, { rows: this.backlogRows(), bytes: this.backlogBytes() });
-    const fields = { op, code: f.code, err: f.message, pending: this.pendT.json.length + this.pendE.length, retryInMs: f.retryInMs };
-    if (f.first) this.log.error(fields, 'outbox write failed; keeping data in memory and retrying');
-    else if (f.log) this.log.warn({ ...fields, errors: this.storageErrors }, 'outbox writes still failing');
+    const db = this.db as Database.Database;
+    this.space.onWriteFailed(db);
+    const room = this.measureRoom(db);
+    const f = this.failure.failed(err, room);
+    const fields = { op, code: f.code, err: f.message, pending: this.pending.rows, roomBytes: room, probeMs: this.probeMs };
+    if (f.first) this.log.error(fields, 'outbox write failed; committed data stays, new data waits in memory until there is room');
+    else this.log.debug({ ...fields, errors: f.errors }, 'outbox write failed again');
     this.capPending();
     clearTimeout(this.commitTimer);
     this.commitTimer = undefined;
-    clearTimeout(this.retryTimer);
-    this.retryTimer = setTimeout(() => {
-      this.retryTimer = undefined;
-      if (this.flushAcks()) this.commit();
-    }, f.retryInMs);
+    this.scheduleProbe();
   }
 
-  /** While the file cannot be written, memory holds a bounded amount; past it the overflow policy applies. */
+  /** Constrained and not everything pending fits: an outage like a failed write, without one. */
+  private noRoom(room: number): void {
+    const err = Object.assign(new Error(`no room for ${this.pending.rows} rows beyond the disk reserve (${room} bytes of room)`), { code: 'SQLITE_FULL' });
+    this.storageFailed(err, 'commit');
+  }
+
+  private measureRoom(db: Database.Database): number {
+    try {
+      return this.space.room(db);
+    } catch {
+      return 0;
+    }
+  }
+
+  private scheduleProbe(): void {
+    if (this.probeTimer || !this.db) return;
+    this.probeTimer = setTimeout(() => this.probe(), this.probeMs);
+  }
+
+  /** While writes fail: delete what was acknowledged, commit what fits, let the forwarder try for batches. */
+  private probe(): void {
+    this.probeTimer = undefined;
+    if (!this.db) return;
+    this.flushAcks();
+    this.commit();
+    if (!this.failure.failing) return;
+    this.scheduleProbe();
+    if (this.unbatched()) this.notify();
+    const reminder = this.failure.reminderDue();
+    if (reminder) this.log.warn({ ...reminder, pending: this.pending.rows, pendingBytes: this.pending.bytes }, 'outbox writes still failing; what does not fit in memory is dropped');
+  }
+
+  private unbatched(): boolean {
+    return STREAMS.some((stream) => this.s.t[stream].nextId - 1 > this.s.t[stream].cursor);
+  }
+
+  /** While the file cannot be written, memory holds a bounded amount; past it the store's policy drops (counted). */
   private capPending(): void {
-    const maxReadings = this.opts.maxPendingReadings ?? 100_000;
-    if (this.pendT.json.length > maxReadings) {
-      let n: number;
-      if (this.opts.telemetryOverflow === 'drop-newest') {
-        n = this.pendT.json.length - maxReadings;
-        this.pendT.json.length = maxReadings;
-        for (const b of this.pendT.bytes.splice(maxReadings)) this.pendT.sum -= b;
-      } else {
-        n = this.pendT.json.length - Math.floor(maxReadings * 0.9);
-        this.pendT.json.splice(0, n);
-        for (const b of this.pendT.bytes.splice(0, n)) this.pendT.sum -= b;
-      }
-      this.s.dropped.telemetry += n;
-      this.failure.countDropped('telemetry', n);
-    }
-    const maxEvents = this.opts.maxPendingEvents ?? 10_000;
-    if (this.pendE.length > maxEvents) {
-      const n = this.pendE.length - maxEvents;
-      this.pendE.splice(0, n);
-      this.s.dropped.events += n;
-      this.failure.countDropped('events', n);
-    }
+    const d = this.pending.cap(this.opts.maxPendingBytes ?? DEFAULT_MAX_PENDING_BYTES, this.opts.telemetryOverflow);
+    if (d.telemetry + d.events === 0) return;
+    this.s.dropped.telemetry += d.telemetry;
+    this.s.dropped.events += d.events;
+    this.failure.countDropped(d);
   }
 
   private dropClosed(stream: Stream, n: number): void {
@@ -461,7 +515,7 @@ export class Outbox {
       try {
         listener();
       } catch (err) {
-        this.log.error({ err: (err as Error).message }, 'outbox commit listener threw');
+        this.log.error({ err }, 'outbox commit listener threw');
       }
     }
   }
@@ -480,10 +534,10 @@ export class Outbox {
 
   private clearTimers(): void {
     clearTimeout(this.commitTimer);
-    clearTimeout(this.retryTimer);
+    clearTimeout(this.probeTimer);
     if (this.ackImmediate) clearImmediate(this.ackImmediate);
     this.commitTimer = undefined;
-    this.retryTimer = undefined;
+    this.probeTimer = undefined;
     this.ackImmediate = undefined;
   }
 }

@@ -1,108 +1,147 @@
 import { EventType, type GatewayEvent } from '@cityedge/contract';
 import { describeError } from './outbox-errors.js';
-
-/** Share of the current backlog kept when the disk fills up (SQLITE_FULL). */
-const DISK_FULL_KEEP = 0.9;
+import type { StreamCounts } from './overflow-monitor.js';
 
 interface Outage {
   since: number;
   errors: number;
   first: { code: string; message: string };
   last: { code: string; message: string };
-  dropped: { telemetry: number; events: number };
+  /** Rows that could not be kept: dropped from memory while the file could not be written. */
+  dropped: StreamCounts;
+  /** Rows that waited in memory during the outage and were committed. */
+  held: StreamCounts;
+  /** Room (bytes) the outbox saw when its last attempt failed. */
+  roomAtFailure: number;
+  nextAttemptAt: number;
+  backoffMs: number;
+}
+
+export interface OutageSummary {
+  errors: number;
+  durationMs: number;
+  dropped: StreamCounts;
+  held: StreamCounts;
 }
 
 /**
- * Tracks an outage of the outbox file: failed writes are counted, retried with capped doubling
- * delays, and reported as one `buffer.storage_error` event once a write succeeds again. A full
- * disk (SQLITE_FULL) also lowers the outbox's effective limits to 90% of what it holds, so the
- * overflow policy frees pages the next commit (and the batches of the forwarder) can use; the
- * lowered limit is lifted after `diskProbeMs` to find out whether space came back (if the disk is
- * still full by then, the same limit comes back rather than a lower one).
+ * Tracks an outage of the outbox file (disk full, I/O errors): counts failed writes and what
+ * became of the rows that arrived meanwhile, decides when to try again, and describes the outage
+ * in one `buffer.storage_error` event committed with the write that ends it.
+ *
+ * A full disk never changes what the outbox keeps: committed rows stay until acknowledged or
+ * dropped by the overflow policy at the configured limits. Attempts are cheap to decide on: the
+ * outbox measures its room (free pages, disk space) every probe and tries again as soon as there
+ * is more room than when the last attempt failed; otherwise (an I/O error with room to spare)
+ * attempts back off from the probe interval to `backoffMaxMs`.
  */
 export class StorageFailure {
   private outage: Outage | undefined;
-  private retryMs: number;
-  private diskLimit: { rows: number; bytes: number; since: number; lifted: boolean } | undefined;
-  private lastLogAt = 0;
+  private lastLogAt = -Infinity;
 
   constructor(
-    private readonly opts: { now: () => number; retryMinMs: number; retryMaxMs: number; diskProbeMs: number },
-  ) {
-    this.retryMs = opts.retryMinMs;
-  }
+    private readonly opts: { now: () => number; probeMs: number; backoffMaxMs: number },
+  ) {}
 
   get failing(): boolean {
     return this.outage !== undefined;
   }
 
-  /** Records a failed write; returns the delay before the next attempt and whether to log it loudly. */
-  failed(err: unknown, backlog: { rows: number; bytes: number }): { retryInMs: number; first: boolean; log: boolean; code: string; message: string } {
+  /** Records a failed write at `room` bytes of room; `first` when it starts an outage. */
+  failed(err: unknown, room: number): { first: boolean; code: string; message: string; errors: number } {
     const now = this.opts.now();
     const d = describeError(err);
     const first = this.outage === undefined;
-    if (!this.outage) this.outage = { since: now, errors: 0, first: d, last: d, dropped: { telemetry: 0, events: 0 } };
-    this.outage.errors++;
-    this.outage.last = d;
-    if (d.code === 'SQLITE_FULL') {
-      const prev = this.diskLimit;
-      if (prev?.lifted && backlog.bytes > prev.bytes) {
-        // grew past the limit of the last episode and the disk is still full: the same limit again
-        this.diskLimit = { ...prev, since: now, lifted: false };
-      } else {
-        const rows = Math.floor(Math.min(backlog.rows, prev?.rows ?? Infinity) * DISK_FULL_KEEP);
-        const bytes = Math.floor(Math.min(backlog.bytes, prev?.bytes ?? Infinity) * DISK_FULL_KEEP);
-        this.diskLimit = { rows, bytes, since: now, lifted: false };
-      }
-    }
-    const retryInMs = this.retryMs;
-    this.retryMs = Math.min(this.opts.retryMaxMs, this.retryMs * 2);
-    const log = first || now - this.lastLogAt >= 30_000;
-    if (log) this.lastLogAt = now;
-    return { retryInMs, first, log, code: d.code, message: d.message };
+    const o = (this.outage ??= {
+      since: now,
+      errors: 0,
+      first: d,
+      last: d,
+      dropped: { telemetry: 0, events: 0 },
+      held: { telemetry: 0, events: 0 },
+      roomAtFailure: room,
+      nextAttemptAt: now,
+      backoffMs: this.opts.probeMs,
+    });
+    o.errors++;
+    o.last = d;
+    o.roomAtFailure = room;
+    o.nextAttemptAt = now + o.backoffMs;
+    o.backoffMs = Math.min(this.opts.backoffMaxMs, o.backoffMs * 2);
+    if (first) this.lastLogAt = now;
+    return { first, code: d.code, message: d.message, errors: o.errors };
   }
 
-  /** Data dropped because it could not be kept in memory during the outage. */
-  countDropped(stream: 'telemetry' | 'events', n: number): void {
-    if (this.outage) this.outage.dropped[stream] += n;
+  /** While an outage lasts, true once every 30 s: time to log how it goes. */
+  reminderDue(): { errors: number; since: number; lastError: string; dropped: StreamCounts } | undefined {
+    const o = this.outage;
+    const now = this.opts.now();
+    if (!o || now - this.lastLogAt < 30_000) return undefined;
+    this.lastLogAt = now;
+    return { errors: o.errors, since: o.since, lastError: o.last.code, dropped: { ...o.dropped } };
   }
 
-  /** The limits in force: the configured ones, lowered while the disk is full. */
-  limits(maxRows: number, maxBytes: number): { rows: number; bytes: number } {
-    const d = this.diskLimit;
-    if (d && !d.lifted && !this.outage && this.opts.now() - d.since >= this.opts.diskProbeMs) d.lifted = true;
-    if (!d || d.lifted) return { rows: maxRows, bytes: maxBytes };
-    return { rows: Math.min(maxRows, d.rows), bytes: Math.min(maxBytes, d.bytes) };
+  /** Whether a write is worth trying: more room than at the last failure, or its backoff is over. */
+  mayAttempt(room: number): boolean {
+    const o = this.outage;
+    return !o || room > o.roomAtFailure || this.opts.now() >= o.nextAttemptAt;
   }
 
-  /** The event to commit with the first write that works again. */
-  recoveryEvent(): GatewayEvent | undefined {
+  /** Rows dropped from memory during the outage (they are not kept). */
+  countDropped(d: StreamCounts): void {
+    if (!this.outage) return;
+    this.outage.dropped.telemetry += d.telemetry;
+    this.outage.dropped.events += d.events;
+  }
+
+  /** Rows from memory committed while the outage goes on (room freed by acknowledged rows). */
+  countHeld(events: number, readings: number): void {
+    if (!this.outage) return;
+    this.outage.held.events += events;
+    this.outage.held.telemetry += readings;
+  }
+
+  /** The event to commit with the write that ends the outage, which also commits `last` rows from memory. */
+  recoveryEvent(last: { events: number; readings: number }): GatewayEvent | undefined {
     const o = this.outage;
     if (!o) return undefined;
     const now = this.opts.now();
-    const lost = o.dropped.telemetry + o.dropped.events;
+    const held = { telemetry: o.held.telemetry + last.readings, events: o.held.events + last.events };
+    const lost = o.dropped.telemetry + o.dropped.events > 0;
+    const durationMs = now - o.since;
     return {
       type: EventType.bufferStorageError,
       ts: now,
-      severity: lost > 0 ? 'alarm' : 'warning',
-      message: `outbox writes failed ${o.errors} times for ${now - o.since} ms (${o.last.code}); ${lost > 0 ? `${o.dropped.telemetry} readings and ${o.dropped.events} events could not be kept` : 'nothing was lost'}`,
+      severity: lost ? 'alarm' : 'warning',
+      message:
+        `outbox writes failed ${o.errors} times over ${durationMs} ms (${o.last.code}); ` +
+        (lost ? `${o.dropped.telemetry} readings and ${o.dropped.events} events could not be kept; ` : 'nothing was lost; ') +
+        `${held.telemetry} readings and ${held.events} events waited in memory and were kept; nothing committed before was removed`,
       data: {
         errors: o.errors,
         since: o.since,
-        durationMs: now - o.since,
+        durationMs,
         firstError: o.first.code,
         lastError: o.last.code,
         lastMessage: o.last.message,
         droppedTelemetry: o.dropped.telemetry,
         droppedEvents: o.dropped.events,
-        diskFullLimitRows: this.diskLimit && !this.diskLimit.lifted ? this.diskLimit.rows : undefined,
+        keptTelemetry: held.telemetry,
+        keptEvents: held.events,
       },
     };
   }
 
-  /** A write succeeded: the outage (if any) is over. */
-  succeeded(): void {
+  /** The write carrying the recovery event committed: the outage is over. */
+  succeeded(last: { events: number; readings: number }): OutageSummary | undefined {
+    const o = this.outage;
     this.outage = undefined;
-    this.retryMs = this.opts.retryMinMs;
+    if (!o) return undefined;
+    return {
+      errors: o.errors,
+      durationMs: this.opts.now() - o.since,
+      dropped: o.dropped,
+      held: { telemetry: o.held.telemetry + last.readings, events: o.held.events + last.events },
+    };
   }
 }
