@@ -79,8 +79,8 @@ export function usage(): string {
   return `Usage: cityedge-sim [--config sims.yaml] [--device SPEC]... [--camera SPEC]...
                     [--firmata-board SPEC]... [--fault ID=FAULT]... [options]
 
-Simulated Modbus field devices, ONVIF/RTSP cameras and Firmata boards with fault injection, on real sockets;
-prints where each listens and stops cleanly on SIGINT/SIGTERM.
+Simulated Modbus field devices, ONVIF/RTSP cameras and Firmata boards with fault injection, on
+real sockets; prints where each listens and stops cleanly on SIGINT/SIGTERM.
 
 Options:
   --config FILE      simulation spec, YAML or JSON (see simulators/examples/city-block.yaml):
