@@ -16,3 +16,4 @@ export * from './rules-config.js';
 export * from './rules-references.js';
 export * from './safe-expression.js';
 export * from './firmata-config.js';
+export * from './edge-errors.js';

@@ -1,6 +1,7 @@
 import { createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, createHash, type KeyObject } from 'node:crypto';
 import canonicalize from 'canonicalize';
 import { z } from 'zod';
+import { EdgeError } from './edge-errors.js';
 import type { RuntimeProblems } from './telemetry.js';
 
 /**
@@ -26,14 +27,13 @@ export type SignedConfig = z.infer<typeof SignedConfig>;
 
 export type SignatureProblem = 'malformed' | 'wrong-gateway' | 'unknown-key' | 'bad-signature' | 'old-version';
 
-export class ConfigSignatureError extends Error {
+export class ConfigSignatureError extends EdgeError<'EDGE_CONFIG_REJECTED'> {
   override readonly name = 'ConfigSignatureError';
-  readonly code = 'EDGE_CONFIG_REJECTED';
   constructor(
     readonly problem: SignatureProblem,
     message: string,
   ) {
-    super(message);
+    super('EDGE_CONFIG_REJECTED', message);
   }
 }
 

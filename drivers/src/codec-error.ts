@@ -1,3 +1,4 @@
+import { EdgeError } from '@cityedge/contract';
 /** Codes of the point codec's errors: a point that cannot be read or written as described, or a bad value. */
 export type CodecErrorCode =
   /** The point itself cannot be handled (spans past address 65535, a bit point written on its own...). */
@@ -7,12 +8,10 @@ export type CodecErrorCode =
   /** A value outside what the point's type can hold once scaled. */
   | 'EDGE_VALUE_OUT_OF_RANGE';
 
-export class CodecError extends Error {
+export class CodecError extends EdgeError<CodecErrorCode> {
   override readonly name = 'CodecError';
-  readonly code: CodecErrorCode;
 
   constructor(code: CodecErrorCode, message: string) {
-    super(message);
-    this.code = code;
+    super(code, message);
   }
 }

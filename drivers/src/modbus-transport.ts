@@ -1,3 +1,4 @@
+import { EdgeError } from '@cityedge/contract';
 /**
  * A Modbus transport is one physical or logical bus: a serial line (RTU), a Modbus TCP endpoint,
  * or an RS-485 device server carrying RTU frames over TCP. It performs one transaction at a time
@@ -16,15 +17,13 @@ export type ModbusErrorCode =
   /** The port or socket could not be opened, or is closed. */
   | 'EDGE_MODBUS_PORT';
 
-export class ModbusError extends Error {
+export class ModbusError extends EdgeError<ModbusErrorCode> {
   override readonly name = 'ModbusError';
-  readonly code: ModbusErrorCode;
   /** Modbus exception code 0x01..0x0B when code is EDGE_MODBUS_EXCEPTION. */
   readonly exceptionCode: number | undefined;
 
   constructor(code: ModbusErrorCode, message: string, options: { cause?: unknown; exceptionCode?: number } = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
-    this.code = code;
+    super(code, message, options);
     this.exceptionCode = options.exceptionCode;
   }
 }

@@ -183,7 +183,7 @@ async function main(argv: string[]): Promise<number> {
   } catch (err) {
     await agent.stop().catch(() => undefined);
     if (isConfigurationError(err)) {
-      logger.fatal({ err: err.message, code: err.code }, 'agent could not start: configuration problem');
+      logger.fatal({ err }, 'agent could not start: configuration problem');
       process.stderr.write(`cityedge-agent: not starting: ${configPath ?? 'the configuration from the registry'}: ${err.message}\n`);
       return 2;
     }

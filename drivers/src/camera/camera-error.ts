@@ -1,3 +1,4 @@
+import { EdgeError } from '@cityedge/contract';
 /** Codes of camera access errors. Every camera call fails with one of these, never with a raw socket or parser error. */
 export type CameraErrorCode =
   /** No (complete) answer within the call's timeout. */
@@ -17,15 +18,13 @@ export type CameraErrorCode =
   /** A bad argument from the caller (an unparsable URI...). */
   | 'EDGE_CAMERA_ARGUMENT';
 
-export class CameraError extends Error {
+export class CameraError extends EdgeError<CameraErrorCode> {
   override readonly name = 'CameraError';
-  readonly code: CameraErrorCode;
   /** HTTP or RTSP status, when the error comes from one. */
   readonly status: number | undefined;
 
   constructor(code: CameraErrorCode, message: string, options: { cause?: unknown; status?: number } = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
-    this.code = code;
+    super(code, message, options);
     this.status = options.status;
   }
 }

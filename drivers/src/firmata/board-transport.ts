@@ -1,3 +1,4 @@
+import { EdgeError } from '@cityedge/contract';
 /**
  * A board transport is one microcontroller running StandardFirmata, on a serial port (USB) or
  * behind a TCP socket (StandardFirmataEthernet, a ser2net-style serial server). Unlike Modbus
@@ -13,13 +14,11 @@ export type FirmataErrorCode =
   /** The board has no such pin or the pin cannot do the mode asked for. */
   | 'EDGE_FIRMATA_PIN';
 
-export class FirmataError extends Error {
+export class FirmataError extends EdgeError<FirmataErrorCode> {
   override readonly name = 'FirmataError';
-  readonly code: FirmataErrorCode;
 
   constructor(code: FirmataErrorCode, message: string, options: { cause?: unknown } = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
-    this.code = code;
+    super(code, message, options);
   }
 }
 

@@ -425,7 +425,7 @@ export class FirmataBoardTransport implements BoardTransport {
     if (s.lost || this.session !== s) return;
     s.lost = true;
     const err = cause instanceof FirmataError ? cause : lostError(this.description, cause);
-    this.log?.warn({ transport: this.description, err: err.message }, 'firmata board lost');
+    this.log?.warn({ transport: this.description, err }, 'firmata board lost');
     void this.dispose(s, err);
     for (const l of this.lostListeners) l(err);
   }

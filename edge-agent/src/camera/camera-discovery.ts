@@ -124,7 +124,7 @@ export class CameraDiscovery {
     this.timer = setTimeout(() => {
       this.inFlight = this.runOnce()
         .then(() => undefined)
-        .catch((err: unknown) => this.log.warn({ err: (err as Error).message }, 'camera discovery failed'))
+        .catch((err: unknown) => this.log.warn({ err }, 'camera discovery failed'))
         .finally(() => {
           this.inFlight = undefined;
           this.schedule(this.opts.config.intervalMs);

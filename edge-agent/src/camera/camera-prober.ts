@@ -231,7 +231,7 @@ export class CameraProber {
     t.busy = true;
     const run = this.limiter
       .run(() => this.probeOne(t))
-      .catch((err: unknown) => this.log.error({ camera: t.id, err: (err as Error).message }, 'camera probe failed unexpectedly'))
+      .catch((err: unknown) => this.log.error({ camera: t.id, err }, 'camera probe failed unexpectedly'))
       .finally(() => {
         t.busy = false;
         const interval = this.opts.config.probeIntervalMs;
@@ -314,7 +314,7 @@ export class CameraProber {
     try {
       this.opts.appendEvent(event);
     } catch (err) {
-      this.log.error({ type: event.type, err: (err as Error).message }, 'could not append a camera event');
+      this.log.error({ type: event.type, err }, 'could not append a camera event');
     }
   }
 
@@ -331,7 +331,7 @@ export class CameraProber {
     try {
       this.opts.publishStatus(encodeCamerasStatus({ v: 1, gw: this.opts.gatewayId, ts: this.now(), cameras: this.status() }));
     } catch (err) {
-      this.log.warn({ err: (err as Error).message }, 'could not publish camera status');
+      this.log.warn({ err }, 'could not publish camera status');
     }
   }
 }

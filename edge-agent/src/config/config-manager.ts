@@ -100,7 +100,7 @@ export class ConfigManager {
           doc = undefined;
         }
       } catch (err) {
-        this.log.error({ err: (err as Error).message }, 'the last good configuration does not verify; booting on the bootstrap configuration');
+        this.log.error({ err }, 'the last good configuration does not verify; booting on the bootstrap configuration');
         doc = undefined;
       }
     }

@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
-import type { EnrollResponse } from '@cityedge/contract';
+import { EdgeError, type EnrollResponse } from '@cityedge/contract';
 import { writeFileAtomic } from './atomic-file.js';
 
 /** What enrollment gives a gateway: who it is, how it reaches the broker, whose configurations it trusts. */
@@ -15,14 +15,8 @@ export const Identity = z.object({
 });
 export type Identity = z.infer<typeof Identity>;
 
-export class EnrollError extends Error {
+export class EnrollError extends EdgeError<'EDGE_ENROLL_UNREACHABLE' | 'EDGE_ENROLL_REFUSED' | 'EDGE_ENROLL_EXISTS' | 'EDGE_ENROLL_BAD_ANSWER'> {
   override readonly name = 'EnrollError';
-  constructor(
-    readonly code: 'EDGE_ENROLL_UNREACHABLE' | 'EDGE_ENROLL_REFUSED' | 'EDGE_ENROLL_EXISTS' | 'EDGE_ENROLL_BAD_ANSWER',
-    message: string,
-  ) {
-    super(message);
-  }
 }
 
 export const identityPath = (stateDir: string) => join(stateDir, 'identity.json');

@@ -204,7 +204,7 @@ export class FirmataLine {
     this.openSince ??= this.now();
     this.reconnects++;
     this.reopenAt = this.now();
-    this.log.warn({ port: this.opts.transport.description, err: err.message }, 'board connection lost; reconnecting');
+    this.log.warn({ port: this.opts.transport.description, err }, 'board connection lost; reconnecting');
     this.sleeper.wake();
   }
 

@@ -1,13 +1,12 @@
 import { readFileSync } from 'node:fs';
-import type { ForwardingConfig } from '@cityedge/contract';
+import { EdgeError, type ForwardingConfig } from '@cityedge/contract';
 
-export class ForwarderError extends Error {
+/** EDGE_FORWARD_CONFIG: a file the forwarding configuration names cannot be read. */
+export class ForwarderError extends EdgeError<'EDGE_FORWARD_CONFIG'> {
   override readonly name = 'ForwarderError';
-  /** EDGE_FORWARD_CONFIG: a file the forwarding configuration names cannot be read. */
-  readonly code = 'EDGE_FORWARD_CONFIG';
 
   constructor(message: string, options: { cause?: unknown } = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    super('EDGE_FORWARD_CONFIG', message, options);
   }
 }
 

@@ -321,7 +321,7 @@ export class LineScheduler {
       const cause = systemCause(err);
       this.openError = { code: e.code, ...(cause !== undefined && { cause }), message: e.message, since: this.openError?.since ?? this.now() };
       this.reopenAt = this.now() + this.reopenDelay;
-      this.log.warn({ port: t.description, err: e.message, retryInMs: this.reopenDelay }, 'cannot open line');
+      this.log.warn({ port: t.description, err: e, retryInMs: this.reopenDelay }, 'cannot open line');
       this.reopenDelay = Math.min(REOPEN_MAX_MS, this.reopenDelay * 2);
       return e;
     }

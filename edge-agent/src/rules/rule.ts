@@ -1,7 +1,8 @@
+import type { EdgeErrorCode } from '@cityedge/contract';
 import type { GatewayEvent, Reading } from '@cityedge/contract';
 
 /** What a command handler gets back from the engine: a result, or a coded refusal. */
-export type RuleCommandResult<T = Record<string, unknown>> = { ok: true; result: T } | { ok: false; code: string; message: string };
+export type RuleCommandResult<T = Record<string, unknown>> = { ok: true; result: T } | { ok: false; code: EdgeErrorCode; message: string };
 
 /** What every rule offers the engine. */
 export interface Rule {

@@ -1,17 +1,10 @@
 import type { Reading } from '@cityedge/contract';
-import { CommandError } from '@cityedge/contract';
+import { CommandError, EdgeError, edgeErrorCode } from '@cityedge/contract';
 import type { Source } from './source.js';
 
 /** A coded refusal or failure of a write or read through the directory. */
-export class DirectoryError extends Error {
+export class DirectoryError extends EdgeError {
   override readonly name = 'DirectoryError';
-  constructor(
-    readonly code: string,
-    message: string,
-    options: { cause?: unknown } = {},
-  ) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
-  }
 }
 
 /** What the directory needs to know of a device: its source and its points. */
@@ -76,6 +69,6 @@ export class DeviceDirectory {
 
 /** A bus error keeps its own code (EDGE_MODBUS_TIMEOUT, EDGE_VALUE_RANGE...); anything else is EDGE_CMD_FAILED. */
 function failed(err: unknown, what: string): DirectoryError {
-  const code = typeof (err as { code?: unknown }).code === 'string' && /^EDGE_[A-Z0-9_]+$/.test((err as { code: string }).code) ? (err as { code: string }).code : CommandError.failed;
+  const code = edgeErrorCode(err) ?? CommandError.failed;
   return new DirectoryError(code, `${what}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
 }

@@ -1,16 +1,15 @@
+import { EdgeError } from '@cityedge/contract';
 export type OutboxErrorCode =
   /** The outbox file could not be opened or created (permissions, missing directory, newer schema). */
   | 'EDGE_OUTBOX_OPEN'
   /** A write to the outbox file failed (disk full, I/O error); the data is kept in memory and retried. */
   | 'EDGE_OUTBOX_STORAGE';
 
-export class OutboxError extends Error {
+export class OutboxError extends EdgeError<OutboxErrorCode> {
   override readonly name = 'OutboxError';
-  readonly code: OutboxErrorCode;
 
   constructor(code: OutboxErrorCode, message: string, options: { cause?: unknown } = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
-    this.code = code;
+    super(code, message, options);
   }
 }
 
