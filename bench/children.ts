@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants, existsSync, writeFileSync } from 'node:fs';
-import { connect, createServer, type AddressInfo } from 'node:net';
+import { connect } from 'node:net';
 import { delimiter, dirname, join } from 'node:path';
 import { BROKER_FLAG } from './broker-child.js';
 import type { Scope } from './scope.js';
@@ -20,13 +20,9 @@ export function buildPaths(): { bench: string; agent: string } {
   return { bench, agent };
 }
 
-export async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
+import { freePort } from '@cityedge/test-support';
+
+export { freePort };
 
 /** Keeps the last `max` characters a child wrote, for error messages. */
 function tail(proc: ChildProcess, max = 8000): () => string {

@@ -5,7 +5,8 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createTransport } from './create-transport.js';
 import { ModbusArgumentError } from './modbus-args.js';
 import { ModbusError, type ModbusTransport } from './modbus-transport.js';
-import { freePort, sleep } from './test-support.js';
+import { freePort } from '@cityedge/test-support';
+import { sleep } from './test-support.js';
 
 const SILENT_UNIT = 9;
 const tcpLine = (port: number) => LineConfig.parse({ id: 'l1', type: 'tcp', host: '127.0.0.1', port });

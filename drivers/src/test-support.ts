@@ -1,17 +1,4 @@
 // Helpers for this package's tests only (not exported from index.ts).
-import { createServer, type AddressInfo } from 'node:net';
-
-/** An ephemeral port that was free a moment ago (for servers that cannot listen on port 0). */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
-  });
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 /** CRC-16/MODBUS: polynomial 0xA001 (reflected 0x8005), initial 0xFFFF; sent low byte first. */
 export function crc16(bytes: Uint8Array): number {

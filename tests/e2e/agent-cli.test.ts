@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { startSimulation } from '@cityedge/simulators';
 import { AGENT_BUILD } from '../global-setup.js';
 import { buildAgent, quiet, tempDir, waitUntil } from '../support/fixtures.js';
-import { TestBroker } from '../support/broker.js';
+import { TestBroker } from '@cityedge/test-support';
 
 function agentCli(...args: string[]) {
   return agentCliEnv({}, ...args);

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimulation, type Simulation } from '@cityedge/simulators';
 import type { Agent } from '@cityedge/edge-agent';
-import { TestBroker } from '../support/broker.js';
+import { TestBroker } from '@cityedge/test-support';
 import { TelemetryConsumer } from '../support/consumer.js';
 import { buildAgent, quiet, waitUntil } from '../support/fixtures.js';
 
@@ -14,8 +14,10 @@ describe('broker down, then back', () => {
   // After a restart the gateway is let in only once the consumer has subscribed again, so the
   // consumer sees everything the gateway sends (a broker drops messages nobody subscribed to).
   let gatewayAdmitted = true;
-  const broker = new TestBroker((b) => {
-    b.authenticate = (client, _u, _p, done) => done(null, client.id !== 'gw-outage' || gatewayAdmitted);
+  const broker = new TestBroker({
+    setup: (b) => {
+      b.authenticate = (client, _u, _p, done) => done(null, client.id !== 'gw-outage' || gatewayAdmitted);
+    },
   });
   let consumer: TelemetryConsumer;
   let sim: Simulation;

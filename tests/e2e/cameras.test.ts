@@ -6,7 +6,7 @@ import mqtt from 'mqtt';
 import { startCameraSimulation, startSimulation, type CameraSimulation, type Simulation } from '@cityedge/simulators';
 import type { Agent } from '@cityedge/edge-agent';
 import { AGENT_BUILD } from '../global-setup.js';
-import { TestBroker } from '../support/broker.js';
+import { TestBroker } from '@cityedge/test-support';
 import { TelemetryConsumer } from '../support/consumer.js';
 import { buildAgent, quiet, tempDir, waitUntil } from '../support/fixtures.js';
 

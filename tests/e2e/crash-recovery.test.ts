@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TestBroker } from '../support/broker.js';
+import { TestBroker } from '@cityedge/test-support';
 import { crashCycles } from '../support/crash-cycles.js';
 
 /** Reliability case 1 and 2, short form (the integration suite runs hundreds of cycles). */

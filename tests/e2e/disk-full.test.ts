@@ -5,7 +5,7 @@ import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ForwardingConfig, type GatewayEvent, type Reading } from '@cityedge/contract';
 import { AGENT_VERSION, MqttSession, Outbox, OutboxDrain } from '@cityedge/edge-agent';
-import { TestBroker } from '../support/broker.js';
+import { TestBroker } from '@cityedge/test-support';
 import { TelemetryConsumer } from '../support/consumer.js';
 import { quiet, waitUntil } from '../support/fixtures.js';
 
@@ -31,8 +31,10 @@ function committedValues(path: string): number[] {
  */
 describe('disk full while the broker is down, then space and broker back', () => {
   let gatewayAdmitted = false;
-  const broker = new TestBroker((b) => {
-    b.authenticate = (client, _u, _p, done) => done(null, client.id !== GW || gatewayAdmitted);
+  const broker = new TestBroker({
+    setup: (b) => {
+      b.authenticate = (client, _u, _p, done) => done(null, client.id !== GW || gatewayAdmitted);
+    },
   });
   let dir: string;
   let consumer: TelemetryConsumer;

@@ -5,7 +5,7 @@ import { startCentral, type Central } from '@cityedge/device-registry';
 import { RelayIo, startSimulation, type Simulation } from '@cityedge/simulators';
 import { AGENT_BUILD, EDGECTL_BUILD } from '../global-setup.js';
 import { eventually, quiet, tempDir } from '../support/fixtures.js';
-import { freePort } from '../support/mosquitto.js';
+import { freePort } from '@cityedge/test-support';
 import { TcpProxy } from '../support/tcp-proxy.js';
 
 const ADMIN = 'test-admin-token-flood-0123456789ab';

@@ -5,10 +5,9 @@ import mqtt, { type MqttClient } from 'mqtt';
 import { generateSigningKey, signConfig, type ConfigReport } from '@cityedge/contract';
 import { Agent, resolveManagedDocument, type Identity } from '@cityedge/edge-agent';
 import { startSimulation, type Simulation } from '@cityedge/simulators';
-import { TestBroker } from '../support/broker.js';
 import { TelemetryConsumer } from '../support/consumer.js';
 import { quiet, tempDir, waitUntil } from '../support/fixtures.js';
-import { freePort } from '../support/mosquitto.js';
+import { TestBroker, freePort } from '@cityedge/test-support';
 
 /**
  * Over-the-air configuration (reliability cases 10-12): signed documents delivered retained on

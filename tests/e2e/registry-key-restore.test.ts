@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Agent, enroll, resolveManagedDocument } from '@cityedge/edge-agent';
 import { RegistryClient, SQLITE_FILE, startCentral, type Central } from '@cityedge/device-registry';
-import { freePort } from '../support/mosquitto.js';
+import { freePort } from '@cityedge/test-support';
 import { eventually, quiet, tempDir } from '../support/fixtures.js';
 
 const ADMIN = 'key-restore-admin-token-012345';

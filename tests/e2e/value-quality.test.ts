@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimulation, type Simulation } from '@cityedge/simulators';
 import type { Agent } from '@cityedge/edge-agent';
-import { TestBroker } from '../support/broker.js';
+import { TestBroker } from '@cityedge/test-support';
 import { TelemetryConsumer } from '../support/consumer.js';
 import { buildAgent, quiet, waitUntil } from '../support/fixtures.js';
 

@@ -14,7 +14,7 @@ import { bundleOptions } from '../../tsup.config.js';
 import { AGENT_BUILD } from '../global-setup.js';
 import { CENTRAL_DIR, loadCompose, readEnvFile, type ComposeFile } from '../support/compose.js';
 import { eventually, quiet, tempDir } from '../support/fixtures.js';
-import { freePort } from '../support/mosquitto.js';
+import { freePort } from '@cityedge/test-support';
 
 const run = promisify(execFile);
 const PG_ADMIN = process.env.REGISTRY_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';

@@ -1,6 +1,5 @@
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -9,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GatewayConfigInput, Reading } from '@cityedge/contract';
 import { startSimulation, type Simulation } from '@cityedge/simulators';
 import { AGENT_BUILD } from '../global-setup.js';
-import { TestBroker } from '../support/broker.js';
+import { freePort, TestBroker } from '@cityedge/test-support';
 import { TelemetryConsumer } from '../support/consumer.js';
 import { quiet, tempDir, waitUntil } from '../support/fixtures.js';
 
@@ -54,13 +53,6 @@ class AgentRun {
   }
 }
 
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const { port } = s.address() as AddressInfo;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 async function json(url: string): Promise<unknown> {
   try {
@@ -190,8 +182,10 @@ class TmpfsGateway {
  */
 describe('a full disk under the agent, on a real tmpfs', () => {
   let gatewayAdmitted = true;
-  const broker = new TestBroker((b) => {
-    b.authenticate = (client, _u, _p, done) => done(null, !client.id.startsWith('gw-') || gatewayAdmitted);
+  const broker = new TestBroker({
+    setup: (b) => {
+      b.authenticate = (client, _u, _p, done) => done(null, !client.id.startsWith('gw-') || gatewayAdmitted);
+    },
   });
   let consumer: TelemetryConsumer;
   let sim: Simulation;

@@ -6,7 +6,7 @@ import { startSimulation, type Simulation } from '@cityedge/simulators';
 import { AGENT_BUILD } from '../global-setup.js';
 import { TelemetryConsumer } from '../support/consumer.js';
 import { crashCycles } from '../support/crash-cycles.js';
-import { MosquittoProcess } from '../support/mosquitto.js';
+import { MosquittoProcess } from '@cityedge/test-support';
 import { buildAgent, quiet, tempDir, waitUntil } from '../support/fixtures.js';
 
 /** The agent against the real broker a central deployment runs: Debian's Mosquitto, MQTT 5. */

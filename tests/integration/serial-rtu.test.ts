@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openPtyPair, startSimulation, type PtyPair, type Simulation } from '@cityedge/simulators';
 import type { Agent } from '@cityedge/edge-agent';
-import { TestBroker } from '../support/broker.js';
+import { TestBroker } from '@cityedge/test-support';
 import { TelemetryConsumer } from '../support/consumer.js';
 import { buildAgent, latest, quiet, tempDir, waitUntil } from '../support/fixtures.js';
 

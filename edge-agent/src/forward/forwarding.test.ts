@@ -9,8 +9,7 @@ import { Channel, ForwardingConfig, type EventsMessage, type ForwardingConfig as
 import { Outbox } from '../store/outbox.js';
 import { MqttSession, type MqttSessionOptions } from '../mqtt/mqtt-session.js';
 import { OutboxDrain } from './outbox-drain.js';
-import { AedesTestBroker, type ReceivedMessage } from './testing/aedes-broker.js';
-import { Mqtt5TestBroker } from './testing/mqtt5-broker.js';
+import { Mqtt5TestBroker, TestBroker, waitUntil, type ReceivedMessage } from '@cityedge/test-support';
 
 let dir: string;
 let logs: Array<Record<string, unknown>>;
@@ -67,19 +66,13 @@ function makeForwarder(outbox: Outbox, config: Partial<ForwardingConfigT> & { br
   return parts;
 }
 
-async function startBroker(broker = new AedesTestBroker()): Promise<AedesTestBroker> {
+async function startBroker(broker = new TestBroker()): Promise<TestBroker> {
   await broker.start();
   cleanups.push(() => broker.stop());
   return broker;
 }
 
-async function waitFor(what: string, cond: () => boolean, timeoutMs = 8000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+const waitFor = (what: string, cond: () => boolean, timeoutMs = 8000) => waitUntil(cond, timeoutMs, what);
 
 const reading = (v: number): Reading => ({ dev: 'd1', pt: 'p', ts: 1_700_000_000_000 + v, v, q: 'good' });
 const readings = (from: number, n: number) => Array.from({ length: n }, (_, i) => reading(from + i));
@@ -102,7 +95,7 @@ const values = (msgs: Array<TelemetryMessage | EventsMessage>) => msgs.flatMap((
 describe('forwarding: the MQTT session and the outbox drain', () => {
   it('forwards events first, then telemetry, on the gateway topics, and deletes what was acked', async () => {
     const broker = await startBroker(
-      new AedesTestBroker({ authenticate: (_c, user, pass, done) => done(null, user === 'gw-1' && pass?.toString() === 's3cret-pw') }),
+      new TestBroker({ authenticate: (_c, user, pass, done) => done(null, user === 'gw-1' && pass?.toString() === 's3cret-pw') }),
     );
     const outbox = makeOutbox();
     outbox.appendReadings(readings(0, 95));
@@ -258,7 +251,7 @@ describe('forwarding: the MQTT session and the outbox drain', () => {
     expect(() => missing.start()).toThrow(expect.objectContaining({ code: 'EDGE_FORWARD_CONFIG', message: expect.stringContaining('forwarding.tls.caFile') }));
 
     let seen: string | undefined;
-    const broker = await startBroker(new AedesTestBroker({ authenticate: (_c, _u, pass, done) => ((seen = pass?.toString()), done(null, true)) }));
+    const broker = await startBroker(new TestBroker({ authenticate: (_c, _u, pass, done) => ((seen = pass?.toString()), done(null, true)) }));
     writeFileSync(join(dir, 'pw'), 'from-file\n');
     const forwarder = makeForwarder(outbox, { brokerUrl: broker.url, username: 'gw-1', passwordFile: join(dir, 'pw') });
     forwarder.start();

@@ -1,10 +1,9 @@
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
-import { pino } from 'pino';
 import type { BrokerAuditEvent, GatewayCredentialStore } from '../ports.js';
 
 /** Helpers for the broker and ingest tests: real MQTT.js clients over loopback sockets. */
 
-export const quiet = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+export { quiet } from '@cityedge/test-support';
 
 /** Gateway passwords in a map; `revoke` stands for decommissioning. */
 export class MemoryCredentials implements GatewayCredentialStore {

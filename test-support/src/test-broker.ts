@@ -10,12 +10,12 @@ export interface ReceivedMessage {
 }
 
 /**
- * An aedes broker on 127.0.0.1 for tests, over real TCP. `received` records every client publish
+ * An aedes broker on 127.0.0.1 for tests, over real TCP (the one broker helper of every test). `received` records every client publish
  * at authorization time (before the broker's PUBACK), `published` everything the broker routes
  * (including last wills). `stop()` drops all connections like a crash; `start()` listens again on
  * the same port with a fresh broker (no retained messages or sessions survive).
  */
-export class AedesTestBroker {
+export class TestBroker {
   broker: Aedes | undefined;
   port = 0;
   readonly received: ReceivedMessage[] = [];
@@ -28,15 +28,17 @@ export class AedesTestBroker {
   private server: Server | undefined;
   private readonly sockets = new Set<Socket>();
 
-  constructor(private readonly options: AedesOptions = {}) {}
+  /** aedes options (an `authenticate` of the test's own), and `setup` to wire the broker before it listens. */
+  constructor(private readonly options: AedesOptions & { setup?: (broker: Aedes) => void } = {}) {}
 
   get url(): string {
     return `mqtt://127.0.0.1:${this.port}`;
   }
 
   async start(): Promise<this> {
+    const { setup: _setup, ...aedesOptions } = this.options;
     const broker = await Aedes.createBroker({
-      ...this.options,
+      ...aedesOptions,
       authenticate: (client, username, password, done) => {
         this.connectAttempts++;
         if (this.refuseConnect) {
@@ -56,6 +58,7 @@ export class AedesTestBroker {
         done(null);
       },
     });
+    this.options.setup?.(broker);
     broker.on('publish', (packet, client) => {
       if (packet.topic.startsWith('$SYS')) return;
       this.published.push({ topic: packet.topic, payload: packet.payload.toString(), retain: packet.retain, clientId: client?.id });
