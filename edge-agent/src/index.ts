@@ -14,6 +14,7 @@ export { ReadingBus } from './runtime/reading-bus.js';
 export { DeviceDirectory, DirectoryError } from './runtime/device-directory.js';
 export { LogRing, redactSecrets } from './runtime/log-ring.js';
 export { CommandHandler } from './commands/command-handler.js';
+export { scanLine, type ScanResult } from './poll/line-scan.js';
 export { ForwarderError } from './forward/connection-secrets.js';
 export { CameraProber, type CameraProberOptions, type CameraProberStats, type CameraCredentialsResolved } from './camera/camera-prober.js';
 export { cameraCredentialProblems, lookUpCredentials } from './camera/camera-credentials.js';

@@ -107,7 +107,7 @@ describe('npm run demo', () => {
     it('prints the gateway status server and a working serial line', () => {
       expect(tryLines[0]).toMatch(/^export EDGECTL_REGISTRY=http:\/\/127\.0\.0\.1:\d+ EDGECTL_TOKEN=\S+$/);
       expect(demo.stdout()).toMatch(/status {6}http:\/\/127\.0\.0\.1:\d+\/healthz and http:\/\/127\.0\.0\.1:\d+\/metrics/);
-      expect(demo.stdout()).toMatch(/serial {6}\S+tty-agent <-> \S+tty-sim/);
+      expect(demo.stdout()).toMatch(/serial {6}\/dev\/pts\/\d+ <-> \S+tty-sim/); // the agent opens the pseudo-terminal itself (serial paths are under \/dev)
     });
 
     it.each([/^node dist\/edgectl\.js gateway show /, /^node dist\/edgectl\.js config history /, /^node dist\/edgectl\.js gateway create /])('%s works', async (pattern) => {
