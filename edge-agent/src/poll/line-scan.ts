@@ -6,6 +6,8 @@ export interface ScanLine {
   readonly id: string;
   readonly config: ResolvedLine['config'];
   whenIdle<T>(costMs: number, fn: (transport: ModbusTransport, gapMs: number) => Promise<T>, settings?: Partial<ResolvedLine['config']>): Promise<T>;
+  /** How long the line can be lent out at once without making its polls late (its shortest poll interval). */
+  slotBudgetMs(): number;
 }
 
 export interface ScanOptions {
@@ -19,7 +21,7 @@ export interface ScanOptions {
   deadlineMs: number;
   now: () => number;
   progress: (p: { done: number; total: number; found: ScanFinding[] }) => void;
-  /** Probes per progress report and per bus slot at another baud rate. */
+  /** Probes per progress report (default 8). */
   chunk?: number;
 }
 
@@ -64,8 +66,11 @@ export async function scanLine(line: ScanLine, o: ScanOptions): Promise<ScanResu
       if (o.now() >= deadline) return { line: line.id, found, probed, total, complete: false, baudRates: bauds.filter((b): b is number => b !== undefined) };
       const batch = ids.slice(i, i + chunk);
       const settings = baud === undefined || baud === own ? undefined : { baudRate: baud };
-      // one slot per chunk at another baud rate (switching the port costs), one probe per slot otherwise
-      const slots = settings ? [batch] : batch.map((u) => [u]);
+      // One probe per slot at the line's own rate; at another rate as many as fit in the line's
+      // slot budget (switching the port costs, but a long slot would make the polls late).
+      const perSlot = settings ? Math.max(1, Math.floor(line.slotBudgetMs() / (timeoutMs + 20))) : 1;
+      const slots: number[][] = [];
+      for (let k = 0; k < batch.length; k += perSlot) slots.push(batch.slice(k, k + perSlot));
       for (const slot of slots) {
         const hits = await line.whenIdle(slot.length * (timeoutMs + 20), (t, gapMs) => probeUnits(t, slot, timeoutMs, gapMs), settings);
         for (const h of hits) found.push({ ...h, ...(serial && baud !== undefined && { baudRate: baud }) });

@@ -259,6 +259,11 @@ export class LineScheduler {
     return !next || next.nextDue >= now + idle.costMs + this.gapMs ? idle : undefined;
   }
 
+  /** How long the line can be lent out at once without making its polls late (a scan's slot). */
+  slotBudgetMs(): number {
+    return this.idleWaitMs();
+  }
+
   /** How long an idle job waits for a window before it takes its turn. */
   private idleWaitMs(): number {
     let shortest = IDLE_MAX_WAIT_MS;
