@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { EventType, type GatewayEvent } from './telemetry.js';
+import { EventType } from './telemetry.js';
+import type { GatewayEvent } from './payloads.js';
 
 /**
  * Alarms: conditions a person must see and acknowledge. A gateway reports them as events; an

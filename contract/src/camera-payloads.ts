@@ -1,3 +1,6 @@
+import { z } from 'zod';
+import { GatewayId } from './payloads.js';
+
 /**
  * What a gateway tells the centre about its cameras. Three paths, by what the data is:
  * - Changes (state, inventory, a discovered camera) are events on the sequenced `events` stream,
@@ -68,104 +71,119 @@ export const CameraEventType = {
   discovered: 'camera.discovered',
 } as const;
 
-/** `data` of the camera.online / degraded / unauthorized / unreachable events (`dev` is the camera id). */
-export interface CameraStateEventData {
-  state: CameraState;
-  previous: CameraState | 'unknown';
-  reasons: CameraReason[];
-  /** Error code behind the state, e.g. EDGE_CAMERA_TIMEOUT (EDGE_CAMERA_CONFIG when misconfigured). */
-  code?: string;
-  /** Misconfigured: what is wrong, for the technician (a config path and the problem; never a secret). */
-  detail?: string;
-  /** Camera clock minus gateway clock, ms, when measured. */
-  clockSkewMs?: number;
-}
+const EpochMs = z.int().min(0).max(Number.MAX_SAFE_INTEGER);
+const SignedMs = z.int().min(-Number.MAX_SAFE_INTEGER).max(Number.MAX_SAFE_INTEGER);
+/** Camera ids: configuration ids, also used in topics and the registry's records. */
+export const CAMERA_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+const CameraId = z.string().regex(CAMERA_ID, 'expected a camera id (letters, digits, ".", "_", "-")');
+const CameraStateSchema = z.enum(CAMERA_STATES);
+const Dimension = z.int().min(1).max(16_384);
+/** Text a camera reports (model, firmware, profile names): accepted up to 1 KiB; receivers may cut it. */
+const Text = (max = 1024) => z.string().max(max);
+/** Reasons as sent; a receiver keeps the ones it knows (a newer agent may add some). */
+const Reasons = z.array(z.string().max(64)).max(32);
+const Uri = z.string().max(2048);
 
-export interface CameraProfileInfo {
-  token: string;
-  name?: string;
+/** `data` of the camera.online / degraded / unauthorized / unreachable / misconfigured events (`dev` is the camera id). */
+export const CameraStateEventData = z.object({
+  state: CameraStateSchema,
+  previous: z.union([CameraStateSchema, z.literal('unknown')]).default('unknown'),
+  reasons: Reasons,
+  /** Error code behind the state, e.g. EDGE_CAMERA_TIMEOUT (EDGE_CAMERA_CONFIG when misconfigured). */
+  code: z.string().regex(/^[A-Z][A-Z0-9_]{0,63}$/).optional(),
+  /** Misconfigured: what is wrong, for the technician (a config path and the problem; never a secret). */
+  detail: Text(2000).optional(),
+  /** Camera clock minus gateway clock, ms, when measured. */
+  clockSkewMs: SignedMs.optional(),
+});
+export type CameraStateEventData = z.infer<typeof CameraStateEventData>;
+
+export const CameraProfileInfo = z.object({
+  token: Text(256),
+  name: Text().optional(),
   /** Video encoding, e.g. JPEG, H264, H265. */
-  encoding?: string;
-  width?: number;
-  height?: number;
-  fps?: number;
+  encoding: Text(64).optional(),
+  width: Dimension.optional(),
+  height: Dimension.optional(),
+  fps: z.number().min(0).max(1000).optional(),
   /** RTSP URI without credentials. */
-  streamUri?: string;
-}
+  streamUri: Uri.optional(),
+});
+export type CameraProfileInfo = z.infer<typeof CameraProfileInfo>;
 
 /**
- * `data` of camera.inventory. Strings are capped at 128 characters, profiles at 8. A camera
+ * `data` of camera.inventory. The agent caps strings at 128 characters and profiles at 8. A camera
  * probed without ONVIF (`source: 'rtsp'`) has no device information or profiles: its inventory
  * is the configured stream and snapshot URIs.
  */
-export interface CameraInventory {
+export const CameraInventory = z.object({
   /** How the camera is probed; absent (agents before cameras without ONVIF) means onvif. */
-  source?: 'onvif' | 'rtsp';
-  manufacturer?: string;
-  model?: string;
-  firmware?: string;
-  serial?: string;
-  hardwareId?: string;
-  profiles: CameraProfileInfo[];
+  source: z.enum(['onvif', 'rtsp']).optional(),
+  manufacturer: Text().optional(),
+  model: Text().optional(),
+  firmware: Text().optional(),
+  serial: Text().optional(),
+  hardwareId: Text().optional(),
+  profiles: z.array(CameraProfileInfo).max(64),
   /** Camera without ONVIF: the configured RTSP URI, without credentials. */
-  streamUri?: string;
+  streamUri: Uri.optional(),
   /** Snapshot URI of the checked profile (or the configured one), without credentials. */
-  snapshotUri?: string;
-}
+  snapshotUri: Uri.optional(),
+});
+export type CameraInventory = z.infer<typeof CameraInventory>;
 
 /** `data` of camera.discovered. */
-export interface CameraDiscoveredData {
+export const CameraDiscoveredData = z.object({
   /** WS-Addressing EndpointReference, stable per device (urn:uuid:...). */
-  epr: string;
-  xaddrs: string[];
-  scopes: string[];
-  types: string[];
+  epr: z.string().min(1).max(256).regex(/^[\x21-\x7e]+$/, 'expected printable ASCII without spaces'),
+  xaddrs: z.array(Uri).max(16),
+  scopes: z.array(Text()).max(64),
+  types: z.array(Text(512)).max(32),
   /** From the onvif://www.onvif.org/name/, /hardware/ and /location/ scopes. */
-  name?: string;
-  hardware?: string;
-  location?: string;
+  name: Text().optional(),
+  hardware: Text().optional(),
+  location: Text().optional(),
   /** Address the ProbeMatch came from. */
-  from: string;
-}
+  from: Text(256),
+});
+export type CameraDiscoveredData = z.infer<typeof CameraDiscoveredData>;
 
 /** One camera in the retained status. */
-export interface CameraStatusEntry {
-  id: string;
-  state: CameraState;
-  reasons: CameraReason[];
+export const CameraStatusEntry = z.object({
+  id: CameraId,
+  state: CameraStateSchema,
+  reasons: Reasons,
   /** When the current state began (ms since the epoch). */
-  since: number;
+  since: EpochMs,
   /** When the camera was last probed. */
-  checkedAt: number;
+  checkedAt: EpochMs,
   /** Misconfigured: what is wrong (as in the camera.misconfigured event). */
-  detail?: string;
-  clockSkewMs?: number;
+  detail: Text(2000).optional(),
+  clockSkewMs: SignedMs.optional(),
   /** From the SDP of the checked stream. */
-  codec?: string;
-  width?: number;
-  height?: number;
-}
+  codec: Text(64).optional(),
+  width: Dimension.optional(),
+  height: Dimension.optional(),
+});
+export type CameraStatusEntry = z.infer<typeof CameraStatusEntry>;
 
 /** Retained on `{prefix}/{gw}/cameras`: the current state of every configured camera. */
-export interface CamerasStatusMessage {
-  v: 1;
-  gw: string;
-  ts: number;
-  cameras: CameraStatusEntry[];
-}
+export const CamerasStatusMessage = z.object({ v: z.literal(1), gw: GatewayId, ts: EpochMs, cameras: z.array(CameraStatusEntry).max(5000) });
+export type CamerasStatusMessage = z.infer<typeof CamerasStatusMessage>;
 
 /** Published on `{prefix}/{gw}/cameras/thumbnail`, best effort, one camera per message. */
-export interface CameraThumbnailMessage {
-  v: 1;
-  gw: string;
-  cam: string;
-  ts: number;
-  mime: 'image/jpeg';
-  width: number;
-  height: number;
+export const CameraThumbnailMessage = z.object({
+  v: z.literal(1),
+  gw: GatewayId,
+  cam: CameraId,
+  ts: EpochMs,
+  mime: z.literal('image/jpeg'),
+  width: Dimension,
+  height: Dimension,
   /** Base64 JPEG, at most the configured thumbnail.maxBytes characters. */
-  data: string;
-}
+  data: z.string().min(8).regex(/^[A-Za-z0-9+/]+={0,2}$/, 'expected base64'),
+});
+export type CameraThumbnailMessage = z.infer<typeof CameraThumbnailMessage>;
 
 /**
  * Severity of a state-change event: unreachable, degraded and misconfigured are warnings, like a

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { DeviceProfile, SerialParity, ValueRange, WordOrder } from './profile-schema.js';
-import { DEFAULT_TOPIC_PREFIX, isValidGatewayId } from './topics.js';
+import { DEFAULT_TOPIC_PREFIX } from './topics.js';
+import { GatewayId } from './payloads.js';
 import { CamerasConfig, checkCamerasConfig } from './camera-config.js';
 import { RulesConfig } from './rules-config.js';
 import { firmataLineSchema } from './firmata-config.js';
@@ -181,7 +182,7 @@ export const GatewayConfig = z
     /** Configuration version; set by the registry, only goes up. */
     version: z.int().min(0).default(0),
     gateway: z.strictObject({
-      id: z.string().refine(isValidGatewayId, 'expected lowercase letters, digits, "-" and "_" (at most 63), starting with a letter or digit'),
+      id: GatewayId,
       name: z.string().optional(),
       site: z.string().optional(),
     }),

@@ -1,5 +1,6 @@
 export * from './topics.js';
 export * from './telemetry.js';
+export * from './payloads.js';
 export * from './profile-schema.js';
 export * from './config-schema.js';
 export * from './camera-config.js';

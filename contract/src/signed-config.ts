@@ -2,7 +2,6 @@ import { createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, c
 import canonicalize from 'canonicalize';
 import { z } from 'zod';
 import { EdgeError } from './edge-errors.js';
-import type { RuntimeProblems } from './telemetry.js';
 
 /**
  * A gateway configuration as the registry delivers it: the configuration document, bound to
@@ -106,26 +105,6 @@ export function verifySignedConfig(raw: unknown, expect: { gatewayId: string; pu
   if (!verify(null, signedBytes(body), key, Buffer.from(sig, 'base64'))) throw new ConfigSignatureError('bad-signature', 'configuration signature does not verify: the document was altered or signed with another key');
   if (doc.version <= expect.minVersion) throw new ConfigSignatureError('old-version', `configuration version ${doc.version} is not newer than ${expect.minVersion}`);
   return doc;
-}
-
-/** What a gateway says about a configuration, on `{prefix}/{gw}/config/report`. */
-export type ConfigReportState = 'delivered' | 'applied' | 'committed' | 'rejected' | 'rolled_back';
-
-export interface ConfigReport {
-  v: 1;
-  gw: string;
-  version: number;
-  state: ConfigReportState;
-  ts: number;
-  /** Why it was rejected or rolled back. */
-  reason?: string;
-  /** The version the gateway runs after this report. */
-  running: number;
-  /**
-   * Lines and devices of the running version that have problems. The gateway sends them with
-   * every report and publishes the report again (same version and state) whenever they change.
-   */
-  problems?: RuntimeProblems;
 }
 
 /** POST {registry}/v1/enroll body and answer. */

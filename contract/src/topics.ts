@@ -29,7 +29,8 @@ export const Channel = {
 } as const;
 export type Channel = (typeof Channel)[keyof typeof Channel];
 
-const GATEWAY_ID = /^[a-z0-9][a-z0-9_-]{0,62}$/;
+/** Gateway ids are used as topic levels and usernames: lowercase, digits, '-' and '_'. The one rule (GatewayId in payloads.ts uses it). */
+export const GATEWAY_ID = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 
 /** Gateway ids are used as topic levels and usernames: lowercase, digits, '-' and '_'. */
 export function isValidGatewayId(id: string): boolean {

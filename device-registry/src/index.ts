@@ -55,9 +55,9 @@ export { CamerasStatusMessageSchema, parseCameraEvent, thumbnailSchema, type Cam
 export { TelemetryIngest, type TelemetryIngestOptions, type TelemetryIngestStats } from './ingest/telemetry-ingest.js';
 export { EventsIngest, type EventsIngestOptions, type EventsIngestStats } from './ingest/events-ingest.js';
 export { SequencedIngest, type SequencedIngestOptions, type SequencedIngestCounters } from './ingest/sequenced-ingest.js';
-export { GatewayEventSchema, parseGatewayEvent } from './ingest/event-payloads.js';
+export { parseGatewayEvent } from './ingest/event-payloads.js';
 export { MemoryTelemetrySink } from './ingest/memory-telemetry-sink.js';
-export { TelemetryMessageSchema, StatusMessageSchema, ConfigReportSchema, parsePayload, type ParseResult } from './ingest/payloads.js';
+export { parsePayload, type ParseResult } from './ingest/payloads.js';
 export { startCentral, connectMosquitto, type Central, type CentralOptions } from './central.js';
 export { formatTime, DEFAULT_TIME_ZONE, isTimeZone, TimeZones } from './cli/time-zones.js';
 export { OpsApi } from './cli/ops-api.js';

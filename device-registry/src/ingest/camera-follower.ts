@@ -2,7 +2,8 @@ import type { Logger } from 'pino';
 import { allGateways, Channel, DEFAULT_TOPIC_PREFIX, type CamerasStatusMessage, type CameraThumbnailMessage } from '@cityedge/contract';
 import type { MqttConnection } from '../broker/mqtt-connection.js';
 import { TopicFollower, type FollowerCounters } from './topic-follower.js';
-import { CamerasStatusMessageSchema, EventsEnvelopeSchema, parseCameraEvent, thumbnailSchema, type CameraEvent } from './camera-payloads.js';
+import { EventsEnvelope } from '@cityedge/contract';
+import { CamerasStatusMessageSchema, parseCameraEvent, thumbnailSchema, type CameraEvent } from './camera-payloads.js';
 
 /** Receives validated camera reports; the registry core stores them (CameraStatusService). */
 export interface CameraListener {
@@ -81,7 +82,7 @@ export class CameraFollower extends TopicFollower {
   }
 
   private async events(topic: string, gatewayId: string, payload: Buffer, max: number): Promise<void> {
-    const envelope = this.accept(EventsEnvelopeSchema, payload, max, topic, gatewayId);
+    const envelope = this.accept(EventsEnvelope, payload, max, topic, gatewayId);
     if (!envelope) return;
     for (const [i, raw] of envelope.events.entries()) {
       const e = parseCameraEvent(raw);

@@ -1,135 +1,75 @@
 import { z } from 'zod';
 import {
+  CAMERA_ID,
   CAMERA_STATES,
+  CameraDiscoveredData,
   CameraEventType,
+  CameraInventory,
   CameraReason,
-  type CameraDiscoveredData,
-  type CameraInventory,
+  CameraStateEventData,
+  CamerasStatusMessage,
+  CameraStatusEntry,
+  CameraThumbnailMessage,
   type CameraProfileInfo,
-  type CameraStateEventData,
-  type CamerasStatusMessage,
-  type CameraStatusEntry,
-  type CameraThumbnailMessage,
 } from '@cityedge/contract';
 import { stripUriSecrets } from '../security/uri-secrets.js';
 
 /**
- * Runtime checks of the camera payloads gateways publish (contract camera-payloads.ts), typed
- * against the contract so a change there breaks the build here. Strings are capped, unknown
- * reasons dropped and every URI stripped of credentials again: the registry trusts nothing a
- * gateway sends to be clean.
+ * The camera payloads gateways publish, read with the contract's schemas
+ * (contract/src/camera-payloads.ts) and then made safe to keep: strings cut to what the
+ * registry stores, reasons it does not know dropped, and every URI stripped of credentials
+ * again: the registry trusts nothing a gateway sends to be clean.
  */
 
-const gatewayId = z.string().min(1).max(63);
-const epochMs = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
-export const CAMERA_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
-const cameraId = z.string().regex(CAMERA_ID);
-/** A string of at most `accept` characters, kept to its first `keep`. */
-const capped = (keep: number, accept = 1024) => z.string().max(accept).transform((s) => s.slice(0, keep));
-const dimension = z.number().int().min(1).max(16_384);
+export { CAMERA_ID };
+const epochMs = z.int().min(0).max(Number.MAX_SAFE_INTEGER);
 const KNOWN_REASONS: ReadonlySet<string> = new Set(Object.values(CameraReason));
-const reasons = z
-  .array(z.string().max(64))
-  .max(32)
-  .transform((rs) => [...new Set(rs.filter((r): r is CameraReason => KNOWN_REASONS.has(r)))]);
-const cameraState = z.enum(CAMERA_STATES);
-/** An absolute URI with its user info and secret-looking parameters removed; undefined when unusable. */
-const safeUri = z
-  .string()
-  .max(2048)
-  .transform((u) => stripUriSecrets(u));
+const knownReasons = (rs: readonly string[]): CameraReason[] => [...new Set(rs.filter((r): r is CameraReason => KNOWN_REASONS.has(r)))];
+const cut = (s: string | undefined, keep: number) => (s === undefined ? undefined : s.slice(0, keep));
 
-export const CameraStatusEntrySchema = z.object({
-  id: cameraId,
-  state: cameraState,
-  reasons,
-  since: epochMs,
-  checkedAt: epochMs,
-  clockSkewMs: z.number().int().min(-Number.MAX_SAFE_INTEGER).max(Number.MAX_SAFE_INTEGER).optional(),
-  codec: capped(32, 64).optional(),
-  width: dimension.optional(),
-  height: dimension.optional(),
-}) satisfies z.ZodType<CameraStatusEntry, unknown>;
+export const CameraStatusEntrySchema = CameraStatusEntry.transform((e) => dropUndefined({ ...e, reasons: knownReasons(e.reasons), codec: cut(e.codec, 32), detail: cut(e.detail, 500) }));
 
-export const CamerasStatusMessageSchema = z.object({
-  v: z.literal(1),
-  gw: gatewayId,
-  ts: epochMs,
-  cameras: z.array(CameraStatusEntrySchema).max(5000),
-}) satisfies z.ZodType<CamerasStatusMessage, unknown>;
+export const CamerasStatusMessageSchema = CamerasStatusMessage.extend({ cameras: z.array(CameraStatusEntrySchema).max(5000) });
 
-export const CameraStateEventDataSchema = z.object({
-  state: cameraState,
-  previous: z.union([cameraState, z.literal('unknown')]).optional().default('unknown'),
-  reasons,
-  code: z.string().regex(/^[A-Z][A-Z0-9_]{0,63}$/).optional(),
-  clockSkewMs: z.number().int().min(-Number.MAX_SAFE_INTEGER).max(Number.MAX_SAFE_INTEGER).optional(),
-}) satisfies z.ZodType<CameraStateEventData, unknown>;
+export const CameraStateEventDataSchema = CameraStateEventData.transform((d) => dropUndefined({ ...d, reasons: knownReasons(d.reasons), detail: cut(d.detail, 500) }));
 
-const ProfileSchema = z.object({
-  token: capped(64, 256),
-  name: capped(128).optional(),
-  encoding: capped(32, 64).optional(),
-  width: dimension.optional(),
-  height: dimension.optional(),
-  fps: z.number().min(0).max(1000).optional(),
-  streamUri: safeUri.optional(),
+export const CameraInventorySchema = CameraInventory.transform((inv): CameraInventory => {
+  const profiles = inv.profiles.slice(0, 8).map(
+    (p): CameraProfileInfo => dropUndefined({ ...p, token: p.token.slice(0, 64), name: cut(p.name, 128), encoding: cut(p.encoding, 32), streamUri: p.streamUri === undefined ? undefined : stripUriSecrets(p.streamUri) }),
+  );
+  const text = (v: string | undefined) => cut(v, 128);
+  return dropUndefined({
+    source: inv.source,
+    manufacturer: text(inv.manufacturer),
+    model: text(inv.model),
+    firmware: text(inv.firmware),
+    serial: text(inv.serial),
+    hardwareId: text(inv.hardwareId),
+    profiles,
+    streamUri: inv.streamUri === undefined ? undefined : stripUriSecrets(inv.streamUri),
+    snapshotUri: inv.snapshotUri === undefined ? undefined : stripUriSecrets(inv.snapshotUri),
+  });
 });
 
-export const CameraInventorySchema = z
-  .object({
-    /** onvif, or rtsp for a camera probed by its configured URLs alone (no device information, no profiles). */
-    source: z.enum(['onvif', 'rtsp']).optional(),
-    manufacturer: capped(128).optional(),
-    model: capped(128).optional(),
-    firmware: capped(128).optional(),
-    serial: capped(128).optional(),
-    hardwareId: capped(128).optional(),
-    profiles: z.array(ProfileSchema).max(64),
-    streamUri: safeUri.optional(),
-    snapshotUri: safeUri.optional(),
-  })
-  .transform((inv): CameraInventory => {
-    const profiles = inv.profiles.slice(0, 8).map((p): CameraProfileInfo => {
-      const { streamUri, ...rest } = p;
-      return { ...dropUndefined(rest), ...(streamUri !== undefined && { streamUri }) };
-    });
-    const { snapshotUri, streamUri, profiles: _p, ...rest } = inv;
-    return { ...dropUndefined(rest), profiles, ...(streamUri !== undefined && { streamUri }), ...(snapshotUri !== undefined && { snapshotUri }) };
-  });
-
-export const CameraDiscoveredDataSchema = z
-  .object({
-    epr: z.string().min(1).max(256).regex(/^[\x21-\x7e]+$/, 'expected printable ASCII without spaces'),
-    xaddrs: z.array(z.string().max(1024)).max(16),
-    scopes: z.array(capped(256, 1024)).max(64),
-    types: z.array(capped(128, 512)).max(32),
-    name: capped(128).optional(),
-    hardware: capped(128).optional(),
-    location: capped(128).optional(),
-    from: capped(64, 256),
-  })
-  .transform(
-    (d): CameraDiscoveredData => ({
-      ...dropUndefined(d),
+export const CameraDiscoveredDataSchema = CameraDiscoveredData.transform(
+  (d): CameraDiscoveredData =>
+    dropUndefined({
+      ...d,
+      name: cut(d.name, 128),
+      hardware: cut(d.hardware, 128),
+      location: cut(d.location, 128),
+      from: d.from.slice(0, 64),
       xaddrs: d.xaddrs.map((x) => stripUriSecrets(x)).filter((x): x is string => x !== undefined),
-      scopes: d.scopes.slice(0, 32),
-      types: d.types.slice(0, 16),
+      scopes: d.scopes.slice(0, 32).map((x) => x.slice(0, 256)),
+      types: d.types.slice(0, 16).map((x) => x.slice(0, 128)),
     }),
-  );
+);
 
 /** The envelope of `{prefix}/{gw}/events`: events are checked one by one, so one bad event does not drop the others. */
-export const EventsEnvelopeSchema = z.object({
-  v: z.literal(1),
-  gw: gatewayId,
-  seq: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
-  events: z.array(z.unknown()).max(100_000),
-});
-
 const EventBaseSchema = z.object({
   type: z.string().min(1).max(64),
   ts: epochMs,
-  dev: cameraId.optional(),
+  dev: z.string().regex(CAMERA_ID).optional(),
   data: z.record(z.string(), z.unknown()).optional(),
 });
 
@@ -176,22 +116,7 @@ export function parseCameraEvent(raw: unknown): { ok: true; event: CameraEvent }
  * something that starts and ends like a JPEG (SOI ... EOI).
  */
 export function thumbnailSchema(maxBase64: number) {
-  return z
-    .object({
-      v: z.literal(1),
-      gw: gatewayId,
-      cam: cameraId,
-      ts: epochMs,
-      mime: z.literal('image/jpeg'),
-      width: dimension,
-      height: dimension,
-      data: z
-        .string()
-        .min(8)
-        .max(maxBase64)
-        .regex(/^[A-Za-z0-9+/]+={0,2}$/, 'expected base64'),
-    })
-    .refine((m) => looksLikeJpeg(Buffer.from(m.data, 'base64')), { message: 'data is not a JPEG (SOI/EOI markers)', path: ['data'] }) satisfies z.ZodType<CameraThumbnailMessage, unknown>;
+  return CameraThumbnailMessage.extend({ data: CameraThumbnailMessage.shape.data.max(maxBase64) }).refine((m) => looksLikeJpeg(Buffer.from(m.data, 'base64')), { message: 'data is not a JPEG (SOI/EOI markers)', path: ['data'] });
 }
 
 export function looksLikeJpeg(b: Buffer): boolean {
@@ -204,6 +129,6 @@ function bad(error: z.ZodError, prefix?: string): { ok: false; ignored: false; p
   return { ok: false, ignored: false, problem: `${path || '(root)'}: ${issue?.message ?? 'invalid'}` };
 }
 
-function dropUndefined<T extends Record<string, unknown>>(o: T): T {
+function dropUndefined<T extends object>(o: T): T {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
 }

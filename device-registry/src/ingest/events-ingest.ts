@@ -1,5 +1,5 @@
 import { Channel } from '@cityedge/contract';
-import { EventsEnvelopeSchema } from './camera-payloads.js';
+import { EventsEnvelope } from '@cityedge/contract';
 import { parseGatewayEvent } from './event-payloads.js';
 import type { EventsSink, IndexedEvent } from './ports.js';
 import { SequencedIngest, type SequencedIngestCounters, type SequencedIngestOptions } from './sequenced-ingest.js';
@@ -29,7 +29,7 @@ export class EventsIngest extends SequencedIngest<Envelope> {
   private badEvents = 0;
 
   constructor(private readonly options: EventsIngestOptions) {
-    super({ maxPayloadBytes: 4 * 1024 * 1024, ...options }, Channel.events, EventsEnvelopeSchema);
+    super({ maxPayloadBytes: 4 * 1024 * 1024, ...options }, Channel.events, EventsEnvelope);
   }
 
   stats(): EventsIngestStats {

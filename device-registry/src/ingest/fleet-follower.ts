@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { allGateways, Channel, DEFAULT_TOPIC_PREFIX } from '@cityedge/contract';
 import type { MqttConnection } from '../broker/mqtt-connection.js';
 import { TopicFollower, type FollowerCounters } from './topic-follower.js';
-import { ConfigReportSchema, StatusMessageSchema } from './payloads.js';
+import { ConfigReport, StatusMessage } from '@cityedge/contract';
 import type { FleetListener } from './ports.js';
 
 export interface FleetFollowerOptions {
@@ -42,12 +42,12 @@ export class FleetFollower extends TopicFollower {
   protected async handle(topic: string, gatewayId: string, channel: string, payload: Buffer): Promise<void> {
     const max = this.opts.maxPayloadBytes ?? 64 * 1024;
     if (channel === Channel.status) {
-      const status = this.accept(StatusMessageSchema, payload, max, topic, gatewayId);
+      const status = this.accept(StatusMessage, payload, max, topic, gatewayId);
       if (!status) return;
       this.counters.statuses++;
       await this.opts.listener.onStatus(gatewayId, status);
     } else if (channel === Channel.configReport) {
-      const report = this.accept(ConfigReportSchema, payload, max, topic, gatewayId);
+      const report = this.accept(ConfigReport, payload, max, topic, gatewayId);
       if (!report) return;
       this.counters.reports++;
       await this.opts.listener.onReport(report);

@@ -1,5 +1,4 @@
-import { Channel, type TelemetryMessage } from '@cityedge/contract';
-import { TelemetryMessageSchema } from './payloads.js';
+import { Channel, TelemetryMessage } from '@cityedge/contract';
 import type { TelemetrySink } from './ports.js';
 import { SequencedIngest, type SequencedIngestCounters, type SequencedIngestOptions } from './sequenced-ingest.js';
 
@@ -21,7 +20,7 @@ export class TelemetryIngest extends SequencedIngest<TelemetryMessage> {
   private readings = 0;
 
   constructor(private readonly options: TelemetryIngestOptions) {
-    super(options, Channel.telemetry, TelemetryMessageSchema);
+    super(options, Channel.telemetry, TelemetryMessage);
   }
 
   stats(): TelemetryIngestStats {

@@ -1,6 +1,6 @@
 import { isValidGatewayId, type ConfigReport, type ConfigReportState, type StatusMessage } from '@cityedge/contract';
 import type { RegistryStore } from '../db/store.js';
-import { RuntimeProblemsSchema } from '../ingest/payloads.js';
+import { RuntimeProblems } from '@cityedge/contract';
 import type { ConfigService } from './config-service.js';
 import type { ServiceDeps } from './context.js';
 import type { RolloutService } from './rollout-service.js';
@@ -23,7 +23,7 @@ export function parseStatus(raw: unknown): StatusMessage | undefined {
 export function parseReport(raw: unknown): ConfigReport | undefined {
   if (!isObj(raw) || raw.v !== 1 || typeof raw.gw !== 'string' || !isCount(raw.version) || raw.version < 1 || typeof raw.state !== 'string' || !REPORT_STATES.has(raw.state)) return undefined;
   if (!isCount(raw.ts) || !isCount(raw.running) || !optional(raw.reason, (x): x is string => typeof x === 'string' && x.length <= 2000)) return undefined;
-  if (raw.problems !== undefined && !RuntimeProblemsSchema.safeParse(raw.problems).success) return undefined;
+  if (raw.problems !== undefined && !RuntimeProblems.safeParse(raw.problems).success) return undefined;
   return raw as unknown as ConfigReport;
 }
 
