@@ -18,7 +18,7 @@ function agentCliEnv(env: NodeJS.ProcessEnv, ...args: string[]) {
 
 const noStackTrace = (text: string) => expect(text).not.toMatch(/\n\s+at .+:\d+:\d+/);
 
-describe('cityedge-agent command line', () => {
+describe('cityedge-agent command line', { timeout: 90_000 }, () => {
   it('accepts the shipped example configuration', () => {
     const r = agentCli('check-config', '--config', 'deploy/config/agent.example.yaml', '--state-dir', tempDir());
     expect(r.err).toBe('');

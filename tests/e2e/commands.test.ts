@@ -75,7 +75,7 @@ describe('commands to a gateway, and alarms at central', { timeout: 60_000 }, ()
     agent = spawn(process.execPath, [AGENT_BUILD, 'run', '--state-dir', stateDir, '--log-level', process.env.TEST_AGENT_LOG ?? 'info'], { stdio: ['ignore', process.env.TEST_AGENT_LOG ? 'inherit' : 'ignore', 'inherit'] });
     const pushed = await edgectl('config', 'push', GW, '--watch', '--timeout', '30');
     expect(pushed.code).toBe(0);
-  });
+  }, 120_000);
 
   afterAll(async () => {
     agent?.kill('SIGTERM');

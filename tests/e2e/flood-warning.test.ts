@@ -114,7 +114,7 @@ describe('flood warning at the edge, offline', { timeout: 120_000 }, () => {
     expect(issued.status, JSON.stringify(issued.body)).toBe(201);
     const watched = await run(EDGECTL_BUILD, ['--registry', central.url, 'config', 'watch', GW, '--version', String(issued.body.version), '--timeout', '40'], { EDGECTL_TOKEN: ADMIN });
     expect(watched.code, watched.out + watched.err).toBe(0);
-  });
+  }, 120_000);
 
   afterAll(async () => {
     agent?.kill('SIGTERM');
