@@ -18,7 +18,10 @@ import { readFileSync } from 'node:fs';
  *  11. the agent at 5,000 readings/s through a broker outage: RSS and outbox file size before,
  *      during and after the drain (`outage`; `--outage-seconds`, default 60)
  *
- * Sections: --only append,drain,mosquitto,live,enroll,config-delivery,ingest,cameras,rules,firmata,outage
+ *  12. one device every second: the agent's CPU and wake-ups/s (`idle`)
+ *
+ * Sections: --only append,drain,mosquitto,live,enroll,config-delivery,ingest,cameras,rules,firmata,outage,idle
+ * `--baseline-agent <path/to/cityedge-agent.js>` runs another build beside this one (live, idle).
  * `node dist/bench.js --aedes-broker <port>`, `--bench-sim`, `--bench-fleet` and `--bench-firmata` are the child
  * processes the benchmark starts itself.
  */
@@ -31,6 +34,7 @@ import { benchCameras } from './camera-probe.js';
 import { buildPaths, findMosquitto, startAedesChild, startMosquitto } from './children.js';
 import { benchConfigDelivery } from './config-delivery.js';
 import { FLEET_FLAG, runFleetChild } from './fleet-child.js';
+import { benchIdle } from './idle.js';
 import { benchLive } from './live.js';
 import { formatMachine, loadAverageNow, machineFacts } from './machine.js';
 import { benchOutboxAppend } from './outbox-append.js';
@@ -54,6 +58,7 @@ async function main(argv: string[]): Promise<number> {
       'warmup-seconds': { type: 'string', default: '5' },
       'no-mosquitto': { type: 'boolean', default: false },
       'outage-seconds': { type: 'string', default: '60' },
+      'baseline-agent': { type: 'string' },
       only: { type: 'string' },
     },
   });
@@ -139,6 +144,17 @@ async function main(argv: string[]): Promise<number> {
     await step('cameras', '8. cameras', () => benchCameras(root, { logger, benchScript: paths.bench, ticksPerSecond: ticks }));
     await step('rules', '9. rules', () => benchRules(root, { logger }));
     await step('firmata', '10. Firmata board line', () => benchFirmataLine(root, { benchScript: paths.bench, windowMs, warmupMs }));
+    // Another build of the agent (e.g. main's dist/cityedge-agent.js) measured beside this one.
+    const agents = [{ label: values['baseline-agent'] ? 'this build' : '', script: paths.agent }, ...(values['baseline-agent'] ? [{ label: 'baseline', script: values['baseline-agent'] }] : [])];
+    await step('idle', '12. nearly idle agent', async () => {
+      const s = root.child();
+      try {
+        const broker = await startAedesChild(s, paths.bench);
+        return await benchIdle(s, { logger, broker, ticksPerSecond: ticks, agents, agentNodeArgs, windowMs });
+      } finally {
+        await s.close();
+      }
+    });
     await step('outage', '11. broker outage', () =>
       benchOutageDrain(root, { logger, benchScript: paths.bench, agentScript: paths.agent, agentNodeArgs, outageMs: Number(values['outage-seconds']) * 1000 }),
     );
