@@ -127,14 +127,20 @@ async function main(argv: string[]): Promise<number> {
         }
       });
     }
+    // Another build of the agent (e.g. main's dist/cityedge-agent.js) measured beside this one.
+    const agents = [{ label: values['baseline-agent'] ? 'this build' : '', script: paths.agent }, ...(values['baseline-agent'] ? [{ label: 'baseline', script: values['baseline-agent'] }] : [])];
     await step('live', '3. live agent process', async () => {
-      const s = root.child();
-      try {
-        const broker = await startAedesChild(s, paths.bench);
-        return await benchLive(s, { logger, broker, agentScript: paths.agent, ticksPerSecond: ticks, windowMs, warmupMs, agentNodeArgs });
-      } finally {
-        await s.close();
+      const out: Row[] = [];
+      for (const a of agents) {
+        const s = root.child();
+        try {
+          const broker = await startAedesChild(s, paths.bench);
+          out.push(...(await benchLive(s, { logger, broker, agentScript: a.script, ticksPerSecond: ticks, windowMs, warmupMs, agentNodeArgs, label: a.label })));
+        } finally {
+          await s.close();
+        }
       }
+      return out;
     });
     await step('enroll', '5. registry enrollment', () => benchEnroll(root, { logger, ticksPerSecond: ticks }));
     await step('config-delivery', '6. config delivery through mosquitto', () =>
@@ -144,8 +150,6 @@ async function main(argv: string[]): Promise<number> {
     await step('cameras', '8. cameras', () => benchCameras(root, { logger, benchScript: paths.bench, ticksPerSecond: ticks }));
     await step('rules', '9. rules', () => benchRules(root, { logger }));
     await step('firmata', '10. Firmata board line', () => benchFirmataLine(root, { benchScript: paths.bench, windowMs, warmupMs }));
-    // Another build of the agent (e.g. main's dist/cityedge-agent.js) measured beside this one.
-    const agents = [{ label: values['baseline-agent'] ? 'this build' : '', script: paths.agent }, ...(values['baseline-agent'] ? [{ label: 'baseline', script: values['baseline-agent'] }] : [])];
     await step('idle', '12. nearly idle agent', async () => {
       const s = root.child();
       try {

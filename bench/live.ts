@@ -23,6 +23,8 @@ export interface LiveOptions {
   windowMs?: number;
   /** Extra node arguments for the agent process (BENCH_AGENT_NODE_ARGS), e.g. --cpu-prof. */
   agentNodeArgs?: readonly string[];
+  /** Which build this is when another one is measured beside it (--baseline-agent). */
+  label?: string;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -64,7 +66,7 @@ export async function benchLive(scope: Scope, opts: LiveOptions): Promise<Row[]>
   const interval = opts.pollIntervalMs ?? 1000;
   const points = 10; // an AQT530 has 10 points
   const offered = (endpoints * perEndpoint * points * 1000) / interval;
-  const section = `3. live agent process: ${endpoints * perEndpoint} AQT530 x ${points} points every ${interval} ms over ${endpoints} Modbus TCP lines (${offered} points/s), ${opts.broker.kind} broker process`;
+  const section = `3. live agent process: ${endpoints * perEndpoint} AQT530 x ${points} points every ${interval} ms over ${endpoints} Modbus TCP lines (${offered} points/s), ${opts.broker.kind} broker process${opts.label ? ` [${opts.label}]` : ''}`;
   const s = scope.child();
   try {
     const sim = await startStations(s, { endpoints, perEndpoint, logger: opts.logger });
@@ -98,7 +100,7 @@ export async function benchLive(scope: Scope, opts: LiveOptions): Promise<Row[]>
     const mem = rss.stop();
     const agentCpu = cpu.percent();
     const after = await scrape(metricsUrl);
-    return liveRows(section, {
+    const rows = liveRows(section, {
       offered,
       firstTelemetryMs,
       lat,
@@ -110,6 +112,7 @@ export async function benchLive(scope: Scope, opts: LiveOptions): Promise<Row[]>
       after,
       brokerKind: opts.broker.kind,
     });
+    return opts.label ? rows.map((r) => ({ ...r, section: r.section.startsWith('4.') ? `${r.section} [${opts.label}]` : r.section })) : rows;
   } finally {
     await s.close();
   }
