@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { builtinProfiles, createCatalog, resolveGatewayConfig, verifySignedConfig } from '@cityedge/contract';
-import { errorOf } from './fixtures.js';
+import { ALARM_ACKNOWLEDGED, builtinProfiles, createCatalog, resolveGatewayConfig, verifySignedConfig, type GatewayEvent } from '@cityedge/contract';
+import { errorOf, seedGateway } from './fixtures.js';
+import { ev, ingest } from './suite-events-alarms.js';
 import type { TestRegistry } from './harness.js';
 
 /** Dong Ha (Hieu river): BD I / II / III 2.00 / 3.00 / 4.00 m (domain.md), a siren on a Firmata board and a relay. */
@@ -131,6 +132,49 @@ export function rulesSuite(reg: () => TestRegistry): void {
       expect(toBoard.statusCode).toBe(409);
       // a gateway with rules can still be deleted
       expect((await r.call('DELETE', '/v1/gateways/gw-r3', { token: r.tokens.admin })).statusCode).toBe(204);
+    });
+
+    it('rule alarms reach the alarm life cycle with their level or category; an acknowledgement at the gateway acknowledges at central', async () => {
+      const r = reg();
+      await seedGateway(r, 'gw-r4', { site: 'dongha' });
+      const T = 1_780_000_000_000;
+      // events as the gateway's rules send them (AlarmLatch: the event type is the key's first part)
+      const raise = (key: string, ts: number, level: string, severity: GatewayEvent['severity'], message: string, dev?: string): GatewayEvent =>
+        ev(key.split('/')[0]!, { ts, severity, message, ...(dev && { dev }), alarm: { key, state: 'raised', level } });
+      const clear = (key: string, ts: number, level: string, message: string): GatewayEvent => ev(key.split('/')[0]!, { ts, message, alarm: { key, state: 'cleared', level } });
+      const siteAck = (key: string, ts: number, actor: string): GatewayEvent => ev(ALARM_ACKNOWLEDGED, { ts, message: `${key} acknowledged by ${actor}`, data: { key, actor, silenced: 1 } });
+      await ingest(r, 'gw-r4', 1, raise('flood.level/dongha', T + 1, 'BD_I', 'alarm', 'Dong Ha: stage 2.30 m, flood alarm BD I (rising)'));
+      await ingest(r, 'gw-r4', 2, raise('flood.level/dongha', T + 2, 'BD_II', 'alarm', 'Dong Ha: stage 3.30 m, flood alarm BD II (rising)'), raise('aqi.category/dongha-air', T + 2, 'kem', 'alarm', 'dongha-air: VN_AQI 110 (Kem)'));
+      await ingest(r, 'gw-r4', 3, siteAck('flood.level/dongha', T + 3, 'tech-binh'), raise('lamp.fault/lamp-01', T + 3, 'lamp_failure', 'warning', 'lamp lamp-01 (le-duan): lamp failure', 'lamp-01'));
+      await ingest(r, 'gw-r4', 4, raise('flood.level/dongha', T + 4, 'BD_III', 'critical', 'Dong Ha: stage 4.40 m, flood alarm BD III (rising)'), raise('sensor.fault/river-radar', T + 4, 'frozen', 'warning', 'sensor river-radar.distance of station dongha failed: frozen', 'river-radar'));
+      await ingest(r, 'gw-r4', 5, siteAck('flood.level/dongha', T + 5, 'tech-binh'), siteAck('aqi.category/nowhere', T + 5, 'tech-binh'));
+      await ingest(r, 'gw-r4', 6, clear('flood.level/dongha', T + 6, 'BD_III', 'Dong Ha: stage 1.00 m, below flood alarm levels'));
+
+      const list = (await r.call('GET', '/v1/alarms?gateway=gw-r4&state=all', { token: r.tokens.viewer })).json() as { alarms: Array<{ id: number; key: string; level: string | null; severity: string; state: string; acknowledgedBy: string | null }> };
+      const byKey = Object.fromEntries(list.alarms.map((a) => [a.key, a]));
+      expect(Object.keys(byKey).sort()).toEqual(['aqi.category/dongha-air', 'flood.level/dongha', 'lamp.fault/lamp-01', 'sensor.fault/river-radar']);
+      expect(byKey['aqi.category/dongha-air']).toMatchObject({ level: 'kem', state: 'raised' });
+      expect(byKey['lamp.fault/lamp-01']).toMatchObject({ level: 'lamp_failure', severity: 'warning', state: 'raised' });
+      expect(byKey['sensor.fault/river-radar']).toMatchObject({ level: 'frozen', state: 'raised' });
+      // BD III reset the first acknowledgement (an escalation must be seen); the second one at the site closes it with the clear
+      expect(byKey['flood.level/dongha']).toMatchObject({ level: 'BD_III', severity: 'critical', state: 'closed', acknowledgedBy: 'tech-binh at gw-r4' });
+      const flood = (await r.call('GET', `/v1/alarms/${byKey['flood.level/dongha']!.id}`, { token: r.tokens.viewer })).json() as { history: Array<{ action: string; level: string | null; actor: string; note: string | null }> };
+      expect(flood.history.map((h) => [h.action, h.level])).toEqual([
+        ['raised', 'BD_I'],
+        ['re-raised', 'BD_II'],
+        ['acknowledged', null],
+        ['re-raised', 'BD_III'],
+        ['acknowledged', null],
+        ['cleared', 'BD_III'],
+      ]);
+      expect(flood.history.filter((h) => h.action === 'acknowledged').map((h) => [h.actor, h.note])).toEqual([
+        ['tech-binh at gw-r4', 'acknowledged at the gateway'],
+        ['tech-binh at gw-r4', 'acknowledged at the gateway'],
+      ]);
+      // the same acknowledgement delivered again changes nothing
+      await ingest(r, 'gw-r4', 5, siteAck('flood.level/dongha', T + 5, 'tech-binh'));
+      const again = (await r.call('GET', `/v1/alarms/${byKey['flood.level/dongha']!.id}`, { token: r.tokens.viewer })).json() as { history: unknown[] };
+      expect(again.history).toHaveLength(6);
     });
   });
 }
