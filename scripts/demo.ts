@@ -5,7 +5,12 @@
  * - field: simulated devices for every profile (Modbus TCP, RTU over TCP, and a real serial line
  *   through socat pseudo-terminals when socat is installed) and simulated ONVIF cameras;
  * - a gateway that a "technician" creates in the registry, that enrolls itself with the one-time
- *   code and receives its signed configuration over the air; it serves /healthz and /metrics.
+ *   code and receives its signed configuration over the air, rules included: flood warning on
+ *   the river (BD I/II/III, a siren and a beacon on a relay board), the VN_AQI of the air
+ *   station, and the lamps on the astronomical clock; it serves /healthz and /metrics.
+ * Simulated time runs 720 times faster (a day in 2 minutes) from 16:00 local time, and so does
+ * the rules' clock: the river floods and falls, the AQI is computed hour by hour, the lamps go on
+ * at sunset and dim through the night while one watches.
  * Runs until Ctrl-C (or SIGTERM, SIGHUP, or its output closing: `| head` ends it too); every
  * part, socat included, is stopped on the way out.
  */
@@ -15,7 +20,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import mqtt from 'mqtt';
 import { pino, type Logger } from 'pino';
-import type { TelemetryMessage } from '@cityedge/contract';
+import type { AlarmTransition, TelemetryMessage } from '@cityedge/contract';
 import { Agent, enroll, resolveManagedDocument } from '@cityedge/edge-agent';
 import { formatTime, RegistryClient, startCentral } from '@cityedge/device-registry';
 import { openPtyPair, socatAvailable, startCameraSimulation, startSimulation, type PtyPair } from '@cityedge/simulators';
@@ -27,12 +32,68 @@ const DEFAULT_ADMIN_TOKEN = 'demo-admin-token-change-me-0001';
 const WATCHER = { username: '_demo-watcher', password: 'demo-watcher-password-0001', role: 'consumer' as const };
 const CAMERA_PASSWORD = 'demo-camera-password';
 const ZONE = 'Asia/Ho_Chi_Minh';
+/** Simulated (and rules') ms per real ms: a day in 2 minutes, an hour in 5 s. */
+const TIME_SCALE = 720;
+const HOUR = 3_600_000;
+
+/** 16:00 today in Dong Ha (UTC+7, no DST): the demo starts shortly before sunset. */
+function demoStartTime(now = Date.now()): number {
+  const local = new Date(now + 7 * HOUR);
+  return Date.UTC(local.getUTCFullYear(), local.getUTCMonth(), local.getUTCDate(), 16 - 7);
+}
+
+/**
+ * The rules the technician gives the gateway (composed into its configuration by the registry).
+ * Times in them are on the rules' clock, which runs with the simulation: 5 simulated minutes are
+ * 0.4 real seconds, so stale-sensor and read-back limits are set in simulated hours.
+ */
+const DEMO_RULES = {
+  flood: [
+    {
+      id: 'dongha',
+      name: 'Dong Ha (Hieu river)',
+      sensor: { dev: 'river-radar', pt: 'pv' },
+      kind: 'level',
+      levels: { bd1: 2.0, bd2: 3.0, bd3: 4.0, ref: 'QD 05/2020/QD-TTg' },
+      fault: { staleAfterMs: 6 * HOUR, frozenForMs: 0 },
+      outputs: {
+        bd1: [{ dev: 'siren-relays', pt: 'relay2' }],
+        bd2: [{ dev: 'siren-relays', pt: 'relay2' }, { dev: 'siren-relays', pt: 'relay1' }],
+        bd3: [{ dev: 'siren-relays', pt: 'relay2' }, { dev: 'siren-relays', pt: 'relay1' }],
+      },
+    },
+  ],
+  aqi: [
+    {
+      id: 'dongha-air',
+      name: 'Dong Ha air station',
+      pollutants: { pm2_5: { dev: 'aq-station', pt: 'pm2_5' }, pm10: { dev: 'aq-station', pt: 'pm10' }, o3: { dev: 'aq-station', pt: 'o3' }, no2: { dev: 'aq-station', pt: 'no2' }, so2: { dev: 'aq-station', pt: 'so2' }, co: { dev: 'aq-station', pt: 'co' } },
+      epa: true,
+      minSlotsPerHour: 1,
+      alarmAt: 'kem',
+    },
+  ],
+  lighting: [
+    {
+      id: 'le-duan',
+      name: 'Le Duan street',
+      site: { lat: 16.8163, lon: 107.1003, tz: ZONE },
+      steps: [{ at: '22:00', level: 75 }, { at: '00:00', level: 40 }, { at: '04:30', level: 100 }],
+      broadcast: [{ dev: 'dali-ch0', pt: 'broadcast_level' }],
+      ballasts: ['lamp-0', 'lamp-1', 'lamp-2', 'lamp-3'],
+      readBack: { windowMs: HOUR, tolerance: 3 },
+      retryMs: HOUR,
+    },
+  ],
+};
 
 const USAGE = `usage: node dist/demo.js [-h | --help]        (npm run demo builds it first)
 
 The whole cityedge system on this machine until Ctrl-C: the registry with its embedded MQTT
 broker and telemetry ingest, simulated Modbus devices (a serial line too when socat is
 installed) and ONVIF cameras, and a gateway that enrolls itself and is configured over the air.
+Rules pushed from the registry act on them: flood levels, the air-quality index and the lamps
+on the astronomical clock; simulated time (and the rules' clock) runs a day in 2 minutes.
 It prints what to try, then a digest of what central systems receive every 5 s.
 
 environment:
@@ -95,10 +156,11 @@ async function runDemo(shutdown: Shutdown, out: GuardedOutput, log: Logger): Pro
     pty = pair;
     shutdown.add('socat', () => pair.close());
   }
-  // 240x: a day (the river's flood cycle, the air's daily rhythm) passes in 6 minutes.
+  // A day (the river's flood cycle, the air's daily rhythm, a night of lighting) in 2 minutes.
   const sim = await startSimulation(
     {
-      timeScale: 240,
+      timeScale: TIME_SCALE,
+      startTime: new Date(demoStartTime()).toISOString(),
       endpoints: [
         {
           id: 'river-station',
@@ -106,6 +168,7 @@ async function runDemo(shutdown: Shutdown, out: GuardedOutput, log: Logger): Pro
           devices: [
             { id: 'river-radar', model: 'vegapuls-c21', unitId: 246, options: { wordOrder: 'CDAB', phase: 0.2 } },
             { id: 'well-pressure', model: 'pressure-level', unitId: 2, options: { phase: 0.2 } },
+            { id: 'siren-relays', model: 'relay-io', unitId: 3 },
           ],
         },
         {
@@ -154,13 +217,16 @@ async function runDemo(shutdown: Shutdown, out: GuardedOutput, log: Logger): Pro
   const devices: Array<[string, Parameters<RegistryClient['addDevice']>[1]]> = [
     ['river-station', { id: 'river-radar', lineId: 'river-station', profile: 'vegapuls-c21', unitId: 246, pollIntervalMs: 2000, points: { pv: { wordOrder: 'CDAB' } } }],
     ['river-station', { id: 'well-pressure', lineId: 'river-station', profile: 'pressure-level', unitId: 2, pollIntervalMs: 2000 }],
-    ['aq-devserver', { id: 'aq-station', lineId: 'aq-devserver', profile: 'vaisala-aqt530', unitId: 1, pollIntervalMs: 5000 }],
+    ['river-station', { id: 'siren-relays', lineId: 'river-station', profile: 'relay-io-8', unitId: 3, pollIntervalMs: 2000 }],
+    ['aq-devserver', { id: 'aq-station', lineId: 'aq-devserver', profile: 'vaisala-aqt530', unitId: 1, pollIntervalMs: 2000 }],
     ['aq-devserver', { id: 'cabinet-climate', lineId: 'aq-devserver', profile: 'sht20', unitId: 2, pollIntervalMs: 10000 }],
-    ...[0, 1, 2, 3].map((a): [string, Parameters<RegistryClient['addDevice']>[1]] => ['lighting-cabinet', { id: `lamp-${a}`, lineId: 'lighting-cabinet', profile: 'intesis-dali-ballast', unitId: 1, addressOffset: 100 * a, pollIntervalMs: 5000 }]),
+    ['lighting-cabinet', { id: 'dali-ch0', lineId: 'lighting-cabinet', profile: 'intesis-dali-channel', unitId: 1, addressOffset: 6800, pollIntervalMs: 5000 }],
+    ...[0, 1, 2, 3].map((a): [string, Parameters<RegistryClient['addDevice']>[1]] => ['lighting-cabinet', { id: `lamp-${a}`, lineId: 'lighting-cabinet', profile: 'intesis-dali-ballast', unitId: 1, addressOffset: 100 * a, pollIntervalMs: 2000 }]),
     ['lighting-cabinet', { id: 'cabinet-meter', lineId: 'lighting-cabinet', profile: 'eastron-sdm120', unitId: 2, pollIntervalMs: 5000 }],
     ...(pty ? [['rs485-bus', { id: 'bridge-radar', lineId: 'rs485-bus', profile: 'geolux-lx80', unitId: 1, pollIntervalMs: 2000 }] as [string, Parameters<RegistryClient['addDevice']>[1]]] : []),
   ];
   for (const [, d] of devices) await api.addDevice(GATEWAY, d);
+  await api.putRules(GATEWAY, DEMO_RULES);
 
   // The gateway: enrolls with the code, starts with no devices, waits for its configuration.
   const stateDir = join(dir, 'gateway');
@@ -177,7 +243,9 @@ async function runDemo(shutdown: Shutdown, out: GuardedOutput, log: Logger): Pro
   // The status server (/healthz, /metrics) starts with the agent: it boots with it.
   const boot = await resolveManagedDocument({ gateway: { id: GATEWAY }, lines: [], http: { host: '127.0.0.1', port: httpPort } }, identity, stateDir);
   if (!boot.ok) throw new Error('bootstrap configuration invalid');
-  const agent = new Agent({ resolved: boot.value, stateDir, logger: log.child({ gateway: GATEWAY }), managed: { identity, resolveDocument: resolveDoc } });
+  // The rules run on the simulation's clock: lamps follow the astronomical clock of the simulated day.
+  const rulesClock = { anchorAgent: Date.now(), anchorRules: sim.simNow(), scale: sim.timeScale };
+  const agent = new Agent({ resolved: boot.value, stateDir, logger: log.child({ gateway: GATEWAY }), managed: { identity, resolveDocument: resolveDoc }, rulesClock });
   await agent.start();
   shutdown.add('gateway', () => agent.stop());
   const pushed = await api.pushConfig(GATEWAY, 'demo: first configuration');
@@ -191,6 +259,8 @@ async function runDemo(shutdown: Shutdown, out: GuardedOutput, log: Logger): Pro
       `  registry    ${central.url}   (OpenAPI: ${central.url}/openapi.json)   admin token: ${ADMIN_TOKEN}`,
       `  broker      ${central.brokerUrl}   (embedded; gateways log in as themselves)`,
       `  gateway     ${GATEWAY} enrolled with a one-time code; configuration v${pushed.version} pushed over the air`,
+      `  rules       flood warning (Dong Ha BD I/II/III 2/3/4 m), VN_AQI (alarm at kem), lamps on the astronomical clock`,
+      `  time        simulated, ${TIME_SCALE}x from 16:00 ${ZONE} (a day in ${Math.round((24 * HOUR) / TIME_SCALE / 1000)} s); the rules' clock runs with it`,
       status ? `  status      ${status}/healthz and ${status}/metrics (the gateway's)` : `  status      the gateway's status server could not listen on port ${httpPort}`,
       pty ? `  serial      ${pty.hostPath} <-> ${pty.devicePath} (socat pseudo-terminals)` : '  serial      skipped: install socat for a real RTU line over a pseudo-terminal',
       `  cameras     ${cams.cameras.map((c) => c.id).join(', ')} (one with RTSP down, one with a rotated password)`,
@@ -199,6 +269,8 @@ async function runDemo(shutdown: Shutdown, out: GuardedOutput, log: Logger): Pro
       `  export EDGECTL_REGISTRY=${central.url} EDGECTL_TOKEN=${ADMIN_TOKEN}`,
       `  node dist/edgectl.js gateway show ${GATEWAY}`,
       `  node dist/edgectl.js config history ${GATEWAY}`,
+      `  node dist/edgectl.js rules show ${GATEWAY}`,
+      `  node dist/edgectl.js alarm list --gateway ${GATEWAY}`,
       `  node dist/edgectl.js gateway create gw-demo-02 --site dongha      # a code and a QR code for a second gateway`,
       // A read-only account may read what gateways publish, per channel ('#' would reach config and cmd: refused).
       `  npx mqtt sub -h 127.0.0.1 -p ${brokerPort} -u ${WATCHER.username} -P ${WATCHER.password} -i ${WATCHER.username}-cli -t 'edge/v1/+/telemetry' -t 'edge/v1/+/events' -t 'edge/v1/+/status' -v`,
@@ -217,10 +289,18 @@ async function runDemo(shutdown: Shutdown, out: GuardedOutput, log: Logger): Pro
   shutdown.add('digest watcher', () => watcher.endAsync(true));
   let received = 0;
   const cameraStates = new Map<string, string>();
+  /** Alarms the rules hold raised, by key, with their level. */
+  const alarms = new Map<string, string>();
   watcher.on('message', (topic, payload) => {
-    const msg = JSON.parse(payload.toString()) as TelemetryMessage & { events?: Array<{ type: string; dev?: string }> };
+    const msg = JSON.parse(payload.toString()) as TelemetryMessage & { events?: Array<{ type: string; dev?: string; alarm?: AlarmTransition }> };
     if (topic.endsWith('/events')) {
-      for (const e of msg.events ?? []) if (e.dev && /^camera\.(online|degraded|unauthorized|unreachable)$/.test(e.type)) cameraStates.set(e.dev, e.type.slice(7));
+      for (const e of msg.events ?? []) {
+        if (e.dev && /^camera\.(online|degraded|unauthorized|unreachable)$/.test(e.type)) cameraStates.set(e.dev, e.type.slice(7));
+        if (e.alarm && /^(flood|aqi|lamp|sensor)\./.test(e.alarm.key)) {
+          if (e.alarm.state === 'raised') alarms.set(e.alarm.key, e.alarm.level ?? 'raised');
+          else alarms.delete(e.alarm.key);
+        }
+      }
       return;
     }
     received += msg.readings.length;
@@ -230,24 +310,22 @@ async function runDemo(shutdown: Shutdown, out: GuardedOutput, log: Logger): Pro
     const v = latest.get(k);
     return typeof v === 'number' ? v.toFixed(digits) : String(v ?? '-');
   };
-  // Flood alarm levels of the Dong Ha station (Hieu river), Decision 05/2020/QD-TTg.
-  const alarm = (stage: unknown) => (typeof stage !== 'number' ? '' : stage >= 4 ? ' BD III' : stage >= 3 ? ' BD II' : stage >= 2 ? ' BD I' : '');
+  // What the rules derive: the station's flood level (0 normal, 1..3 BD I..III), the hourly
+  // VN_AQI with its category (and the US EPA AQI), the lighting group's level and mode.
+  const FLOOD = ['normal', 'BD I', 'BD II', 'BD III'];
+  const level = () => {
+    const l = latest.get('dongha.alarm_level');
+    return typeof l === 'number' ? (FLOOD[l] ?? String(l)) : '-';
+  };
   const digest = setInterval(() => {
     const simTime = formatTime(sim.simNow(), ZONE).slice(11, 16);
     const cams = [...cameraStates].map(([id, s]) => `${id.replace('cam-', '')} ${s}`).join(', ') || '-';
+    const raised = [...alarms].map(([k, l]) => `${k} ${l}`).join(', ') || 'none';
     out.write(
-      `[sim ${simTime} ${ZONE}] config v${agent.configVersion} | river ${fmt('river-radar.pv')} m${alarm(latest.get('river-radar.pv'))} | PM2.5 ${fmt('aq-station.pm2_5', 1)} | lamps ${[0, 1, 2, 3].map((a) => fmt(`lamp-${a}.level`, 0)).join('/')} % | meter ${fmt('cabinet-meter.active_power', 0)} W | cameras ${cams} | ${received} readings\n`,
+      `[sim ${simTime} ${ZONE}] config v${agent.configVersion} | river ${fmt('dongha.stage')} m ${level()} | VN_AQI ${fmt('dongha-air.vn_aqi', 0)} ${fmt('dongha-air.vn_aqi_category')} (EPA ${fmt('dongha-air.epa_aqi', 0)}) PM2.5 ${fmt('aq-station.pm2_5', 1)} | lamps ${fmt('le-duan.lamp_level', 0)} % ${fmt('le-duan.lamp_mode')} (${[0, 1, 2, 3].map((a) => fmt(`lamp-${a}.level`, 0)).join('/')}) | meter ${fmt('cabinet-meter.active_power', 0)} W | alarms ${raised} | cameras ${cams} | ${received} readings\n`,
     );
   }, 5000);
   shutdown.add('digest', async () => clearInterval(digest));
-
-  // Dim and restore the lamps now and then, through the agent's Modbus writes (FC06).
-  let dim = false;
-  const dimmer = setInterval(() => {
-    dim = !dim;
-    for (const a of [0, 1, 2, 3]) agent.write(`lamp-${a}`, 'arc_power', dim ? 30 : 100).catch((err: unknown) => log.warn({ err }, 'write failed'));
-  }, 20_000);
-  shutdown.add('dimmer', async () => clearInterval(dimmer));
 }
 
 /** Resolves with the exit code; keeps running (never resolves) while the demo runs. */

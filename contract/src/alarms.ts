@@ -58,3 +58,18 @@ export function alarmTransitions(event: Pick<GatewayEvent, 'type' | 'dev'> & { a
       return [];
   }
 }
+
+/**
+ * The event a gateway sends when a technician acknowledged one of its rule alarms there (the
+ * `alarm.ack` command): the local warning is silenced, the alarm stays raised. Its data names
+ * the alarm (`key`) and who acknowledged it (`actor`).
+ */
+export const ALARM_ACKNOWLEDGED = 'alarm.acknowledged';
+
+/** The alarm and person of an `alarm.acknowledged` event, if it is one and well formed. */
+export function siteAcknowledgement(event: { type: string; data?: Record<string, unknown> | null | undefined }): { key: string; actor: string } | undefined {
+  if (event.type !== ALARM_ACKNOWLEDGED || !event.data) return undefined;
+  const { key, actor } = event.data;
+  if (typeof key !== 'string' || !ALARM_KEY.test(key)) return undefined;
+  return { key, actor: typeof actor === 'string' && actor.length > 0 ? actor.slice(0, 128) : 'unknown' };
+}

@@ -4,7 +4,7 @@ import { DEFAULT_TOPIC_PREFIX } from './topics.js';
 import { GatewayId } from './payloads.js';
 import { CamerasConfig, checkCamerasConfig } from './camera-config.js';
 import { RulesConfig } from './rules-config.js';
-import { firmataLineSchema } from './firmata-config.js';
+import { firmataLineBodySchema, firmataLineSchema } from './firmata-config.js';
 
 const id = (what: string) =>
   z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, `expected a ${what} id of letters, digits, ".", "_" and "-" (at most 64)`);
@@ -110,6 +110,8 @@ export const RtuOverTcpLine = z.strictObject({
 
 /** A microcontroller running StandardFirmata (see firmata-config.ts); its path follows the RTU rule. */
 export const FirmataLine = firmataLineSchema({ lineId: id('line'), deviceId: id('device'), serialPath: RtuLine.shape.path });
+/** A Firmata line without its id: the registry's line record, whose id is in the request path. */
+export const FirmataLineBody = firmataLineBodySchema({ lineId: id('line'), deviceId: id('device'), serialPath: RtuLine.shape.path });
 
 /** The Modbus lines: what the line scheduler and the Modbus transports take. */
 export const ModbusLineConfig = z.discriminatedUnion('type', [RtuLine, TcpLine, RtuOverTcpLine]);

@@ -59,11 +59,14 @@ export const FirmataPoint = z
   });
 export type FirmataPoint = z.infer<typeof FirmataPoint>;
 
-/**
- * The line schema, built from the id and serial-path rules of config-schema.ts (passed in so the
- * two files do not import each other and Firmata paths follow exactly the rule RTU paths do).
- */
-export function firmataLineSchema(rules: { lineId: z.ZodType<string, string>; deviceId: z.ZodType<string, string>; serialPath: z.ZodType<string, string> }) {
+/** The id and serial-path rules of config-schema.ts (passed in so the two files do not import each other). */
+interface FirmataLineRules {
+  lineId: z.ZodType<string, string>;
+  deviceId: z.ZodType<string, string>;
+  serialPath: z.ZodType<string, string>;
+}
+
+function firmataLineObject(rules: FirmataLineRules) {
   const FirmataDevice = z
     .strictObject({
       id: rules.deviceId,
@@ -82,46 +85,59 @@ export function firmataLineSchema(rules: { lineId: z.ZodType<string, string>; de
       });
     });
 
-  return z
-    .strictObject({
-      id: rules.lineId,
-      type: z.literal('firmata'),
-      /** Serial board: its device, e.g. /dev/ttyACM0 or /dev/serial/by-id/usb-Arduino...; or host (and port) for a network board. */
-      path: rules.serialPath.optional(),
-      host: z.string().min(1).optional(),
-      /** Network board port (StandardFirmataEthernet listens on 3030). */
-      port: z.int().min(1).max(65535).optional(),
-      /** StandardFirmata's serial speed. */
-      baudRate: z.int().positive().max(4_000_000).default(57600),
-      /** Default reading interval of the line's devices. */
-      pollIntervalMs: z.int().min(100).max(86_400_000).default(1000),
-      /** How often the board samples and reports analog inputs (Firmata sampling interval). */
-      samplingIntervalMs: z.int().min(10).max(65_535).default(100),
-      /** Longest wait for a query (pin state, liveness check). */
-      timeoutMs: z.int().min(10).max(60_000).default(1000),
-      /** Longest wait from opening the port to the end of the handshake; a USB board resets when opened (about 2 s). */
-      handshakeTimeoutMs: z.int().min(500).max(120_000).default(10_000),
-      /** Consecutive failed readings after which a device is reported offline. */
-      quarantineAfter: z.int().min(1).max(100).default(3),
-      /** Longest interval between attempts to reconnect a board that is gone. */
-      maxBackoffMs: z.int().min(1000).max(3_600_000).default(60_000),
-      devices: z.array(FirmataDevice).default([]),
-    })
-    .superRefine((line, ctx) => {
-      if ((line.path === undefined) === (line.host === undefined)) {
-        ctx.addIssue({ code: 'custom', path: [line.path === undefined ? 'path' : 'host'], message: 'a firmata line needs either "path" (a serial board) or "host" (a network board), not both' });
-      }
-      if (line.port !== undefined && line.host === undefined) ctx.addIssue({ code: 'custom', path: ['port'], message: '"port" applies only with "host"' });
-      const pins = new Map<string, string>();
-      line.devices.forEach((d, di) =>
-        d.points.forEach((p, pi) => {
-          const key = pinKey(p.pin);
-          const first = pins.get(key);
-          if (first !== undefined) ctx.addIssue({ code: 'custom', path: ['devices', di, 'points', pi, 'pin'], message: `pin ${String(p.pin)} is already used by ${first}` });
-          else pins.set(key, `devices[${di}].points[${pi}]`);
-        }),
-      );
-    });
+  return z.strictObject({
+    id: rules.lineId,
+    type: z.literal('firmata'),
+    /** Serial board: its device, e.g. /dev/ttyACM0 or /dev/serial/by-id/usb-Arduino...; or host (and port) for a network board. */
+    path: rules.serialPath.optional(),
+    host: z.string().min(1).optional(),
+    /** Network board port (StandardFirmataEthernet listens on 3030). */
+    port: z.int().min(1).max(65535).optional(),
+    /** StandardFirmata's serial speed. */
+    baudRate: z.int().positive().max(4_000_000).default(57600),
+    /** Default reading interval of the line's devices. */
+    pollIntervalMs: z.int().min(100).max(86_400_000).default(1000),
+    /** How often the board samples and reports analog inputs (Firmata sampling interval). */
+    samplingIntervalMs: z.int().min(10).max(65_535).default(100),
+    /** Longest wait for a query (pin state, liveness check). */
+    timeoutMs: z.int().min(10).max(60_000).default(1000),
+    /** Longest wait from opening the port to the end of the handshake; a USB board resets when opened (about 2 s). */
+    handshakeTimeoutMs: z.int().min(500).max(120_000).default(10_000),
+    /** Consecutive failed readings after which a device is reported offline. */
+    quarantineAfter: z.int().min(1).max(100).default(3),
+    /** Longest interval between attempts to reconnect a board that is gone. */
+    maxBackoffMs: z.int().min(1000).max(3_600_000).default(60_000),
+    devices: z.array(FirmataDevice).default([]),
+  });
+}
+
+type FirmataLineChecked = Omit<z.infer<ReturnType<typeof firmataLineObject>>, 'id'>;
+
+/** Rules across a line's fields: serial or network, and one point per pin. */
+function checkFirmataLine(line: FirmataLineChecked, ctx: z.RefinementCtx): void {
+  if ((line.path === undefined) === (line.host === undefined)) {
+    ctx.addIssue({ code: 'custom', path: [line.path === undefined ? 'path' : 'host'], message: 'a firmata line needs either "path" (a serial board) or "host" (a network board), not both' });
+  }
+  if (line.port !== undefined && line.host === undefined) ctx.addIssue({ code: 'custom', path: ['port'], message: '"port" applies only with "host"' });
+  const pins = new Map<string, string>();
+  line.devices.forEach((d, di) =>
+    d.points.forEach((p, pi) => {
+      const key = pinKey(p.pin);
+      const first = pins.get(key);
+      if (first !== undefined) ctx.addIssue({ code: 'custom', path: ['devices', di, 'points', pi, 'pin'], message: `pin ${String(p.pin)} is already used by ${first}` });
+      else pins.set(key, `devices[${di}].points[${pi}]`);
+    }),
+  );
+}
+
+/** The line schema, built from the id and serial-path rules of config-schema.ts. */
+export function firmataLineSchema(rules: FirmataLineRules) {
+  return firmataLineObject(rules).superRefine(checkFirmataLine);
+}
+
+/** The same line without its id (the registry's line record takes the id from its path). */
+export function firmataLineBodySchema(rules: FirmataLineRules) {
+  return firmataLineObject(rules).omit({ id: true }).superRefine(checkFirmataLine);
 }
 
 /** "d2", "a0" or "13" — two points on one pin collide only when spelled the same way (A0 and 14 are the same pin on an Uno, which only the board can tell). */

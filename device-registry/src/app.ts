@@ -21,6 +21,7 @@ import { liveRoutes } from './routes/live.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { readingRoutes } from './routes/readings.js';
 import { rolloutRoutes } from './routes/rollouts.js';
+import { rulesRoutes } from './routes/rules.js';
 import { siteRoutes } from './routes/sites.js';
 import { tokenRoutes } from './routes/tokens.js';
 import type { RateLimit } from './security/rate-limiter.js';
@@ -78,7 +79,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
     http: { requestTimeout: requestTimeoutMs, headersTimeout: requestTimeoutMs, connectionsCheckingInterval: Math.max(50, Math.min(30_000, Math.floor(requestTimeoutMs / 2))) },
     ...(options.trustProxy !== undefined && { trustProxy: options.trustProxy }),
     // Bodies are taken as sent: no coercion ("5" is not 5), unknown keys refused, no defaults added.
-    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: false, allErrors: false } },
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: false, allErrors: false, allowUnionTypes: true } },
   });
   app.decorate('registry', services);
   const live = new LiveView(services, options.logger, options.liveView);
@@ -125,6 +126,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
   app.register(siteRoutes, routeOpts);
   app.register(gatewayRoutes, routeOpts);
   app.register(deviceRoutes, routeOpts);
+  app.register(rulesRoutes, routeOpts);
   app.register(cameraStatusRoutes, routeOpts);
   app.register(cameraRoutes, routeOpts);
   app.register(liveRoutes, { ...routeOpts, live, ...(options.publicUrl !== undefined && { publicUrl: options.publicUrl }) });

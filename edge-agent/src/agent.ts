@@ -17,6 +17,7 @@ import type { Identity } from './config/identity.js';
 import { CommandHandler } from './commands/command-handler.js';
 import type { CommandTargets } from './commands/command-executors.js';
 import { RuleEngine, SqliteRuleStateStore, timeoutScheduler } from './rules/index.js';
+import { rulesTime, type FastRulesClock } from './rules/rules-clock.js';
 import { planChanges } from './runtime/change-plan.js';
 import { DeviceDirectory } from './runtime/device-directory.js';
 import { ReadingBus, type BusConsumer } from './runtime/reading-bus.js';
@@ -45,6 +46,8 @@ export interface AgentOptions {
   logTail?: (lines: number) => string[];
   /** Asked to restart (the `agent.restart` command): main stops the agent and exits; systemd starts it again. */
   restart?: (reason: string) => void;
+  /** The rules on a faster clock than the agent's (the demo: a simulated day in minutes); default the agent's. */
+  rulesClock?: FastRulesClock;
 }
 
 /**
@@ -313,12 +316,13 @@ export class Agent {
     const rules = resolved.config.rules;
     if (!rules) return undefined;
     this.ruleStore ??= new SqliteRuleStateStore(join(this.opts.stateDir, 'rules.db'));
-    const clock = { now: this.now };
-    const consumer: BusConsumer = { name: 'rules', readings: (rs) => engine.onReadings(rs), event: (e) => engine.onEvent(e) };
+    const time = rulesTime(this.opts.rulesClock);
+    const clock = { now: () => time.toRules(this.now()) };
+    const consumer: BusConsumer = { name: 'rules', readings: (rs) => engine.onReadings(time.readingsToRules(rs)), event: (e) => engine.onEvent(time.eventToRules(e)) };
     const engine = new RuleEngine(rules, {
       clock,
-      scheduler: timeoutScheduler(clock),
-      emit: { readings: (rs) => this.bus.readings(rs, consumer), event: (e) => this.bus.event(e, consumer) },
+      scheduler: timeoutScheduler(clock, time.scale),
+      emit: { readings: (rs) => this.bus.readings(time.readingsToAgent(rs), consumer), event: (e) => this.bus.event(time.eventToAgent(e), consumer) },
       write: (dev, pt, value) => this.directory.write(dev, pt, value),
       store: this.ruleStore,
       logger: this.opts.logger.child({ module: 'rules' }),

@@ -110,13 +110,36 @@ describe('npm run demo', () => {
       expect(demo.stdout()).toMatch(/serial {6}\/dev\/pts\/\d+ <-> \S+tty-sim/); // the agent opens the pseudo-terminal itself (serial paths are under \/dev)
     });
 
-    it.each([/^node dist\/edgectl\.js gateway show /, /^node dist\/edgectl\.js config history /, /^node dist\/edgectl\.js gateway create /])('%s works', async (pattern) => {
+    it.each([/^node dist\/edgectl\.js gateway show /, /^node dist\/edgectl\.js config history /, /^node dist\/edgectl\.js gateway create /, /^node dist\/edgectl\.js rules show /, /^node dist\/edgectl\.js alarm list /])('%s works', async (pattern) => {
       const p = shell(at(pattern));
       running.push(p);
       expect(await p.exit, p.stderr()).toBe(0);
       expect(p.stdout().length).toBeGreaterThan(0);
       expect(p.stderr()).toBe('');
     });
+
+    it('the digest shows the rules at work on the fast clock: flood levels, an AQI with its category, lamps changing level', async () => {
+      const digest = () => demo.stdout().split('\n').filter((l) => l.startsWith('[sim '));
+      const seen = () => {
+        const lines = digest();
+        const flood = lines.map((l) => / m (BD I{1,3}) \|/.exec(l)?.[1]).filter(Boolean);
+        const aqi = lines.map((l) => /VN_AQI (\d+) (tot|trung_binh|kem|xau|rat_xau|nguy_hai) \(EPA \d+\)/.exec(l)).filter(Boolean);
+        const lamps = new Set(lines.map((l) => / lamps (\d+) % (schedule|override|light-sensor)/.exec(l)?.[1]).filter(Boolean));
+        return flood.length > 0 && aqi.length > 0 && lamps.size >= 2 ? { flood, aqi, lamps } : undefined;
+      };
+      // a simulated day is 2 minutes: the river floods, hours close, the night's dimming steps pass
+      const got = await eventually(async () => seen(), 150_000, 'the digest to show flood levels, an AQI and two lamp levels').catch((err: Error) => {
+        throw new Error(`${err.message}; digest: ${digest().slice(-6).join('\n')}; stderr: ${demo.stderr().slice(-500)}`);
+      });
+      expect(got.flood[0]).toMatch(/^BD I{1,3}$/);
+      expect(Number(got.aqi[0]![1])).toBeGreaterThanOrEqual(0);
+      expect(got.lamps.size).toBeGreaterThanOrEqual(2);
+      // the flood alarm reached central's alarm list with its level
+      const alarms = shell(at(/^node dist\/edgectl\.js alarm list /));
+      running.push(alarms);
+      expect(await alarms.exit, alarms.stderr()).toBe(0);
+      expect(alarms.stdout()).toMatch(/flood\.level\/dongha\s+\S+\s+\S+\s+BD_I/);
+    }, 180_000);
 
     it('the readings curl answers JSON readings', async () => {
       const p = shell(at(/^curl .*\/readings\?/));

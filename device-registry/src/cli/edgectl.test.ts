@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -381,5 +381,37 @@ describe("edgectl shows times in the site's time zone; JSON keeps UTC ms", () =>
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('--tz: unknown time zone "Mars/Olympus"');
     expect((await run(['site', 'show', 'mars'])).code).toBe(1);
+  });
+
+  it('rules set | show | clear: a YAML file of rules goes into the next pushed configuration; a bad one names each problem', async () => {
+    await seed('gw-rules', 'dongha');
+    expect((await run(['device', 'add', 'gw-rules', 'river-radar', '--line', 'bus1', '--profile', 'geolux-lx80', '--unit', '2'])).code).toBe(0);
+    const file = join(dir, 'rules.yaml');
+    writeFileSync(file, ['flood:', '  - id: dongha', '    sensor: { dev: river-radar, pt: distance }', '    kind: radar', '    sensorHeight: 8', '    levels: { bd1: 2.0, bd2: 3.0, bd3: 4.0 }', ''].join('\n'));
+    const set = await run(['rules', 'set', 'gw-rules', file]);
+    expect(set.code, set.stderr).toBe(0);
+    expect(set.stdout).toContain('rules of gw-rules set: 1 flood station; push them with: edgectl config push gw-rules');
+    const show = await run(['rules', 'show', 'gw-rules']);
+    expect(show.stdout).toMatch(/flood:\s+dongha/);
+    expect(show.stdout).toMatch(/by tech-ana/);
+    expect((await run(['config', 'push', 'gw-rules'])).code).toBe(0);
+    const latest = await registry.services.configs.current('gw-rules');
+    expect(latest?.document.rules).toEqual({ flood: [expect.objectContaining({ id: 'dongha', levels: { bd1: 2, bd2: 3, bd3: 4 } })] });
+
+    const bad = join(dir, 'bad-rules.json');
+    writeFileSync(bad, JSON.stringify({ flood: [{ id: 'dongha', sensor: { dev: 'river-radar', pt: 'stage' }, kind: 'radar', sensorHeight: 8, levels: { bd1: 2, bd2: 3, bd3: 4 }, outputs: { bd1: [{ dev: 'th-1', pt: 'temperature' }] } }] }));
+    const refused = await run(['rules', 'set', 'gw-rules', bad]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('body.flood[0].sensor.pt: device "river-radar" has no point "stage"');
+    expect(refused.stderr).toContain('body.flood[0].outputs.bd1[0].pt: point "temperature" of device "th-1" is not writable');
+    expect(refused.stderr).toContain('(REG_VALIDATION)');
+    writeFileSync(bad, 'flood: [\n');
+    expect((await run(['rules', 'set', 'gw-rules', bad])).stderr).toMatch(/bad-rules.json: line \d+, column \d+/);
+    expect((await run(['rules', 'set', 'gw-rules', join(dir, 'missing.yaml')])).stderr).toContain('cannot read');
+
+    expect((await run(['rules', 'clear', 'gw-rules'])).stdout).toContain('rules of gw-rules cleared');
+    const gone = await run(['rules', 'show', 'gw-rules']);
+    expect(gone.code).toBe(1);
+    expect(gone.stderr).toContain('(REG_NOT_FOUND)');
   });
 });

@@ -9,6 +9,7 @@ import { eventCommands } from './commands/events.js';
 import { gatewayCommands } from './commands/gateway.js';
 import { lineCommands } from './commands/line.js';
 import { rolloutCommands } from './commands/rollout.js';
+import { rulesCommands } from './commands/rules.js';
 import { siteCommands } from './commands/site.js';
 import { tokenCommands } from './commands/token.js';
 import { Output, type CliIo } from './output.js';
@@ -18,7 +19,7 @@ import { EXIT } from './watch.js';
 
 export const DEFAULT_REGISTRY_URL = 'http://127.0.0.1:8780';
 
-export const COMMANDS: readonly CommandSpec[] = [...siteCommands, ...gatewayCommands, ...lineCommands, ...deviceCommands, ...configCommands, ...rolloutCommands, ...tokenCommands, ...auditCommands, ...cmdCommands, ...alarmCommands, ...eventCommands];
+export const COMMANDS: readonly CommandSpec[] = [...siteCommands, ...gatewayCommands, ...lineCommands, ...deviceCommands, ...rulesCommands, ...configCommands, ...rolloutCommands, ...tokenCommands, ...auditCommands, ...cmdCommands, ...alarmCommands, ...eventCommands];
 
 const GLOBAL_OPTIONS: Record<string, OptionSpec> = {
   registry: { type: 'string' },

@@ -9,9 +9,11 @@ import type { IssuedConfig } from '../service/config-service.js';
 import type { DeviceInput, LineInput } from '../service/device-service.js';
 import type { GatewayView } from '../service/gateway-service.js';
 import type { RolloutInput, RolloutView } from '../service/rollout-service.js';
+import type { RulesRecord } from '../repos/rules-repo.js';
 import type { SiteInput } from '../service/site-service.js';
 
 // Wire shapes: the registry's own types (type-only imports; nothing of the server is bundled).
+export type RulesView = RulesRecord;
 export type { AuditEntry, ConfigVersion, ConfigVersionSummary, IssuedConfig, DeviceInput, DeviceRecord, GatewayView, LineInput, ProblemItem, Role, RolloutInput, RolloutView, Site, SiteInput, ApiToken };
 
 export interface LineView {
@@ -228,6 +230,18 @@ export class RegistryClient {
   }
   async removeDevice(gatewayId: string, deviceId: string): Promise<void> {
     await this.request('DELETE', `/v1/gateways/${seg(gatewayId)}/devices/${seg(deviceId)}`);
+  }
+
+  // --- rules ---
+  getRules(gatewayId: string): Promise<RulesView> {
+    return this.request('GET', `/v1/gateways/${seg(gatewayId)}/rules`);
+  }
+  /** Replaces the gateway's rules record (the configuration's `rules` section). */
+  putRules(gatewayId: string, rules: Record<string, unknown>): Promise<RulesView> {
+    return this.request('PUT', `/v1/gateways/${seg(gatewayId)}/rules`, rules);
+  }
+  async deleteRules(gatewayId: string): Promise<void> {
+    await this.request('DELETE', `/v1/gateways/${seg(gatewayId)}/rules`);
   }
 
   // --- configuration ---

@@ -1,6 +1,7 @@
 import type { Generated } from 'kysely';
 import type { CameraTables } from './camera-schema.js';
 import type { OpsTables } from './ops-schema.js';
+import type { RulesTables } from './migration-gateway-rules.js';
 
 /**
  * Table shapes as both SQLite and PostgreSQL return them: timestamps are bigint ms (parsed to
@@ -188,7 +189,7 @@ export interface TelemetryTable {
   err: string | null;
 }
 
-export interface RegistryTables extends CameraTables, OpsTables {
+export interface RegistryTables extends CameraTables, OpsTables, RulesTables {
   sites: SitesTable;
   gateways: GatewaysTable;
   enrollment_codes: EnrollmentCodesTable;

@@ -12,6 +12,7 @@ import { EventsRepo } from '../repos/events-repo.js';
 import { GatewaysRepo } from '../repos/gateways-repo.js';
 import { InventoryRepo } from '../repos/inventory-repo.js';
 import { RolloutsRepo } from '../repos/rollouts-repo.js';
+import { RulesRepo } from '../repos/rules-repo.js';
 import { SitesRepo } from '../repos/sites-repo.js';
 import { TelemetryRepo } from '../repos/telemetry-repo.js';
 import { TokensRepo } from '../repos/tokens-repo.js';
@@ -32,6 +33,7 @@ export class Repos {
   readonly events: EventsRepo;
   readonly alarms: AlarmsRepo;
   readonly commands: CommandsRepo;
+  readonly rules: RulesRepo;
 
   constructor(readonly db: Kysely<RegistryTables>) {
     this.sites = new SitesRepo(db);
@@ -46,6 +48,7 @@ export class Repos {
     this.events = new EventsRepo(db);
     this.alarms = new AlarmsRepo(db);
     this.commands = new CommandsRepo(db);
+    this.rules = new RulesRepo(db);
   }
 }
 

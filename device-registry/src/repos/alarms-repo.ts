@@ -132,6 +132,12 @@ export class AlarmsRepo {
     return r ? toAlarm(r) : undefined;
   }
 
+  /** The newest occurrence of a key, active or not. */
+  async latest(gatewayId: string, key: string): Promise<AlarmRecord | undefined> {
+    const r = await this.select().where('alarms.gateway_id', '=', gatewayId).where('alarms.alarm_key', '=', key).orderBy('alarms.id', 'desc').executeTakeFirst();
+    return r ? toAlarm(r) : undefined;
+  }
+
   /** The occurrence a given clear (by its seq) ended, if any. */
   async clearedBy(gatewayId: string, key: string, seq: number): Promise<AlarmRecord | undefined> {
     const r = await this.select().where('alarms.gateway_id', '=', gatewayId).where('alarms.alarm_key', '=', key).where('alarms.cleared_seq', '=', seq).orderBy('alarms.id', 'desc').executeTakeFirst();

@@ -1,9 +1,10 @@
 import type { Kysely, Selectable } from 'kysely';
 import type { CamerasTable, DevicesTable, LinesTable, RegistryTables } from '../db/schema.js';
 import { CameraStatusRepo } from './camera-status-repo.js';
+import { RulesRepo } from './rules-repo.js';
 import { affected, parseJson } from './json.js';
 
-export type LineType = 'rtu' | 'tcp' | 'rtu-over-tcp';
+export type LineType = 'rtu' | 'tcp' | 'rtu-over-tcp' | 'firmata';
 
 export interface LineRecord {
   gatewayId: string;
@@ -172,13 +173,14 @@ export class InventoryRepo {
     return affected(await this.db.deleteFrom('cameras').where('gateway_id', '=', gatewayId).where('id', '=', id).executeTakeFirst()) > 0;
   }
 
-  /** Removes every line, device and camera of a gateway (devices first: they reference lines), and its camera reports. */
+  /** Removes every line, device, camera and the rules of a gateway (devices first: they reference lines), and its camera reports. */
   async deleteAllOf(gatewayId: string): Promise<void> {
     await this.db.deleteFrom('devices').where('gateway_id', '=', gatewayId).execute();
     await this.db.deleteFrom('lines').where('gateway_id', '=', gatewayId).execute();
     await this.db.deleteFrom('cameras').where('gateway_id', '=', gatewayId).execute();
     // What the gateway reported about its cameras goes with it.
     await new CameraStatusRepo(this.db).deleteAllOf(gatewayId);
+    await new RulesRepo(this.db).delete(gatewayId);
   }
 }
 

@@ -8,9 +8,9 @@ import type { RouteOptions } from './route-options.js';
 
 /** What a line record shows (responses); requests are checked with the contract's schema (inventory-bodies.ts). */
 const lineFields = {
-  type: { type: 'string', enum: ['rtu', 'tcp', 'rtu-over-tcp'] },
-  path: text(256, { description: 'Serial device (rtu), e.g. /dev/ttyUSB0' }),
-  host: text(253, { description: 'Host (tcp, rtu-over-tcp)' }),
+  type: { type: 'string', enum: ['rtu', 'tcp', 'rtu-over-tcp', 'firmata'] },
+  path: text(256, { description: 'Serial device (rtu, firmata), e.g. /dev/ttyUSB0' }),
+  host: text(253, { description: 'Host (tcp, rtu-over-tcp, a network firmata board)' }),
   port: int(1, 65535),
   baudRate: int(1, 4_000_000),
   parity: { type: 'string', enum: ['none', 'even', 'odd'] },
@@ -22,6 +22,10 @@ const lineFields = {
   maxGapRegisters: int(0, 100),
   quarantineAfter: int(1, 100),
   maxBackoffMs: int(1000, 3_600_000),
+  pollIntervalMs: int(100, 86_400_000),
+  samplingIntervalMs: int(10, 65_535),
+  handshakeTimeoutMs: int(500, 120_000),
+  devices: { type: 'array', description: "A firmata board's devices with their pins (Modbus lines' devices are device records)", items: { type: 'object', additionalProperties: true } },
 };
 const lineSchema = { type: 'object', required: ['id', 'type', 'createdAt', 'updatedAt'], properties: { id: { type: 'string' }, ...lineFields, createdAt: ts, updatedAt: ts } };
 

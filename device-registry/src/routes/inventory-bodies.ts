@@ -1,15 +1,16 @@
 import { z } from 'zod';
-import { DeviceConfig, problemsFromZod, RtuLine, RtuOverTcpLine, TcpLine } from '@cityedge/contract';
+import { DeviceConfig, FirmataLineBody, problemsFromZod, RtuLine, RtuOverTcpLine, TcpLine } from '@cityedge/contract';
 import { RegistryError } from '../errors.js';
 
 /**
  * Line and device bodies are the agent's own schemas (contract config-schema.ts) less what the
  * registry fills in (ids from the path, devices from their records): one rule, one message, the
  * same words from `PUT .../lines/l1` as from `cityedge-agent check-config`. The JSON Schema the
- * OpenAPI document shows is generated from the same zod schemas.
+ * OpenAPI document shows is generated from the same zod schemas. A Firmata board has no device
+ * records: its devices (groups of pins) are part of its line record.
  */
 const lineWithoutRecords = { id: true, devices: true } as const;
-export const LineBody = z.discriminatedUnion('type', [RtuLine.omit(lineWithoutRecords), TcpLine.omit(lineWithoutRecords), RtuOverTcpLine.omit(lineWithoutRecords)]);
+export const LineBody = z.discriminatedUnion('type', [RtuLine.omit(lineWithoutRecords), TcpLine.omit(lineWithoutRecords), RtuOverTcpLine.omit(lineWithoutRecords), FirmataLineBody]);
 
 const lineId = RtuLine.shape.id;
 /** PUT /v1/gateways/:id/devices/:deviceId (the id is in the path). */

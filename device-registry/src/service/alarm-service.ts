@@ -1,4 +1,4 @@
-import { alarmTransitions, type AlarmTransition, type EventSeverity } from '@cityedge/contract';
+import { alarmTransitions, siteAcknowledgement, type AlarmTransition, type EventSeverity } from '@cityedge/contract';
 import type { Repos, RegistryStore } from '../db/store.js';
 import { conflict, notFound } from '../errors.js';
 import type { AlarmHistoryEntry, AlarmQuery, AlarmRecord } from '../repos/alarms-repo.js';
@@ -39,6 +39,26 @@ export class AlarmService {
     for (const t of alarmTransitions({ type: e.type, ...(e.dev !== null && { dev: e.dev }), ...(e.alarm && { alarm: e.alarm }) })) {
       await this.apply(tx, e, t);
     }
+    const ack = siteAcknowledgement(e);
+    if (ack) await this.acknowledgedAtSite(tx, e, ack);
+  }
+
+  /**
+   * A technician acknowledged a rule alarm at the gateway (`alarm.ack`): the occurrence it
+   * acknowledged is acknowledged here too, by that person at that gateway, unless someone
+   * already did. The occurrence is the one active when the acknowledgement happened: the newest
+   * one, if it was raised before and not cleared before the acknowledgement.
+   */
+  private async acknowledgedAtSite(tx: Repos, e: StoredEvent, ack: { key: string; actor: string }): Promise<void> {
+    const target = await tx.alarms.latest(e.gatewayId, ack.key);
+    if (!target || target.raisedAt > e.ts || (target.clearedAt !== null && target.clearedAt < e.ts)) {
+      this.deps.logger.debug({ gatewayId: e.gatewayId, key: ack.key, seq: e.seq }, 'an acknowledgement at the gateway for an alarm central does not have open');
+      return;
+    }
+    const by = `${ack.actor} at ${e.gatewayId}`;
+    if (!(await tx.alarms.acknowledge(target.id, { by, note: null, now: e.ts }))) return;
+    await tx.alarms.addHistory(target.id, { ts: e.ts, action: 'acknowledged', actor: by, seq: e.seq, severity: null, level: null, message: null, note: 'acknowledged at the gateway' });
+    this.deps.logger.info({ gatewayId: e.gatewayId, key: ack.key, alarmId: target.id }, 'alarm acknowledged at the gateway');
   }
 
   private async apply(tx: Repos, e: StoredEvent, t: AlarmTransition): Promise<void> {

@@ -1,7 +1,7 @@
 import { builtinProfiles, createCatalog, DEFAULT_TOPIC_PREFIX, resolveGatewayConfig, type ProfileCatalog } from '@cityedge/contract';
 import type { Gateway } from '../repos/gateways-repo.js';
 import type { DeviceRecord, LineRecord } from '../repos/inventory-repo.js';
-import type { ProblemItem } from '../errors.js';
+import { RegistryError, type ProblemItem } from '../errors.js';
 import type { BrokerInfo } from './ports.js';
 
 export type ConfigDocument = Record<string, unknown>;
@@ -22,7 +22,12 @@ export class ConfigComposer {
     this.catalog = createCatalog(builtinProfiles);
   }
 
-  compose(gateway: Gateway, lines: readonly LineRecord[], devices: readonly DeviceRecord[]): ConfigDocument {
+  /**
+   * The document of a gateway's records. A Firmata line carries its board's devices (groups of
+   * pins) in its own record; device records belong to Modbus lines. `rules` is the gateway's
+   * rules record, if it has one.
+   */
+  compose(gateway: Gateway, lines: readonly LineRecord[], devices: readonly DeviceRecord[], rules?: Record<string, unknown>): ConfigDocument {
     const { forwarding: defaultForwarding, ...defaults } = this.defaults as { forwarding?: Record<string, unknown> } & ConfigDocument;
     return {
       ...defaults,
@@ -35,8 +40,9 @@ export class ConfigComposer {
         ...(l.host !== null && { host: l.host }),
         ...(l.port !== null && { port: l.port }),
         ...l.settings,
-        devices: devices.filter((d) => d.lineId === l.id).map(deviceEntry),
+        ...(l.type !== 'firmata' && { devices: devices.filter((d) => d.lineId === l.id).map(deviceEntry) }),
       })),
+      ...(rules !== undefined && { rules }),
       // The password is not in the document: the agent uses the one it received at enrollment.
       forwarding: { ...defaultForwarding, brokerUrl: this.broker.url, topicPrefix: this.broker.topicPrefix ?? DEFAULT_TOPIC_PREFIX, username: gateway.id, clientId: gateway.id },
     };
@@ -73,4 +79,18 @@ export function problemsToFields(problems: readonly ProblemItem[], docPath: stri
     if (p.path.startsWith(docPath + '.') || p.path.startsWith(docPath + '[')) return { path: bodyPrefix + p.path.slice(docPath.length), message: p.message };
     return { path: `config.${p.path}`, message: p.message };
   });
+}
+
+/**
+ * Refuses a change to a gateway's records (REG_VALIDATION, every problem with its path) when the
+ * document composed with it has problems: those inside `docPath` are named as request fields
+ * (`body...`, then `rename`d, e.g. body.id -> params.lineId), others by their document path.
+ */
+export function refuseProblems(problems: readonly ProblemItem[], docPath: string, rename: Record<string, string> = {}): void {
+  const fields = problemsToFields(problems, docPath, 'body').map((p) => {
+    const to = Object.entries(rename).find(([from]) => p.path === from || p.path.startsWith(from + '.') || p.path.startsWith(from + '['));
+    return to ? { ...p, path: to[1] + p.path.slice(to[0].length) } : p;
+  });
+  const first = fields[0];
+  if (first) throw new RegistryError('REG_VALIDATION', fields.map((p) => `${p.path}: ${p.message}`).join('; '), { field: first.path, problems: fields });
 }

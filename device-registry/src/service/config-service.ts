@@ -208,7 +208,7 @@ export class ConfigService {
   private async composeFrom(repos: Repos, gatewayId: string): Promise<ConfigDocument> {
     const gw = await repos.gateways.get(gatewayId);
     if (!gw) throw notFound('gateway', gatewayId);
-    return this.composer.compose(gw, await repos.inventory.listLines(gatewayId), await repos.inventory.listDevices(gatewayId));
+    return this.composer.compose(gw, await repos.inventory.listLines(gatewayId), await repos.inventory.listDevices(gatewayId), (await repos.rules.get(gatewayId))?.rules);
   }
 
   private async requireGateway(id: string, repos: Repos = this.store): Promise<void> {

@@ -2,7 +2,8 @@ import type { Repos, RegistryStore } from '../db/store.js';
 import { conflict, isUniqueViolation, notFound, RegistryError } from '../errors.js';
 import type { Gateway } from '../repos/gateways-repo.js';
 import type { DeviceRecord, LineRecord, LineType } from '../repos/inventory-repo.js';
-import { problemsToFields, type ConfigComposer } from './config-composer.js';
+import { refuseProblems, type ConfigComposer } from './config-composer.js';
+import type { RulesRecord } from '../repos/rules-repo.js';
 import type { CallContext, ServiceDeps } from './context.js';
 
 export interface LineInput {
@@ -49,12 +50,16 @@ export class DeviceService {
       const lines = await tx.inventory.listLines(gatewayId);
       const devices = await tx.inventory.listDevices(gatewayId);
       const prev = lines.find((l) => l.id === lineId);
+      const users = devices.filter((d) => d.lineId === lineId);
+      if (input.type === 'firmata' && users.length > 0) {
+        throw conflict(`line "${lineId}" has device records ${users.map((d) => d.id).join(', ')}; a firmata board's devices are part of its line record: remove or move them first`, 'body.type');
+      }
       const now = this.deps.clock.now();
       const { type, path, host, port, ...settings } = input;
       const line: LineRecord = { gatewayId, id: lineId, type, path: path ?? null, host: host ?? null, port: port ?? null, settings, createdAt: prev?.createdAt ?? now, updatedAt: now };
       const candidate = prev ? lines.map((l) => (l.id === lineId ? line : l)) : [...lines, line];
       const li = candidate.findIndex((l) => l.id === lineId);
-      this.check(gw, candidate, devices, `lines[${li}]`, { 'body.id': 'params.lineId', 'body.devices': 'devices' });
+      this.check(gw, candidate, devices, await tx.rules.get(gatewayId), `lines[${li}]`, { 'body.id': 'params.lineId', ...(type !== 'firmata' && { 'body.devices': 'devices' }) });
       await tx.inventory.upsertLine(line);
       await this.deps.auditor.record(tx, ctx, prev ? 'line.update' : 'line.create', { type: 'line', id: `${gatewayId}/${lineId}` }, { ...input });
       return { line, created: !prev };
@@ -113,8 +118,12 @@ export class DeviceService {
       const prev = devices.find((d) => d.id === deviceId);
       if (mode === 'create' && prev) throw conflict(`device "${deviceId}" already exists on gateway "${gatewayId}"`, 'body.id');
       if (mode === 'replace' && !prev) throw notFound('device', deviceId);
-      if (!lines.some((l) => l.id === input.lineId)) {
+      const line = lines.find((l) => l.id === input.lineId);
+      if (!line) {
         throw new RegistryError('REG_VALIDATION', `body.lineId: gateway "${gatewayId}" has no line "${input.lineId}" (it has: ${lines.map((l) => l.id).join(', ') || 'none; create one first'})`, { field: 'body.lineId' });
+      }
+      if (line.type === 'firmata') {
+        throw new RegistryError('REG_VALIDATION', `body.lineId: line "${input.lineId}" is a firmata board: its devices and pins are part of the line record (PUT /v1/gateways/${gatewayId}/lines/${input.lineId} with "devices")`, { field: 'body.lineId' });
       }
       const now = this.deps.clock.now();
       const device: DeviceRecord = {
@@ -135,7 +144,7 @@ export class DeviceService {
       const candidate = prev ? devices.map((d) => (d.id === deviceId ? device : d)) : [...devices, device];
       const li = lines.findIndex((l) => l.id === device.lineId);
       const di = candidate.filter((d) => d.lineId === device.lineId).findIndex((d) => d.id === deviceId);
-      this.check(gw, lines, candidate, `lines[${li}].devices[${di}]`, mode === 'replace' ? { 'body.id': 'params.deviceId' } : {});
+      this.check(gw, lines, candidate, await tx.rules.get(gatewayId), `lines[${li}].devices[${di}]`, mode === 'replace' ? { 'body.id': 'params.deviceId' } : {});
       if (prev) await tx.inventory.updateDevice(device);
       else await tx.inventory.insertDevice(device);
       await this.deps.auditor.record(tx, ctx, prev ? 'device.update' : 'device.create', { type: 'device', id: `${gatewayId}/${deviceId}` }, { ...input });
@@ -143,13 +152,9 @@ export class DeviceService {
     });
   }
 
-  private check(gw: Gateway, lines: LineRecord[], devices: DeviceRecord[], docPath: string, rename: Record<string, string> = {}): void {
-    const problems = problemsToFields(this.composer.validate(this.composer.compose(gw, lines, devices)), docPath, 'body').map((p) => {
-      const to = Object.entries(rename).find(([from]) => p.path === from || p.path.startsWith(from + '.') || p.path.startsWith(from + '['));
-      return to ? { ...p, path: to[1] + p.path.slice(to[0].length) } : p;
-    });
-    const first = problems[0];
-    if (first) throw new RegistryError('REG_VALIDATION', problems.map((p) => `${p.path}: ${p.message}`).join('; '), { field: first.path, problems });
+  /** The gateway's document with the change (and its rules, which may name the changed records) must be one the agent accepts. */
+  private check(gw: Gateway, lines: LineRecord[], devices: DeviceRecord[], rules: RulesRecord | undefined, docPath: string, rename: Record<string, string> = {}): void {
+    refuseProblems(this.composer.validate(this.composer.compose(gw, lines, devices, rules?.rules)), docPath, rename);
   }
 
   private async gateway(repos: Repos, id: string): Promise<Gateway> {

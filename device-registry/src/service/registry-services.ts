@@ -19,6 +19,7 @@ import { GatewayCredentials } from './gateway-credentials.js';
 import { GatewayService } from './gateway-service.js';
 import { NoBrokerCommandPublisher, type BrokerIdentity, type BrokerInfo, type CommandPublisher, type ConfigPublisher } from './ports.js';
 import { RolloutService } from './rollout-service.js';
+import { RulesService } from './rules-service.js';
 import { SiteService } from './site-service.js';
 import { TokenService } from './token-service.js';
 
@@ -55,6 +56,8 @@ export interface RegistryServices {
   enrollment: EnrollmentService;
   credentials: GatewayCredentials;
   devices: DeviceService;
+  /** A gateway's rules (flood, air quality, lighting, derived readings), composed into its configuration. */
+  rules: RulesService;
   cameras: CameraService;
   /** What gateways report about their cameras: state, inventory, thumbnails, discovered devices. */
   cameraStatus: CameraStatusService;
@@ -98,6 +101,7 @@ export function createServices(o: RegistryServiceOptions): RegistryServices {
     enrollment,
     credentials: new GatewayCredentials(o.store),
     devices: new DeviceService(o.store, deps('devices'), composer),
+    rules: new RulesService(o.store, deps('rules'), composer),
     cameras,
     cameraStatus: new CameraStatusService(o.store, deps('camera-status'), cameras),
     composer,

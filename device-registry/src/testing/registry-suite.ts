@@ -8,6 +8,7 @@ import { configSuite } from './suite-config.js';
 import { enrollmentSuite } from './suite-enrollment.js';
 import { eventsAlarmsSuite } from './suite-events-alarms.js';
 import { fleetSuite } from './suite-fleet.js';
+import { rulesSuite } from './suite-rules.js';
 
 /**
  * The registry's contract suite: the same tests over any store (SQLite in `npm test`,
@@ -38,5 +39,6 @@ export function registrySuite(name: string, makeStore: StoreFactory): void {
     cameraSuite(reg);
     eventsAlarmsSuite(reg);
     commandsSuite(reg);
+    rulesSuite(reg);
   });
 }

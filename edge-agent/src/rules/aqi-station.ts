@@ -1,4 +1,4 @@
-import { AQI_POLLUTANTS, CommandError, type AqiPollutant, type AqiStationRule, type Reading } from '@cityedge/contract';
+import { ALARM_ACKNOWLEDGED, AQI_POLLUTANTS, CommandError, type AqiPollutant, type AqiStationRule, type Reading } from '@cityedge/contract';
 import { dailyAqi, dailyInputs, hourlyAqi, type HourSeries } from './aqi-index.js';
 import { AlarmLatch, type AlarmSnapshot } from './alarm-latch.js';
 import { pointKey, type Rule, type RuleCommandResult, type RuleOutput } from './rule.js';
@@ -94,7 +94,7 @@ export class AqiStation implements Rule {
     this.alarm.acknowledge();
     this.state.alarm = this.alarm.snapshot();
     this.save();
-    this.out.event({ type: 'alarm.acknowledged', ts: this.ctx.clock.now(), severity: 'info', message: `${key} acknowledged by ${actor}`, data: { key, actor, level: this.alarm.level, silenced: 0 } });
+    this.out.event({ type: ALARM_ACKNOWLEDGED, ts: this.ctx.clock.now(), severity: 'info', message: `${key} acknowledged by ${actor}`, data: { key, actor, level: this.alarm.level, silenced: 0 } });
     return { ok: true, result: { key, level: this.alarm.level, silenced: 0 } };
   }
 

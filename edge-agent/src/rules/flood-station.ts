@@ -1,4 +1,4 @@
-import { EventType, type FloodStationRule, type GatewayEvent, type Reading, type WarningOutput, CommandError } from '@cityedge/contract';
+import { ALARM_ACKNOWLEDGED, EventType, type FloodStationRule, type GatewayEvent, type Reading, type WarningOutput, CommandError } from '@cityedge/contract';
 import { AlarmLatch, type AlarmSnapshot } from './alarm-latch.js';
 import { LEVEL_NAMES, stageFrom, targetLevel } from './flood-levels.js';
 import type { OutputWriter } from './output-writer.js';
@@ -149,7 +149,7 @@ export class FloodStation implements Rule {
     this.driveOutputs();
     this.save();
     const silenced = before - [...this.drivers.values()].filter((d) => d.running).length;
-    this.out.event({ type: 'alarm.acknowledged', ts, severity: 'info', message: `${key} acknowledged by ${actor}${silenced ? `; ${silenced} warning output(s) silenced` : ''}`, data: { key, actor, ...(level && { level }), silenced } });
+    this.out.event({ type: ALARM_ACKNOWLEDGED, ts, severity: 'info', message: `${key} acknowledged by ${actor}${silenced ? `; ${silenced} warning output(s) silenced` : ''}`, data: { key, actor, ...(level && { level }), silenced } });
     return { ok: true, result: { key, ...(level && { level }), silenced } };
   }
 

@@ -1,4 +1,4 @@
-import { CommandError, type LightingGroupRule, type Reading } from '@cityedge/contract';
+import { ALARM_ACKNOWLEDGED, CommandError, type LightingGroupRule, type Reading } from '@cityedge/contract';
 import { AlarmLatch, type AlarmSnapshot } from './alarm-latch.js';
 import { LightingSchedule } from './lighting-schedule.js';
 import type { OutputWriter } from './output-writer.js';
@@ -119,7 +119,7 @@ export class LightingGroup implements Rule {
     if (!latch.raised) return { ok: false, code: CommandError.unknownTarget, message: `${key} is not raised` };
     latch.acknowledge();
     this.save();
-    this.out.event({ type: 'alarm.acknowledged', ts: this.ctx.clock.now(), severity: 'info', message: `${key} acknowledged by ${actor}`, data: { key, actor, level: latch.level, silenced: 0 } });
+    this.out.event({ type: ALARM_ACKNOWLEDGED, ts: this.ctx.clock.now(), severity: 'info', message: `${key} acknowledged by ${actor}`, data: { key, actor, level: latch.level, silenced: 0 } });
     return { ok: true, result: { key, level: latch.level, silenced: 0 } };
   }
 

@@ -43,14 +43,17 @@ export interface RuleStateStore {
   ids(): string[];
 }
 
-/** The scheduler of the running agent: setTimeout against the injected clock. */
-export function timeoutScheduler(clock: { now(): number }): RuleScheduler {
+/**
+ * The scheduler of the running agent: setTimeout against the injected clock, which runs `scale`
+ * clock ms per real ms (1 but for a demo's fast clock).
+ */
+export function timeoutScheduler(clock: { now(): number }, scale = 1): RuleScheduler {
   const MAX_DELAY = 2 ** 31 - 1;
   return {
     setTimer(atMs, fn) {
       const h: { t?: NodeJS.Timeout } = {};
       const arm = () => {
-        const delay = atMs - clock.now();
+        const delay = Math.ceil((atMs - clock.now()) / scale);
         // setTimeout cannot wait longer than ~24.8 days; re-arm until it is time.
         h.t = delay > MAX_DELAY ? setTimeout(arm, MAX_DELAY) : setTimeout(fn, Math.max(0, delay));
         h.t.unref?.();
