@@ -13,6 +13,7 @@ import { cameraStatusRoutes } from './routes/camera-status.js';
 import { cameraRoutes } from './routes/cameras.js';
 import { commandRoutes } from './routes/commands.js';
 import { configRoutes } from './routes/configs.js';
+import { consoleRoutes, defaultConsoleDir } from './routes/console.js';
 import { deviceRoutes } from './routes/devices.js';
 import { DEFAULT_ENROLL_RATE_LIMIT, enrollRoutes } from './routes/enroll.js';
 import { eventRoutes } from './routes/events.js';
@@ -51,6 +52,8 @@ export interface AppHttpOptions {
   requestTimeoutMs?: number;
   /** Live view: ffmpeg path, ticket lifetime, limits. */
   liveView?: LiveViewOptions;
+  /** The built web console served at / (default: $CITYEDGE_CONSOLE_DIR or console/dist of this checkout). */
+  consoleDir?: string;
 }
 
 /** Either ready-made services (shared with the broker module) or what it takes to build them. */
@@ -136,5 +139,6 @@ export function buildApp(options: AppOptions): FastifyInstance {
   app.register(commandRoutes, routeOpts);
   app.register(eventRoutes, routeOpts);
   app.register(alarmRoutes, routeOpts);
+  app.register(consoleRoutes, { dir: options.consoleDir ?? defaultConsoleDir() });
   return app;
 }

@@ -66,6 +66,7 @@ export async function openRegistry(o: OpenRegistryOptions): Promise<OpenedRegist
       ...(o.publicUrl !== undefined && { publicUrl: o.publicUrl }),
       ...(o.trustProxy !== undefined && { trustProxy: o.trustProxy }),
       ...(o.bodyLimit !== undefined && { bodyLimit: o.bodyLimit }),
+      ...(o.consoleDir !== undefined && { consoleDir: o.consoleDir }),
       ...(o.requestTimeoutMs !== undefined && { requestTimeoutMs: o.requestTimeoutMs }),
       ...(o.liveView && { liveView: o.liveView }),
     });
