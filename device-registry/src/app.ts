@@ -7,6 +7,7 @@ import { errorServerOptions, installErrorHandlers } from './http/error-handler.j
 import { LiveView, type LiveViewOptions } from './live/live-view.js';
 import { errorResponses, errorSchema, object } from './http/schemas.js';
 import { RegistryMetrics } from './http/metrics.js';
+import { accountRoutes } from './routes/accounts.js';
 import { alarmRoutes } from './routes/alarms.js';
 import { auditRoutes } from './routes/audit.js';
 import { cameraStatusRoutes } from './routes/camera-status.js';
@@ -109,6 +110,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
         securitySchemes: {
           bearerAuth: { type: 'http', scheme: 'bearer', description: 'Operator API token (roles admin, technician, viewer)' },
           gatewayBasic: { type: 'http', scheme: 'basic', description: "A gateway's MQTT username (its id) and password" },
+          sessionCookie: { type: 'apiKey', in: 'cookie', name: 'cityedge_session', description: 'Console session (POST /v1/session). POST, PUT, PATCH and DELETE also need header x-csrf-token equal to the session\'s csrfToken, else 403 REG_CSRF' },
         },
       },
     },
@@ -135,6 +137,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
   app.register(rolloutRoutes, routeOpts);
   app.register(readingRoutes, routeOpts);
   app.register(tokenRoutes, routeOpts);
+  app.register(accountRoutes, routeOpts);
   app.register(auditRoutes, routeOpts);
   app.register(commandRoutes, routeOpts);
   app.register(eventRoutes, routeOpts);

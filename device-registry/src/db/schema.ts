@@ -1,4 +1,5 @@
 import type { Generated } from 'kysely';
+import type { AccountTables } from './accounts-schema.js';
 import type { CameraTables } from './camera-schema.js';
 import type { OpsTables } from './ops-schema.js';
 
@@ -188,7 +189,7 @@ export interface TelemetryTable {
   err: string | null;
 }
 
-export interface RegistryTables extends CameraTables, OpsTables {
+export interface RegistryTables extends CameraTables, OpsTables, AccountTables {
   sites: SitesTable;
   gateways: GatewaysTable;
   enrollment_codes: EnrollmentCodesTable;

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
 import pg from 'pg';
+import { AccountsRepo } from '../repos/accounts-repo.js';
 import { AlarmsRepo } from '../repos/alarms-repo.js';
 import { AuditRepo } from '../repos/audit-repo.js';
 import { CameraStatusRepo } from '../repos/camera-status-repo.js';
@@ -32,6 +33,7 @@ export class Repos {
   readonly events: EventsRepo;
   readonly alarms: AlarmsRepo;
   readonly commands: CommandsRepo;
+  readonly accounts: AccountsRepo;
 
   constructor(readonly db: Kysely<RegistryTables>) {
     this.sites = new SitesRepo(db);
@@ -46,6 +48,7 @@ export class Repos {
     this.events = new EventsRepo(db);
     this.alarms = new AlarmsRepo(db);
     this.commands = new CommandsRepo(db);
+    this.accounts = new AccountsRepo(db);
   }
 }
 

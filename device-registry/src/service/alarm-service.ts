@@ -3,7 +3,7 @@ import type { Repos, RegistryStore } from '../db/store.js';
 import { conflict, notFound } from '../errors.js';
 import type { AlarmHistoryEntry, AlarmQuery, AlarmRecord } from '../repos/alarms-repo.js';
 import type { StoredEvent } from '../repos/events-repo.js';
-import type { CallContext, ServiceDeps } from './context.js';
+import { actorLabel, type CallContext, type ServiceDeps } from './context.js';
 
 const SEVERITY_RANK: Record<EventSeverity, number> = { info: 0, warning: 1, alarm: 2, critical: 3 };
 
@@ -11,9 +11,6 @@ export interface AlarmView extends AlarmRecord {
   history: AlarmHistoryEntry[];
 }
 
-function actorName(ctx: CallContext): string {
-  return ctx.actor.kind === 'token' ? ctx.actor.name : ctx.actor.kind === 'gateway' ? `gateway:${ctx.actor.id}` : ctx.actor.kind;
-}
 
 /**
  * Alarms from the events gateways send, with the ISA-18.2 life cycle: one occurrence per
@@ -131,7 +128,7 @@ export class AlarmService {
    * is closed by this. Acknowledging twice is a conflict naming who did it first.
    */
   async acknowledge(id: number, note: string | undefined, ctx: CallContext): Promise<AlarmView> {
-    const by = actorName(ctx);
+    const by = actorLabel(ctx);
     await this.store.transaction(async (tx) => {
       const a = await tx.alarms.get(id);
       if (!a) throw notFound('alarm', id);

@@ -3,6 +3,7 @@ import { systemClock, type Clock } from '../clock.js';
 import type { RegistryStore } from '../db/store.js';
 import { SecretBox } from '../security/secret-box.js';
 import type { SigningKey } from '../security/signing-key.js';
+import { AccountService, type AccountServiceOptions } from './account-service.js';
 import { AlarmService } from './alarm-service.js';
 import { AuditService } from './audit-service.js';
 import { CameraService } from './camera-service.js';
@@ -42,6 +43,8 @@ export interface RegistryServiceOptions {
   extraPublicKeys?: string[];
   /** Fleet-wide settings every composed configuration starts from (buffer, ota, http, log, cameras...). */
   documentDefaults?: Record<string, unknown>;
+  /** Console sessions: idle and absolute lifetimes, lockout and sign-in rate limits. */
+  accountOptions?: AccountServiceOptions;
 }
 
 /** The registry's logic, shared by the HTTP routes and the broker module's MQTT follower. */
@@ -63,6 +66,8 @@ export interface RegistryServices {
   rollouts: RolloutService;
   fleet: FleetService;
   tokens: TokenService;
+  /** Console accounts (people with a password) and their sessions. */
+  accounts: AccountService;
   audit: AuditService;
   /** Commands to gateways: signed, published, answered through events. */
   commands: CommandService;
@@ -105,6 +110,7 @@ export function createServices(o: RegistryServiceOptions): RegistryServices {
     rollouts,
     fleet: new FleetService(o.store, deps('fleet'), configs, rollouts),
     tokens: new TokenService(o.store, deps('tokens')),
+    accounts: new AccountService(o.store, deps('accounts'), o.accountOptions),
     audit: new AuditService(o.store, deps('audit')),
     commands,
     alarms,

@@ -4,7 +4,7 @@ import type { ConfigState } from '../repos/configs-repo.js';
 import type { Rollout, RolloutItem, RolloutItemState } from '../repos/rollouts-repo.js';
 import { randomId } from '../security/secrets.js';
 import type { ConfigService } from './config-service.js';
-import { SYSTEM, type CallContext, type ServiceDeps } from './context.js';
+import { actorLabel, SYSTEM, type CallContext, type ServiceDeps } from './context.js';
 
 export interface RolloutInput {
   /** Exactly one of site and tag. */
@@ -67,7 +67,7 @@ export class RolloutService {
     }
     const now = this.deps.clock.now();
     const canarySize = Math.min(input.canary, gateways.length);
-    const rollout: Rollout = { id: randomId(), target, canarySize, state: canarySize > 0 ? 'canary' : 'rolling', reason: null, note: input.note ?? null, createdBy: ctxName(ctx), createdAt: now, updatedAt: now };
+    const rollout: Rollout = { id: randomId(), target, canarySize, state: canarySize > 0 ? 'canary' : 'rolling', reason: null, note: input.note ?? null, createdBy: actorLabel(ctx), createdAt: now, updatedAt: now };
     const items: RolloutItem[] = gateways.map((g, i) => ({ rolloutId: rollout.id, gatewayId: g.id, phase: i < canarySize ? 'canary' : 'rest', position: i, version: null, state: 'waiting', reason: null, updatedAt: now }));
     await this.store.transaction(async (tx) => {
       await tx.rollouts.insert(rollout, items);
@@ -151,6 +151,3 @@ export class RolloutService {
   }
 }
 
-function ctxName(ctx: CallContext): string {
-  return ctx.actor.kind === 'token' ? ctx.actor.name : ctx.actor.kind;
-}
