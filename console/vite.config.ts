@@ -1,5 +1,5 @@
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
 import { defineConfig, type Plugin } from 'vite';
 
@@ -10,7 +10,7 @@ function precompress(): Plugin {
     name: 'cityedge-precompress',
     apply: 'build',
     configResolved(c) {
-      outDir = c.build.outDir;
+      outDir = resolve(c.root, c.build.outDir);
     },
     closeBundle() {
       const walk = (dir: string): string[] => readdirSync(dir).flatMap((n) => (statSync(join(dir, n)).isDirectory() ? walk(join(dir, n)) : [join(dir, n)]));

@@ -70,6 +70,7 @@ describe('alarm levels in their official colours', () => {
   it('reads flood levels BD I/II/III in their usual spellings', () => {
     expect(floodLevel('BD I')).toBe('BD I');
     expect(floodLevel('bd2')).toBe('BD II');
+    expect(floodLevel('BD_II')).toBe('BD II');
     expect(floodLevel('BĐ III')).toBe('BD III');
     expect(floodLevel('level-3')).toBe('BD III');
     expect(floodLevel('high')).toBeUndefined();
