@@ -24,6 +24,7 @@ import { metricsRoutes } from './routes/metrics.js';
 import { readingRoutes } from './routes/readings.js';
 import { rolloutRoutes } from './routes/rollouts.js';
 import { siteRoutes } from './routes/sites.js';
+import { streamRoutes, type StreamOptions } from './routes/stream.js';
 import { tokenRoutes } from './routes/tokens.js';
 import type { RateLimit } from './security/rate-limiter.js';
 import { createServices, type RegistryServiceOptions, type RegistryServices } from './service/registry-services.js';
@@ -55,6 +56,8 @@ export interface AppHttpOptions {
   liveView?: LiveViewOptions;
   /** The built web console served at / (default: $CITYEDGE_CONSOLE_DIR or console/dist of this checkout). */
   consoleDir?: string;
+  /** The console's event streams (GET /v1/stream): heartbeat, slow-client limits. */
+  stream?: StreamOptions;
 }
 
 /** Either ready-made services (shared with the broker module) or what it takes to build them. */
@@ -143,5 +146,8 @@ export function buildApp(options: AppOptions): FastifyInstance {
   app.register(eventRoutes, routeOpts);
   app.register(alarmRoutes, routeOpts);
   app.register(consoleRoutes, { dir: options.consoleDir ?? defaultConsoleDir() });
+  const streamStats = { open: 0, droppedReadings: 0, closedSlow: 0 };
+  app.decorate('streamStats', streamStats);
+  app.register(streamRoutes, { ...routeOpts, stats: streamStats, ...(options.stream && { stream: options.stream }) });
   return app;
 }

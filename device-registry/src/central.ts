@@ -149,7 +149,7 @@ export async function startCentral(o: CentralOptions): Promise<Central> {
     stops.push(() => cameras.stop());
     const ingest = new TelemetryIngest({
       connection: service('ingest'),
-      sink: services.store.telemetry,
+      sink: services.telemetry,
       logger: o.logger.child({ module: 'ingest' }),
       prefix,
       ...(sharedGroup !== undefined && { sharedGroup }),

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
 import type { Repos } from '../db/store.js';
 import type { Role } from '../repos/tokens-repo.js';
+import type { EventHub } from './event-hub.js';
 
 /** Who does something: an operator's API token, a person signed in to the console, a gateway, the enrollment endpoint or the registry itself. */
 export type Actor =
@@ -80,4 +81,6 @@ export interface ServiceDeps {
   clock: Clock;
   logger: Logger;
   auditor: Auditor;
+  /** Live changes to the console's event streams (published after commit). */
+  hub: EventHub;
 }

@@ -14,6 +14,7 @@ import { ConfigService } from './config-service.js';
 import { Auditor, type ServiceDeps } from './context.js';
 import { DeviceService } from './device-service.js';
 import { EnrollmentService } from './enrollment-service.js';
+import { EventHub } from './event-hub.js';
 import { EventService } from './event-service.js';
 import { FleetService } from './fleet-service.js';
 import { GatewayCredentials } from './gateway-credentials.js';
@@ -21,6 +22,7 @@ import { GatewayService } from './gateway-service.js';
 import { NoBrokerCommandPublisher, type BrokerIdentity, type BrokerInfo, type CommandPublisher, type ConfigPublisher } from './ports.js';
 import { RolloutService } from './rollout-service.js';
 import { SiteService } from './site-service.js';
+import { TelemetryFeed } from './telemetry-feed.js';
 import { TokenService } from './token-service.js';
 
 export interface RegistryServiceOptions {
@@ -75,11 +77,16 @@ export interface RegistryServices {
   alarms: AlarmService;
   /** Events gateways send (the EventsSink of the events ingest). */
   events: EventService;
+  /** Live changes for the console's event streams (GET /v1/stream). */
+  hub: EventHub;
+  /** The telemetry ingest's sink: stores readings, then feeds the streams of that gateway. */
+  telemetry: TelemetryFeed;
 }
 
 export function createServices(o: RegistryServiceOptions): RegistryServices {
   const clock = o.clock ?? systemClock();
-  const deps = (module: string): ServiceDeps => ({ clock, logger: o.logger.child({ module }), auditor: new Auditor(clock) });
+  const hub = new EventHub();
+  const deps = (module: string): ServiceDeps => ({ clock, logger: o.logger.child({ module }), auditor: new Auditor(clock), hub });
   const composer = new ConfigComposer(o.brokerInfo, o.documentDefaults);
   const enrollment = new EnrollmentService(o.store, deps('enrollment'), {
     brokerInfo: o.brokerInfo,
@@ -115,5 +122,7 @@ export function createServices(o: RegistryServiceOptions): RegistryServices {
     commands,
     alarms,
     events: new EventService(o.store, deps('events'), alarms, commands),
+    hub,
+    telemetry: new TelemetryFeed(o.store, hub, clock),
   };
 }

@@ -76,7 +76,9 @@ export class RolloutService {
     this.deps.logger.info({ rolloutId: rollout.id, target, canarySize, gateways: gateways.length }, 'rollout started');
     await this.publishPhase(rollout, canarySize > 0 ? 'canary' : 'rest', ctx);
     await this.evaluate(rollout.id);
-    return this.get(rollout.id);
+    const view = await this.get(rollout.id);
+    this.deps.hub.publish('rollouts', null, view);
+    return view;
   }
 
   async get(id: string): Promise<RolloutView> {
@@ -96,6 +98,12 @@ export class RolloutService {
     if (!item || ITEM_RANK[state] <= ITEM_RANK[item.state]) return;
     await this.store.rollouts.setItem(item.rolloutId, gatewayId, { state, reason, now: this.deps.clock.now() });
     await this.evaluate(item.rolloutId);
+    await this.publish(item.rolloutId);
+  }
+
+  /** The rollout (progress, state, halt reason) to the event streams. */
+  private async publish(id: string): Promise<void> {
+    if (this.deps.hub.wants('rollouts')) this.deps.hub.publish('rollouts', null, await this.get(id));
   }
 
   private async publishPhase(rollout: Rollout, phase: 'canary' | 'rest', ctx: CallContext): Promise<void> {
