@@ -37,6 +37,8 @@ export interface CentralOptions {
   topicPrefix?: string;
   publicUrl?: string;
   adminToken?: string;
+  /** A console admin account created when missing (--admin-user, CITYEDGE_ADMIN_PASSWORD). */
+  adminAccount?: { username: string; password: string };
   /** Fleet-wide settings every composed configuration starts from. */
   documentDefaults?: Record<string, unknown>;
   /** Live view (ffmpeg path, limits); the relays start and stop with the HTTP server. */
@@ -126,6 +128,7 @@ export async function startCentral(o: CentralOptions): Promise<Central> {
         deprovisionGateway: (gw) => identity.target?.deprovisionGateway(gw) ?? Promise.resolve(),
       },
       ...(o.adminToken !== undefined && { adminToken: o.adminToken }),
+      ...(o.adminAccount && { adminAccount: o.adminAccount }),
       ...(o.publicUrl !== undefined && { publicUrl: o.publicUrl }),
       ...(o.documentDefaults && { documentDefaults: o.documentDefaults }),
       ...(o.liveView && { liveView: o.liveView }),
@@ -146,7 +149,7 @@ export async function startCentral(o: CentralOptions): Promise<Central> {
     stops.push(() => cameras.stop());
     const ingest = new TelemetryIngest({
       connection: service('ingest'),
-      sink: services.store.telemetry,
+      sink: services.telemetry,
       logger: o.logger.child({ module: 'ingest' }),
       prefix,
       ...(sharedGroup !== undefined && { sharedGroup }),

@@ -19,6 +19,8 @@ options:
   --dynsec-admin <user>   mosquitto: the dynamic-security admin (mosquitto_ctrl dynsec init)  [admin]
   --topic-prefix <p>      MQTT topic prefix              [${DEFAULT_TOPIC_PREFIX}]
   --public-url <url>      the registry's URL as gateways reach it (default: from the Host header)
+  --admin-user <name>     create this console admin account on start if it does not exist, with the
+                          password in $CITYEDGE_ADMIN_PASSWORD (an existing account is left as it is)
   --trust-proxy           behind a reverse proxy: take the client address from X-Forwarded-For
   --log-level <level>     fatal, error, warn, info, debug, trace  [info]
   --log-format <f>        json or pretty  [pretty on a terminal, json under systemd; $CITYEDGE_LOG_FORMAT]
@@ -29,7 +31,8 @@ environment:
   REGISTRY_GATEWAY_BROKER_URL  as --gateway-broker-url
   DYNSEC_ADMIN_PASSWORD   mosquitto: the dynamic-security admin's password
   REGISTRY_ADMIN_TOKEN    an admin API token to accept (at least 20 characters); without it a
-                          bootstrap admin token is created and printed once on the first start`;
+                          bootstrap admin token is created and printed once on the first start
+  CITYEDGE_ADMIN_PASSWORD the password of --admin-user (at least 8 characters)`;
 
 export interface RegistryCliOptions {
   dataDir: string;
@@ -51,6 +54,8 @@ export interface RegistryCliOptions {
   logLevel: string;
   logFormat: LogFormat;
   adminToken: string | undefined;
+  /** --admin-user with CITYEDGE_ADMIN_PASSWORD: a console admin account ensured at start. */
+  adminAccount: { username: string; password: string } | undefined;
 }
 
 export type CliResult = { ok: true; help: true } | { ok: true; help: false; options: RegistryCliOptions } | { ok: false; message: string };
@@ -79,6 +84,7 @@ export function parseRegistryArgs(argv: string[], env: NodeJS.ProcessEnv, stdout
         'topic-prefix': { type: 'string', default: DEFAULT_TOPIC_PREFIX },
         'public-url': { type: 'string' },
         'trust-proxy': { type: 'boolean', default: false },
+        'admin-user': { type: 'string' },
         'log-level': { type: 'string', default: 'info' },
         'log-format': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
@@ -113,6 +119,10 @@ export function parseRegistryArgs(argv: string[], env: NodeJS.ProcessEnv, stdout
   if (!logFormat.ok) return { ok: false, message: logFormat.message };
   const adminToken = env.REGISTRY_ADMIN_TOKEN || undefined;
   if (adminToken !== undefined && adminToken.length < 20) return { ok: false, message: 'REGISTRY_ADMIN_TOKEN: must be at least 20 characters' };
+  const adminUser = values['admin-user'];
+  const adminPassword = env.CITYEDGE_ADMIN_PASSWORD || undefined;
+  if (adminUser !== undefined && !/^[a-z0-9][a-z0-9._-]{0,63}$/.test(adminUser)) return { ok: false, message: `--admin-user: expected lowercase letters, digits, '.', '_' or '-' (at most 64), got "${adminUser}"` };
+  if (adminUser !== undefined && (adminPassword === undefined || adminPassword.length < 8)) return { ok: false, message: 'CITYEDGE_ADMIN_PASSWORD: required with --admin-user, at least 8 characters' };
   const dataDir = values['data-dir'] ?? env.STATE_DIRECTORY?.split(':')[0] ?? '/var/lib/cityedge-registry';
   return {
     ok: true,
@@ -135,6 +145,7 @@ export function parseRegistryArgs(argv: string[], env: NodeJS.ProcessEnv, stdout
       logLevel: values['log-level'],
       logFormat: logFormat.format,
       adminToken,
+      adminAccount: adminUser === undefined ? undefined : { username: adminUser, password: adminPassword! },
     },
   };
 }

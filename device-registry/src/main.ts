@@ -39,6 +39,7 @@ async function main(argv: string[]): Promise<number> {
       ...(o.trustProxy && { trustProxy: true }),
       topicPrefix: o.topicPrefix,
       ...(o.adminToken !== undefined && { adminToken: o.adminToken }),
+      ...(o.adminAccount && { adminAccount: o.adminAccount }),
       ...(o.publicUrl !== undefined && { publicUrl: o.publicUrl }),
     });
   } catch (err) {

@@ -1,4 +1,5 @@
 import { type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import { accountsSessionsMigration } from './migration-accounts-sessions.js';
 import { cameraStatusMigration } from './migration-camera-status.js';
 import { gatewayProblemsMigration } from './migration-gateway-problems.js';
 import { eventsAlarmsCommandsMigration } from './migration-events-alarms-commands.js';
@@ -208,6 +209,7 @@ function migrations(dialect: Dialect): Record<string, Migration> {
     '0003_gateway_problems': gatewayProblemsMigration,
     '0004_events_alarms_commands': eventsAlarmsCommandsMigration(dialect),
     '0005_gateway_rules': gatewayRulesMigration,
+    '0006_accounts_sessions': accountsSessionsMigration,
   };
 }
 

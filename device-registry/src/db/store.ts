@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
 import pg from 'pg';
+import { AccountsRepo } from '../repos/accounts-repo.js';
 import { AlarmsRepo } from '../repos/alarms-repo.js';
 import { AuditRepo } from '../repos/audit-repo.js';
 import { CameraStatusRepo } from '../repos/camera-status-repo.js';
@@ -34,6 +35,7 @@ export class Repos {
   readonly alarms: AlarmsRepo;
   readonly commands: CommandsRepo;
   readonly rules: RulesRepo;
+  readonly accounts: AccountsRepo;
 
   constructor(readonly db: Kysely<RegistryTables>) {
     this.sites = new SitesRepo(db);
@@ -49,6 +51,7 @@ export class Repos {
     this.alarms = new AlarmsRepo(db);
     this.commands = new CommandsRepo(db);
     this.rules = new RulesRepo(db);
+    this.accounts = new AccountsRepo(db);
   }
 }
 
