@@ -24,12 +24,19 @@ export function ingestBindingKeys(prefix = DEFAULT_TOPIC_PREFIX): string[] {
 export function topicToRoutingKey(topic: string): string {
   return topic
     .split('/')
-    .map((l) => (l === '+' ? '*' : l))
+    .map((l) => (l === '+' ? '*' : l.split('.').join('/')))
     .join('.');
 }
 
+/**
+ * An AMQP routing or binding key as the MQTT topic or filter: the MQTT plugin swaps `/` and `.`
+ * (so a `.` inside an MQTT level travels as `/`), and `*` is MQTT's `+`.
+ */
 export function routingKeyToTopic(key: string): string {
-  return key.split('.').join('/');
+  return key
+    .split('.')
+    .map((l) => (l === '*' ? '+' : l.split('/').join('.')))
+    .join('/');
 }
 
 /** The part of an amqplib channel used here (so this module needs no amqplib import). */
