@@ -2,6 +2,7 @@ import { type Kysely, type Migration, type MigrationProvider } from 'kysely';
 import { cameraStatusMigration } from './migration-camera-status.js';
 import { gatewayProblemsMigration } from './migration-gateway-problems.js';
 import { eventsAlarmsCommandsMigration } from './migration-events-alarms-commands.js';
+import { telemetryPartitionsMigration } from './migration-0007-telemetry-partitions.js';
 import type { Dialect } from './schema.js';
 
 /**
@@ -206,6 +207,7 @@ function migrations(dialect: Dialect): Record<string, Migration> {
     '0002_camera_status': cameraStatusMigration,
     '0003_gateway_problems': gatewayProblemsMigration,
     '0004_events_alarms_commands': eventsAlarmsCommandsMigration(dialect),
+    '0007_telemetry_partitions': telemetryPartitionsMigration(dialect),
   };
 }
 
