@@ -16,6 +16,7 @@ import { TelemetryIngest } from './ingest/telemetry-ingest.js';
 import { listen, openRegistry, type OpenedRegistry } from './server.js';
 import { redeliverOnReconnect } from './service/command-redelivery.js';
 import { CommandSweeper } from './service/command-sweeper.js';
+import { TelemetryRetention, type TelemetryRetentionOptions } from './service/telemetry-retention.js';
 import type { BrokerIdentity, CommandPublisher, ConfigPublisher } from './service/ports.js';
 
 export interface CentralOptions {
@@ -45,6 +46,8 @@ export interface CentralOptions {
   liveView?: LiveViewOptions;
   /** How often commands are expired and pending ones published again; default 5 s. */
   commandSweepIntervalMs?: number;
+  /** PostgreSQL telemetry partitions: days created ahead, days kept (default: all). */
+  telemetryPartitions?: TelemetryRetentionOptions;
 }
 
 export interface Central {
@@ -167,6 +170,11 @@ export async function startCentral(o: CentralOptions): Promise<Central> {
     });
     await events.start();
     stops.push(() => events.stop());
+    if (services.store.dialect === 'postgres') {
+      const retention = new TelemetryRetention(services.store.telemetry, o.logger.child({ module: 'telemetry-partitions' }), o.telemetryPartitions);
+      retention.start();
+      stops.push(() => retention.stop());
+    }
     const sweeper = new CommandSweeper(services.commands, o.logger.child({ module: 'command-sweeper' }), o.commandSweepIntervalMs);
     sweeper.start();
     stops.push(() => sweeper.stop());

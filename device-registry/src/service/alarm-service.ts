@@ -38,6 +38,11 @@ export class AlarmService {
       const id = await this.apply(tx, e, t);
       if (id !== undefined) changed.push(id);
     }
+    const ack = siteAcknowledgement(e);
+    if (ack) {
+      const id = await this.acknowledgedAtSite(tx, e, ack);
+      if (id !== undefined) changed.push(id);
+    }
     return changed;
   }
 
@@ -48,8 +53,6 @@ export class AlarmService {
       const a = await this.store.alarms.get(id);
       if (a) this.deps.hub.publish('alarms', a.gatewayId, a);
     }
-    const ack = siteAcknowledgement(e);
-    if (ack) await this.acknowledgedAtSite(tx, e, ack);
   }
 
   /**
@@ -58,16 +61,17 @@ export class AlarmService {
    * already did. The occurrence is the one active when the acknowledgement happened: the newest
    * one, if it was raised before and not cleared before the acknowledgement.
    */
-  private async acknowledgedAtSite(tx: Repos, e: StoredEvent, ack: { key: string; actor: string }): Promise<void> {
+  private async acknowledgedAtSite(tx: Repos, e: StoredEvent, ack: { key: string; actor: string }): Promise<number | undefined> {
     const target = await tx.alarms.latest(e.gatewayId, ack.key);
     if (!target || target.raisedAt > e.ts || (target.clearedAt !== null && target.clearedAt < e.ts)) {
       this.deps.logger.debug({ gatewayId: e.gatewayId, key: ack.key, seq: e.seq }, 'an acknowledgement at the gateway for an alarm central does not have open');
-      return;
+      return undefined;
     }
     const by = `${ack.actor} at ${e.gatewayId}`;
-    if (!(await tx.alarms.acknowledge(target.id, { by, note: null, now: e.ts }))) return;
+    if (!(await tx.alarms.acknowledge(target.id, { by, note: null, now: e.ts }))) return undefined;
     await tx.alarms.addHistory(target.id, { ts: e.ts, action: 'acknowledged', actor: by, seq: e.seq, severity: null, level: null, message: null, note: 'acknowledged at the gateway' });
     this.deps.logger.info({ gatewayId: e.gatewayId, key: ack.key, alarmId: target.id }, 'alarm acknowledged at the gateway');
+    return target.id;
   }
 
   private async apply(tx: Repos, e: StoredEvent, t: AlarmTransition): Promise<number | undefined> {
