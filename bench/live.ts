@@ -1,3 +1,5 @@
+import { spawn } from 'node:child_process';
+import { getPriority, setPriority } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { startStations, writeStationsConfig } from './aqt-stations.js';
@@ -25,6 +27,25 @@ export interface LiveOptions {
   agentNodeArgs?: readonly string[];
   /** Which build this is when another one is measured beside it (--baseline-agent). */
   label?: string;
+  /** Busy-looping processes (nice 0) that keep the cores busy during the run. */
+  hogs?: number;
+  /** The unit's Nice=, applied with renice to the agent and to the stand-ins for other machines (simulators, broker, consumer). */
+  nice?: number;
+}
+
+/** Sets a process's nice value; undefined when allowed, else why not (a negative one needs root). */
+function renice(pid: number, nice: number): string | undefined {
+  try {
+    setPriority(pid, nice);
+    return undefined;
+  } catch (err) {
+    return (err as Error).message;
+  }
+}
+
+/** Processes that spin until the scope closes. */
+function startHogs(scope: Scope, n: number): void {
+  for (let i = 0; i < n; i++) scope.process(spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' }), 'SIGKILL', 1000);
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -66,7 +87,7 @@ export async function benchLive(scope: Scope, opts: LiveOptions): Promise<Row[]>
   const interval = opts.pollIntervalMs ?? 1000;
   const points = 10; // an AQT530 has 10 points
   const offered = (endpoints * perEndpoint * points * 1000) / interval;
-  const section = `3. live agent process: ${endpoints * perEndpoint} AQT530 x ${points} points every ${interval} ms over ${endpoints} Modbus TCP lines (${offered} points/s), ${opts.broker.kind} broker process${opts.label ? ` [${opts.label}]` : ''}`;
+  const section = `3. live agent process: ${endpoints * perEndpoint} AQT530 x ${points} points every ${interval} ms over ${endpoints} Modbus TCP lines (${offered} points/s), ${opts.broker.kind} broker process${opts.hogs ? `, ${opts.hogs} busy-looping processes at nice 0, agent at nice ${opts.nice ?? 0} (the unit's Nice=)` : ''}${opts.label ? ` [${opts.label}]` : ''}`;
   const s = scope.child();
   try {
     const sim = await startStations(s, { endpoints, perEndpoint, logger: opts.logger });
@@ -80,6 +101,14 @@ export async function benchLive(scope: Scope, opts: LiveOptions): Promise<Row[]>
     const spawnedAt = performance.now();
     const agent = spawnAgent(s, opts.agentScript, configPath, join(dir, 'state'), opts.agentNodeArgs);
     const metricsUrl = `http://127.0.0.1:${httpPort}/metrics`;
+    if (opts.nice !== undefined) {
+      // The simulators, the broker and the consumer stand for devices and central, which do not share the gateway's cores.
+      const ownNice = getPriority(process.pid);
+      s.defer(() => void renice(process.pid, ownNice));
+      const refused = [agent.pid, opts.broker.pid, process.pid].map((pid) => renice(pid, opts.nice as number)).find(Boolean);
+      if (refused) throw new Error(`cannot apply the unit's Nice=${opts.nice} (run the benchmark as root): ${refused}`);
+    }
+    if (opts.hogs) startHogs(s, opts.hogs);
 
     await waitFor('the first telemetry', 20_000, agent, () => consumer.total > 0);
     const firstTelemetryMs = performance.now() - spawnedAt;
