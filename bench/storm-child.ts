@@ -61,8 +61,8 @@ const connectOptions = (g: StormGateway) => ({
  * the agent's MqttSession does (one fresh client per attempt, the agent's Backoff with full jitter,
  * reset after a stable connection). Requests: `{"capacity": CapacityRequest}` (connect every
  * gateway as fast as the broker accepts, then disconnect) answered `{"capacity": CapacityResult}`;
- * `{"fleet": FleetRequest}` answered `{"up": n}` once all are connected; `{"returned": epochMs}`
- * (the broker is back) answered `{"storm": StormResult}` once all are connected again.
+ * `{"fleet": FleetRequest}` answered `{"up": n}` once all are connected; `{"returned": {downAt, upAt}}`
+ * (the broker is back, listening since upAt) answered `{"storm": StormResult}` once all are connected again.
  */
 export function runStormChild(): void {
   let fleet: Fleet | undefined;
@@ -74,7 +74,7 @@ export function runStormChild(): void {
       reply({ up: await fleet.up() });
     } else if ('returned' in m) {
       if (!fleet) throw new Error('no fleet');
-      reply({ storm: await fleet.returned(m.returned as number) });
+      reply({ storm: await fleet.returned(m.returned as { downAt: number; upAt: number }) });
       fleet.close();
       fleet = undefined;
     } else {
@@ -124,12 +124,12 @@ class Fleet {
     return this.members.filter((m) => m.connected).length;
   }
 
-  /** `at`: when the broker began to start again; connects since then are reconnects. */
-  async returned(at: number): Promise<StormResult> {
-    const back = (m: Member) => m.connected && m.lastConnectAt !== undefined && m.lastConnectAt >= at;
+  /** Epoch ms when the broker went (connects since are reconnects) and when it listened again (delays count from there). */
+  async returned(t: { downAt: number; upAt: number }): Promise<StormResult> {
+    const back = (m: Member) => m.connected && m.lastConnectAt !== undefined && m.lastConnectAt >= t.downAt;
     await this.until(() => this.members.every(back));
-    const delaysMs = this.members.map((m) => (m.firstConnectSince(at) as number) - at).sort((a, b) => a - b);
-    return { delaysMs, connackAt: this.connackAt.filter((t) => t >= at).sort((a, b) => a - b), failedAfter: this.failedAt.filter((t) => t >= at).length, attempts: this.attempts };
+    const delaysMs = this.members.map((m) => Math.max(0, (m.firstConnectSince(t.downAt) as number) - t.upAt)).sort((a, b) => a - b);
+    return { delaysMs, connackAt: this.connackAt.filter((x) => x >= t.downAt).sort((a, b) => a - b), failedAfter: this.failedAt.filter((x) => x >= t.upAt).length, attempts: this.attempts };
   }
 
   close(): void {
