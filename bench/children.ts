@@ -46,7 +46,7 @@ export async function startAedesChild(scope: Scope, benchScript: string, port = 
   const output = tail(proc);
   const bound = await new Promise<number>((resolve, reject) => {
     let buf = '';
-    const timer = setTimeout(() => reject(new Error(`the aedes broker child did not start: ${output()}`)), 10_000);
+    const timer = setTimeout(() => reject(new Error(`the aedes broker child did not start in 60 s: ${output()}`)), 60_000);
     proc.stdout?.on('data', (d: Buffer) => {
       buf += d.toString();
       const m = /\{"listening":(\d+)\}/.exec(buf);

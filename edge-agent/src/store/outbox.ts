@@ -231,12 +231,17 @@ export class Outbox {
     };
   }
 
-  /** Batches handed out and not acknowledged yet, in seq order: resend these first after a reconnect or restart. */
+  /** Batches handed out (or made ahead by a commit) and not acknowledged yet, in seq order: resend these first after a reconnect or restart. */
   inflight(): Batch[] {
-    this.ready = [];
     const out: Batch[] = [];
     for (const b of this.batches.values()) if (!this.ackQueue.has(b.seq)) out.push(b);
     return out;
+  }
+
+  /** inflight() for a (re)connected drain, which sends them all: batches made ahead are not handed out again by takeBatches(). */
+  takeInflight(): Batch[] {
+    this.ready = [];
+    return this.inflight();
   }
 
   /**
