@@ -14,7 +14,8 @@ import { readFileSync } from 'node:fs';
  *   8. one gateway probing 200 simulated cameras, and its poll slip meanwhile (`cameras`)
  *   9. rule evaluation cost per reading: 500 readings/s across 50 rules on simulated time (`rules`)
  *  10. a Firmata board line with 8 points at 1 s: agent CPU per reading, RSS, handshake, poll
- *      round trip, and the AVR emulator's speed (`firmata`)
+ *      round trip, and the AVR emulator's speed (`firmata`); the agent process's RSS and CPU with
+ *      50 rules and a board beside 500 points/s of Modbus (`firmata`, 10b)
  *  11. the agent at 5,000 readings/s through a broker outage: RSS and outbox file size before,
  *      during and after the drain (`outage`; `--outage-seconds`, default 60)
  *
@@ -43,6 +44,7 @@ import { Scope } from './scope.js';
 import { runSimChild, SIM_FLAG } from './sim-child.js';
 import { benchIngest } from './telemetry-ingest.js';
 import { benchRules } from './rules-eval.js';
+import { benchAgentWithRulesAndBoard } from './rules-agent.js';
 
 const progress = (msg: string) => process.stderr.write(`bench: ${msg}\n`);
 
@@ -139,6 +141,7 @@ async function main(argv: string[]): Promise<number> {
     await step('cameras', '8. cameras', () => benchCameras(root, { logger, benchScript: paths.bench, ticksPerSecond: ticks }));
     await step('rules', '9. rules', () => benchRules(root, { logger }));
     await step('firmata', '10. Firmata board line', () => benchFirmataLine(root, { benchScript: paths.bench, windowMs, warmupMs }));
+    await step('firmata', '10b. agent with rules and a Firmata board', () => benchAgentWithRulesAndBoard(root, { benchScript: paths.bench, agentScript: paths.agent, agentNodeArgs, ticksPerSecond: ticks, windowMs, warmupMs }));
     await step('outage', '11. broker outage', () =>
       benchOutageDrain(root, { logger, benchScript: paths.bench, agentScript: paths.agent, agentNodeArgs, outageMs: Number(values['outage-seconds']) * 1000 }),
     );
