@@ -181,7 +181,7 @@ describe('flood warning at the edge, offline', { timeout: 120_000 }, () => {
     expect(shown.history.map((h: any) => h.action)).toEqual(expect.arrayContaining(['raised', 'cleared', 'acknowledged']));
   });
 
-  it("the same station from the registry's records (lines, the board line, the rules record), composed and pushed: new levels take effect over the air", async () => {
+  it("the same station from the registry's records (lines, the board line, the rules record), composed and pushed: new levels take effect over the air; an acknowledgement at the site reaches central", async () => {
     expect((await api('PUT', `/v1/gateways/${GW}/lines/bus`, { type: 'tcp', host: '127.0.0.1', port: sim.endpoint('bus').port })).status).toBe(201);
     for (const d of [{ id: 'river-radar', profile: 'geolux-lx80', unitId: 1, pollIntervalMs: 200 }, { id: 'relays', profile: 'relay-io-8', unitId: 2, pollIntervalMs: 500 }]) {
       const res = await api('POST', `/v1/gateways/${GW}/devices`, { ...d, lineId: 'bus' });
@@ -212,6 +212,17 @@ describe('flood warning at the edge, offline', { timeout: 120_000 }, () => {
     expect(await levelAt(2.7, later)).toBe(1);
     const alarm = await eventually(async () => ((await api('GET', `/v1/alarms?gateway=${GW}&state=raised`)).body.alarms as any[]).find((a) => a.key === 'flood.level/dongha'), 30_000, 'the new BD I alarm at central');
     expect(alarm).toMatchObject({ level: 'BD_I' });
+    // a technician acknowledges it at the site (the alarm.ack command): the siren stops, the alarm stays raised, central shows who
+    await eventually(async () => (siren().some((h) => h.at >= later && h.on) ? true : undefined), 20_000, 'the siren to sound BD I');
+    const cmd = await api('POST', `/v1/gateways/${GW}/commands`, { name: 'alarm.ack', args: { key: 'flood.level/dongha' } });
+    expect(cmd.status, JSON.stringify(cmd.body)).toBe(201);
+    const acked = await eventually(async () => {
+      const a = (await api('GET', `/v1/alarms/${alarm.id}`)).body;
+      return a.acknowledgedBy ? a : undefined;
+    }, 30_000, 'the acknowledgement at the gateway to reach central');
+    expect(acked).toMatchObject({ state: 'acknowledged', clearedAt: null, acknowledgedBy: expect.stringMatching(/ at gw-flood$/) });
+    expect(acked.history.at(-1)).toMatchObject({ action: 'acknowledged', note: 'acknowledged at the gateway' });
+    await eventually(async () => (sim.firmataBoard('board').level('D7') === 'low' ? true : undefined), 20_000, 'the siren silenced');
     setStage(1.0);
   });
 });
