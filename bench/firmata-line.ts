@@ -27,11 +27,11 @@ interface FirmataFigures {
 }
 
 /** The board: 4 contacts, a rain gauge, 2 analog inputs and a relay, as at a flood station. */
-const BOARD_SPEC = {
+export const BOARD_SPEC = {
   firmataBoards: [{ id: 'uno', port: 0, digital: { D2: true, D3: false, D4: true, D5: true }, analog: { A0: 2.5, A1: 1.2 }, rainGauge: { pin: 'D6', periodMs: 3000 } }],
 };
 
-const POINTS = [
+export const POINTS = [
   { name: 'float_low', pin: 'D2', mode: 'digital-in', pullUp: true, invert: true },
   { name: 'float_high', pin: 'D3', mode: 'digital-in', pullUp: true, invert: true },
   { name: 'door', pin: 'D4', mode: 'digital-in', pullUp: true },

@@ -17,7 +17,8 @@ import { cpus } from 'node:os';
  *   8. one gateway probing 200 simulated cameras, and its poll slip meanwhile (`cameras`)
  *   9. rule evaluation cost per reading: 500 readings/s across 50 rules on simulated time (`rules`)
  *  10. a Firmata board line with 8 points at 1 s: agent CPU per reading, RSS, handshake, poll
- *      round trip, and the AVR emulator's speed (`firmata`)
+ *      round trip, and the AVR emulator's speed (`firmata`); the agent process's RSS and CPU with
+ *      50 rules and a board beside 500 points/s of Modbus (`firmata`, 10b)
  *  11. the agent at 5,000 readings/s through a broker outage: RSS and outbox file size before,
  *      during and after the drain (`outage`; `--outage-seconds`, default 60)
  *
@@ -55,6 +56,7 @@ import { benchIngest } from './telemetry-ingest.js';
 import { benchRules } from './rules-eval.js';
 import { benchReconnectStorm } from './reconnect-storm.js';
 import { runStormChild, STORM_FLAG } from './storm-child.js';
+import { benchAgentWithRulesAndBoard } from './rules-agent.js';
 
 const progress = (msg: string) => process.stderr.write(`bench: ${msg}\n`);
 
@@ -176,6 +178,7 @@ async function main(argv: string[]): Promise<number> {
     await step('storm', '13. reconnect storm', () =>
       benchReconnectStorm(root, { logger, benchScript: paths.bench, gateways: Number(values['storm-gateways']), outageMs: Number(values['storm-outage-seconds']) * 1000, withMosquitto: !values['no-mosquitto'] }),
     );
+    await step('firmata', '10b. agent with rules and a Firmata board', () => benchAgentWithRulesAndBoard(root, { benchScript: paths.bench, agentScript: paths.agent, agentNodeArgs, ticksPerSecond: ticks, windowMs, warmupMs }));
     await step('outage', '11. broker outage', () =>
       benchOutageDrain(root, { logger, benchScript: paths.bench, agentScript: paths.agent, agentNodeArgs, outageMs: Number(values['outage-seconds']) * 1000 }),
     );

@@ -68,7 +68,7 @@ async function waitFor(what: string, timeoutMs: number, agent: AgentProcess, che
 }
 
 /** Lets `ms` pass, checking that the agent is still running. */
-async function hold(ms: number, agent: AgentProcess, what: string): Promise<void> {
+export async function hold(ms: number, agent: AgentProcess, what: string): Promise<void> {
   const end = Date.now() + ms;
   for (let left = ms; left > 0; left = end - Date.now()) {
     assertAlive(agent, what);

@@ -1,4 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { enrollmentLink } from '@cityedge/contract';
 import { startCentral, type Central } from '@cityedge/device-registry';
@@ -41,6 +43,8 @@ describe('flood warning at the edge, offline', { timeout: 120_000 }, () => {
   let sim: Simulation;
   let agent: ChildProcess | undefined;
   let proxy: TcpProxy;
+  let board: { port?: number };
+  let station: Record<string, unknown>;
   const stateDir = tempDir('cityedge-gw-flood-');
   const marks: Record<string, number> = {};
   const api = async (method: string, path: string, body?: unknown) => {
@@ -63,6 +67,8 @@ describe('flood warning at the edge, offline', { timeout: 120_000 }, () => {
       broker: { mode: 'embedded', host: '127.0.0.1', port: brokerPort },
       brokerPublicUrl: proxy.url, // the gateway reaches the broker through the relay we cut
       adminToken: ADMIN,
+      // what a configuration composed from the records starts from (the last test)
+      documentDefaults: { http: { enabled: false }, ota: { healthWindowMs: 1500 }, forwarding: { reconnectMinMs: 200, reconnectMaxMs: 1000 } },
     });
     sim = await startSimulation(
       {
@@ -78,7 +84,7 @@ describe('flood warning at the edge, offline', { timeout: 120_000 }, () => {
     const enrolled = await run(AGENT_BUILD, ['enroll', enrollmentLink(central.url, gw.body.enrollment.code), '--state-dir', stateDir]);
     expect(enrolled.code).toBe(0);
     agent = spawn(process.execPath, [AGENT_BUILD, 'run', '--state-dir', stateDir, '--log-level', process.env.TEST_AGENT_LOG ?? 'warn'], { stdio: ['ignore', process.env.TEST_AGENT_LOG ? 'inherit' : 'ignore', 'inherit'] });
-    const board = sim.firmataBoards[0]!;
+    board = sim.firmataBoards[0]!;
     const document = {
       gateway: { id: GW },
       http: { enabled: false },
@@ -90,7 +96,7 @@ describe('flood warning at the edge, offline', { timeout: 120_000 }, () => {
       ],
       rules: {
         flood: [
-          {
+          (station = {
             id: 'dongha',
             name: 'Dong Ha (Hieu river)',
             sensor: { dev: 'river-radar', pt: 'distance' },
@@ -106,7 +112,7 @@ describe('flood warning at the edge, offline', { timeout: 120_000 }, () => {
               bd2: [{ dev: 'warning-post', pt: 'siren', pattern: 'steady' }, { dev: 'relays', pt: 'relay1', pattern: 'pulse:300/300' }],
               bd3: [{ dev: 'warning-post', pt: 'siren', pattern: 'steady' }, { dev: 'relays', pt: 'relay1', pattern: 'steady' }],
             },
-          },
+          }),
         ],
       },
     };
@@ -173,5 +179,50 @@ describe('flood warning at the edge, offline', { timeout: 120_000 }, () => {
     expect(shown).toMatchObject({ key: 'flood.level/dongha', acknowledgedBy: expect.any(String) });
     expect(shown.clearedAt).toBeGreaterThan(shown.raisedAt);
     expect(shown.history.map((h: any) => h.action)).toEqual(expect.arrayContaining(['raised', 'cleared', 'acknowledged']));
+  });
+
+  it("the same station from the registry's records (lines, the board line, the rules record), composed and pushed: new levels take effect over the air; an acknowledgement at the site reaches central", async () => {
+    expect((await api('PUT', `/v1/gateways/${GW}/lines/bus`, { type: 'tcp', host: '127.0.0.1', port: sim.endpoint('bus').port })).status).toBe(201);
+    for (const d of [{ id: 'river-radar', profile: 'geolux-lx80', unitId: 1, pollIntervalMs: 200 }, { id: 'relays', profile: 'relay-io-8', unitId: 2, pollIntervalMs: 500 }]) {
+      const res = await api('POST', `/v1/gateways/${GW}/devices`, { ...d, lineId: 'bus' });
+      expect(res.status, JSON.stringify(res.body)).toBe(201);
+    }
+    const boardLine = await api('PUT', `/v1/gateways/${GW}/lines/board`, { type: 'firmata', host: '127.0.0.1', port: board.port, devices: [{ id: 'warning-post', pollIntervalMs: 500, points: [{ name: 'siren', pin: 'D7', mode: 'digital-out' }] }] });
+    expect(boardLine.status, JSON.stringify(boardLine.body)).toBe(201);
+    // BD I raised to 2.50 m (a new decision): the rules record changes, then a push composes it
+    const file = join(stateDir, '..', 'dongha-rules.json');
+    writeFileSync(file, JSON.stringify({ flood: [{ ...station, levels: { bd1: 2.5, bd2: 3.0, bd3: 4.0, ref: 'raised BD I' } }] }));
+    const set = await run(EDGECTL_BUILD, ['--registry', central.url, 'rules', 'set', GW, file], { EDGECTL_TOKEN: ADMIN });
+    expect(set.code, set.out + set.err).toBe(0);
+    const pushed = await run(EDGECTL_BUILD, ['--registry', central.url, 'config', 'push', GW, '--watch', '--timeout', '40'], { EDGECTL_TOKEN: ADMIN });
+    expect(pushed.code, pushed.out + pushed.err).toBe(0);
+    const readings = async () => (await api('GET', `/v1/gateways/${GW}/readings?device=dongha&limit=200`)).body.readings as Array<{ pt: string; ts: number; v: number }>;
+    /** The station's alarm level the gateway decided at a stage reading within 5 cm of `stage`, taken after `since`. */
+    const levelAt = (stage: number, since: number) =>
+      eventually(async () => {
+        const rs = await readings();
+        const at = rs.find((r) => r.pt === 'stage' && r.ts >= since && Math.abs(r.v - stage) < 0.05);
+        return at && rs.find((r) => r.pt === 'alarm_level' && r.ts === at.ts)?.v;
+      }, 30_000, `a stage reading of ${stage} m at central`);
+    const before = Date.now(); // the gateway stamps readings with this machine's clock
+    setStage(2.3); // above the old BD I, below the new one
+    expect(await levelAt(2.3, before)).toBe(0);
+    const later = Date.now();
+    setStage(2.7);
+    expect(await levelAt(2.7, later)).toBe(1);
+    const alarm = await eventually(async () => ((await api('GET', `/v1/alarms?gateway=${GW}&state=raised`)).body.alarms as any[]).find((a) => a.key === 'flood.level/dongha'), 30_000, 'the new BD I alarm at central');
+    expect(alarm).toMatchObject({ level: 'BD_I' });
+    // a technician acknowledges it at the site (the alarm.ack command): the siren stops, the alarm stays raised, central shows who
+    await eventually(async () => (siren().some((h) => h.at >= later && h.on) ? true : undefined), 20_000, 'the siren to sound BD I');
+    const cmd = await api('POST', `/v1/gateways/${GW}/commands`, { name: 'alarm.ack', args: { key: 'flood.level/dongha' } });
+    expect(cmd.status, JSON.stringify(cmd.body)).toBe(201);
+    const acked = await eventually(async () => {
+      const a = (await api('GET', `/v1/alarms/${alarm.id}`)).body;
+      return a.acknowledgedBy ? a : undefined;
+    }, 30_000, 'the acknowledgement at the gateway to reach central');
+    expect(acked).toMatchObject({ state: 'acknowledged', clearedAt: null, acknowledgedBy: expect.stringMatching(/ at gw-flood$/) });
+    expect(acked.history.at(-1)).toMatchObject({ action: 'acknowledged', note: 'acknowledged at the gateway' });
+    await eventually(async () => (sim.firmataBoard('board').level('D7') === 'low' ? true : undefined), 20_000, 'the siren silenced');
+    setStage(1.0);
   });
 });
