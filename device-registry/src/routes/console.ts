@@ -70,7 +70,7 @@ export async function consoleRoutes(app: FastifyInstance, { dir }: ConsoleRouteO
   const index = async (req: FastifyRequest, reply: FastifyReply) => {
     if (!root || !existsSync(join(root, 'index.html'))) return reply.code(200).header('content-type', 'text/html; charset=utf-8').header('cache-control', 'no-store').send(NOT_BUILT);
     // Only the registry itself: scripts, styles, pictures, API calls and the live view's WebSocket.
-    reply.header('content-security-policy', "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; connect-src 'self' ws: wss:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'");
+    reply.header('content-security-policy', "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'");
     reply.header('referrer-policy', 'no-referrer');
     return sendFile(req, reply, join(root, 'index.html'), 'no-cache');
   };
