@@ -14,6 +14,7 @@ import { cameraStatusRoutes } from './routes/camera-status.js';
 import { cameraRoutes } from './routes/cameras.js';
 import { commandRoutes } from './routes/commands.js';
 import { configRoutes } from './routes/configs.js';
+import { consoleRoutes } from './routes/console.js';
 import { deviceRoutes } from './routes/devices.js';
 import { DEFAULT_ENROLL_RATE_LIMIT, enrollRoutes } from './routes/enroll.js';
 import { eventRoutes } from './routes/events.js';
@@ -142,6 +143,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
   app.register(commandRoutes, routeOpts);
   app.register(eventRoutes, routeOpts);
   app.register(alarmRoutes, routeOpts);
+  app.register(consoleRoutes, routeOpts);
   const streamStats = { open: 0, droppedReadings: 0, closedSlow: 0 };
   app.decorate('streamStats', streamStats);
   app.register(streamRoutes, { ...routeOpts, stats: streamStats, ...(options.stream && { stream: options.stream }) });
