@@ -6,9 +6,11 @@ export type StreamEvent = 'gateway.status' | 'readings' | 'alarm' | 'config.repo
  * Live updates from the registry's Server-Sent Events (GET /v1/stream, the session cookie),
  * optionally for one gateway; the browser reconnects by itself. Closed when the view goes.
  */
-export function useStream(events: readonly StreamEvent[], onEvent: (name: StreamEvent, data: unknown) => void, gateway?: string): void {
+export function useStream(events: readonly StreamEvent[], onEvent: (name: StreamEvent, data: unknown) => void, gateway?: string, onOpen?: () => void): void {
   const handler = useRef(onEvent);
   handler.current = onEvent;
+  const opened = useRef(onOpen);
+  opened.current = onOpen;
   const key = events.join(',');
   useEffect(() => {
     if (typeof EventSource === 'undefined') return;
@@ -16,6 +18,15 @@ export function useStream(events: readonly StreamEvent[], onEvent: (name: Stream
     const q = new URLSearchParams({ topics: [...topics].join(',') });
     if (gateway) q.set('gateway', gateway);
     const es = new EventSource(`/v1/stream?${q}`);
+    // Changes made while the stream was not open are not replayed: once it is, the page loads
+    // again what it shows (the first load may have raced the stream's start too).
+    es.addEventListener('open', () => {
+      document.body.dataset.stream = 'open';
+      opened.current?.();
+    });
+    es.addEventListener('error', () => {
+      if (es.readyState !== EventSource.OPEN) document.body.dataset.stream = 'connecting';
+    });
     for (const name of events) {
       es.addEventListener(name, (ev) => {
         try {
@@ -25,7 +36,10 @@ export function useStream(events: readonly StreamEvent[], onEvent: (name: Stream
         }
       });
     }
-    return () => es.close();
+    return () => {
+      es.close();
+      delete document.body.dataset.stream;
+    };
   }, [key, gateway]);
 }
 

@@ -135,6 +135,10 @@ describe('the console in a real browser', { timeout: 120_000 }, () => {
     await signIn(page, stack.url);
     await page.goto(`${stack.url}/#/gateway/gw-hieu`, { waitUntil: 'domcontentloaded' });
     await page.waitForSelector('[data-point="th-1/temperature"] .value');
+    // The chart of a point over the last 24 h, downsampled by the registry, drawn by uPlot.
+    await page.click('[data-point="th-1/temperature"] button');
+    await page.waitForSelector('.chart canvas');
+    expect(Number(await page.$eval('.chart', (e) => e.getAttribute('data-points')))).toBeGreaterThan(10);
     await screenshot(page, 'gateway-en');
     await page.click('[data-device="th-1"] .device-head button');
     await page.waitForSelector('#f-unitId');

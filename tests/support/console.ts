@@ -86,6 +86,9 @@ export async function newPage(browser: Browser, o: { language?: string; width?: 
     Object.defineProperty(navigator, 'languages', { get: () => [lang] });
   }, language);
   page.setDefaultTimeout(30_000);
+  // A script error in the page shows in the test's output (a failed wait alone would not say why).
+  page.on('pageerror', (err) => console.error(`[page error] ${err instanceof Error ? err.message : String(err)}`));
+  page.on('console', (m) => (m.type() === 'error' ? console.error(`[page console] ${m.text()}`) : undefined));
   return page;
 }
 

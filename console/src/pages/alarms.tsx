@@ -13,8 +13,9 @@ export function AlarmsPage({ user }: { user: User }) {
   const [filter, setFilter] = useState<'open' | 'all'>('open');
   const [error, setError] = useState<string>();
   const [busy, setBusy] = useState<number>();
+  const load = () => api.listAlarms({ state: filter, limit: 500 }).then(setAlarms, (err) => setError(errorText(err)));
   useEffect(() => {
-    api.listAlarms({ state: filter, limit: 500 }).then(setAlarms, (err) => setError(errorText(err)));
+    load();
   }, [filter]);
   useEffect(() => {
     api.listSites().then(setSites, () => undefined);
@@ -22,7 +23,7 @@ export function AlarmsPage({ user }: { user: User }) {
   useStream(['alarm'], (_n, data) => {
     const a = data as AlarmView;
     setAlarms((as) => [a, ...(as ?? []).filter((x) => x.id !== a.id)].filter((x) => filter === 'all' || x.state !== 'closed').sort((x, y) => y.raisedAt - x.raisedAt));
-  });
+  }, undefined, load);
   const tz = useMemo(() => new Map(sites.map((s) => [s.id, s.timeZone])), [sites]);
   const ack = async (a: AlarmView) => {
     setBusy(a.id);

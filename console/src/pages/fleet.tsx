@@ -21,7 +21,7 @@ export function FleetPage() {
   const [tag, setTag] = useState('');
   const [error, setError] = useState<string>();
 
-  useEffect(() => {
+  const load = () =>
     Promise.all([api.listGateways(), api.listSites(), api.listAlarms({ state: 'open', limit: 1000 })]).then(
       ([g, s, a]) => {
         setGateways(g);
@@ -30,6 +30,8 @@ export function FleetPage() {
       },
       (err) => setError(errorText(err)),
     );
+  useEffect(() => {
+    load();
   }, []);
 
   useStream(['gateway.status', 'alarm'], (name, data) => {
@@ -47,7 +49,7 @@ export function FleetPage() {
       const a = data as AlarmView;
       setAlarms((as) => [a, ...as.filter((x) => x.id !== a.id)].filter((x) => x.state !== 'closed'));
     }
-  });
+  }, undefined, load);
 
   const tags = useMemo(() => [...new Set((gateways ?? []).flatMap((g) => g.tags))].sort(), [gateways]);
   const tz = useMemo(() => new Map(sites.map((s) => [s.id, s.timeZone])), [sites]);

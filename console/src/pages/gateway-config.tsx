@@ -39,6 +39,7 @@ export function ConfigPanel({ gateway, user, timeZone, onChanged }: { gateway: G
       }
     },
     id,
+    load,
   );
   // Until the pushed version is decided, look at it now and then too (a report may come while the stream reconnects).
   const pushedState = versions.find((v) => v.version === pushed)?.state;

@@ -1,5 +1,5 @@
 import { useEffect, useMemo, useState } from 'preact/hooks';
-import { api, errorText, type DeviceRecord, type GatewayView, type LineView, type ReadingRow, type User } from '../api';
+import { api, errorText, type DeviceRecord, type GatewayView, type LineView, type ReadingRow, type ReadingSeries, type User } from '../api';
 import { Chart } from '../chart';
 import { fmtAgo, fmtTime, fmtValue, t } from '../i18n';
 import { useStream } from '../stream';
@@ -186,16 +186,18 @@ export function GatewayPage({ id, user }: { id: string; user: User }) {
 }
 
 function PointChart({ gatewayId, dev, pt, timeZone, onClose }: { gatewayId: string; dev: string; pt: string; timeZone: string | undefined; onClose: () => void }) {
-  const [rows, setRows] = useState<ReadingRow[]>();
+  const [series, setSeries] = useState<ReadingSeries>();
   const [span, setSpan] = useState<number>(RANGES[2].ms);
   const [end, setEnd] = useState(() => Date.now());
+  // Downsampled by the registry: min, avg and max per bucket, whatever the span.
   useEffect(() => {
-    api.recentReadings(gatewayId, dev, pt, 1000).then(setRows, () => setRows([]));
-  }, [gatewayId, dev, pt]);
-  const series = useMemo(() => {
-    const asc = [...(rows ?? [])].sort((a, b) => a.ts - b.ts);
-    return { xs: asc.map((r) => r.ts), ys: asc.map((r) => (typeof r.v === 'number' && r.q === 'good' ? r.v : null)), unit: asc.find((r) => r.u)?.u };
-  }, [rows]);
+    api.readingSeries(gatewayId, { device: dev, point: pt, from: Math.round(end - span), to: Math.round(end) }).then(setSeries, () => setSeries(undefined));
+  }, [gatewayId, dev, pt, span, end]);
+  const data = useMemo(() => {
+    const b = series?.buckets ?? [];
+    return { xs: b.map((x) => x.ts), ys: b.map((x) => x.avg), unit: series?.unit ?? undefined };
+  }, [series]);
+  const rows = series?.buckets;
   const range: [number, number] = [end - span, end];
   return (
     <div class="card chart-card" role="region" aria-label={t('gw.chartOf', { point: `${dev}/${pt}` })}>
@@ -220,7 +222,7 @@ function PointChart({ gatewayId, dev, pt, timeZone, onClose }: { gatewayId: stri
           </button>
         </div>
       </div>
-      {!rows ? <Loading /> : rows.length === 0 ? <p class="muted">{t('gw.noReadings')}</p> : <Chart xs={series.xs} ys={series.ys} unit={series.unit} label={pt} timeZone={timeZone} range={range} />}
+      {!rows ? <Loading /> : rows.length === 0 ? <p class="muted">{t('gw.noReadings')}</p> : <Chart xs={data.xs} ys={data.ys} unit={data.unit} label={pt} timeZone={timeZone} range={range} />}
       <p class="muted small">{t('chart.hint')}</p>
     </div>
   );

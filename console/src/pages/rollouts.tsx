@@ -16,7 +16,7 @@ export function RolloutsPage({ user }: { user: User }) {
     load();
     api.listSites().then(setSites, () => undefined);
   }, []);
-  useStream(['rollout'], () => load());
+  useStream(['rollout'], () => load(), undefined, load);
 
   const start = async (e: Event) => {
     e.preventDefault();

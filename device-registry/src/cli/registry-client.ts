@@ -330,6 +330,11 @@ export class RegistryClient {
     return (await this.request<{ readings: ReadingRow[] }>('GET', `/v1/gateways/${seg(gatewayId)}/readings`, undefined, { device, point, limit: limit?.toString() })).readings;
   }
 
+  /** min/avg/max per time bucket of one point (charts over hours and days). */
+  readingSeries(gatewayId: string, q: { device: string; point: string; from?: number; to?: number; step?: number }): Promise<ReadingSeries> {
+    return this.request('GET', `/v1/gateways/${seg(gatewayId)}/readings/series`, undefined, { device: q.device, point: q.point, from: q.from?.toString(), to: q.to?.toString(), step: q.step?.toString() });
+  }
+
   // --- alarms ---
   async listAlarms(q: { state?: string; site?: string; gateway?: string; limit?: number } = {}): Promise<AlarmView[]> {
     return (await this.request<{ alarms: AlarmView[] }>('GET', '/v1/alarms', undefined, { state: q.state, site: q.site, gateway: q.gateway, limit: q.limit?.toString() })).alarms;
@@ -366,6 +371,17 @@ export class RegistryClient {
 export type ReadingRow = Omit<StoredReading, 'gw'>;
 export type AlarmView = AlarmRecord;
 export type { AlarmWithHistory, CommandRecord, DiscoveredCameraRecord, SentCommand };
+
+export interface ReadingSeries {
+  gatewayId: string;
+  device: string;
+  point: string;
+  unit: string | null;
+  from: number;
+  to: number;
+  step: number;
+  buckets: Array<{ ts: number; min: number; avg: number; max: number; count: number }>;
+}
 
 export interface SessionView {
   user: { username: string; displayName: string | null; role: Role };

@@ -8,6 +8,7 @@ import { AlarmsRepo } from '../repos/alarms-repo.js';
 import { AuditRepo } from '../repos/audit-repo.js';
 import { CameraStatusRepo } from '../repos/camera-status-repo.js';
 import { CommandsRepo } from '../repos/commands-repo.js';
+import { ConsoleRepo } from '../repos/console-repo.js';
 import { ConfigsRepo } from '../repos/configs-repo.js';
 import { EventsRepo } from '../repos/events-repo.js';
 import { GatewaysRepo } from '../repos/gateways-repo.js';
@@ -63,11 +64,15 @@ export class Repos {
  * (pg Pool). Services and tests use the same code on both.
  */
 export class RegistryStore extends Repos {
+  /** The console's read-only aggregates (dialect-specific SQL). */
+  readonly console: ConsoleRepo;
+
   constructor(
     db: Kysely<RegistryTables>,
     dialect: Dialect,
   ) {
     super(db, dialect);
+    this.console = new ConsoleRepo(db, dialect);
   }
 
   /** Runs `fn` in one transaction; repositories passed to it see and write only inside it. */

@@ -1,91 +1,107 @@
-import { existsSync } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
-import { extname, join, resolve, sep } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { RegistryError } from '../errors.js';
+import type { FastifyInstance } from 'fastify';
+import { invalid, notFound } from '../errors.js';
+import { BEARER_SECURITY, requireRole } from '../http/auth.js';
+import { digits, errorResponses, object, params, parseCount, query, text, ts } from '../http/schemas.js';
+import { gatewaySchema } from './gateways.js';
+import type { RouteOptions } from './route-options.js';
 
-const TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.json': 'application/json',
-  '.wasm': 'application/wasm',
-  '.ico': 'image/x-icon',
-};
+const openAlarmsSchema = object({
+  open: { type: 'integer', description: 'Alarms not closed' },
+  unacknowledged: { type: 'integer', description: 'Open alarms nobody acknowledged (raised, or cleared and not acknowledged)' },
+  highestSeverity: { type: ['string', 'null'], enum: ['info', 'warning', 'alarm', 'critical', null] },
+});
+const fleetGatewaySchema = { ...gatewaySchema, required: [...gatewaySchema.required, 'alarms'], properties: { ...gatewaySchema.properties, alarms: openAlarmsSchema } };
+const bucketSchema = object({ ts: { ...ts, description: 'Start of the bucket' }, min: { type: 'number' }, avg: { type: 'number' }, max: { type: 'number' }, count: { type: 'integer' } });
 
-/**
- * Where the built console is: $CITYEDGE_CONSOLE_DIR, else console/dist of this checkout, seen
- * from the sources (device-registry/src/routes) or from the bundle (dist/).
- */
-export function defaultConsoleDir(): string | undefined {
-  const env = process.env.CITYEDGE_CONSOLE_DIR;
-  if (env) return resolve(env);
-  const here = fileURLToPath(new URL('.', import.meta.url));
-  for (const up of ['../../../console/dist', '../console/dist']) {
-    const dir = resolve(here, up);
-    if (existsSync(join(dir, 'index.html'))) return dir;
-  }
-  return undefined;
-}
+/** Most buckets one series answer may have. */
+export const MAX_BUCKETS = 5000;
+const DEFAULT_BUCKETS = 500;
+const MIN_STEP_MS = 1000;
+const MAX_SPAN_MS = 400 * 24 * 3600_000;
 
-const NOT_BUILT = `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>cityedge console not built</title>
-<style>body{font:15px/1.5 system-ui,sans-serif;max-width:40em;margin:2em auto;padding:0 1em}code{background:#eee;padding:0 .2em}</style></head>
-<body><h1>The console is not built</h1>
-<p>This registry serves the technician and operator console from <code>console/dist</code>, which is
-not there. Build it with <code>npm run build</code> (or <code>npm run build -w @cityedge/console</code>)
-in the cityedge checkout, or point <code>CITYEDGE_CONSOLE_DIR</code> at a built copy, then reload.</p>
-<p>The HTTP API works without it: <a href="/openapi.json">/openapi.json</a>.</p>
-</body></html>
-`;
+/** What the console's pages need beyond the resource API: the fleet at a glance and charts over hours and days. */
+export async function consoleRoutes(app: FastifyInstance, { services }: RouteOptions): Promise<void> {
+  const viewer = requireRole(services, 'viewer');
 
-export interface ConsoleRouteOptions {
-  /** The built console (index.html and assets/); undefined: answer / with how to build it. */
-  dir: string | undefined;
-}
+  app.get<{ Querystring: { site?: string; tag?: string } }>(
+    '/v1/fleet',
+    {
+      onRequest: viewer,
+      schema: {
+        tags: ['gateways'],
+        operationId: 'getFleet',
+        summary: 'Every gateway with its status (online state, last seen, config version, backlog, failing devices) and open alarms, with totals',
+        security: BEARER_SECURITY,
+        querystring: query({ site: text(64), tag: text(64) }),
+        response: {
+          200: object({
+            gateways: { type: 'array', items: fleetGatewaySchema },
+            totals: object({ gateways: { type: 'integer' }, online: { type: 'integer' }, offline: { type: 'integer' }, unknown: { type: 'integer' }, openAlarms: { type: 'integer' }, unacknowledgedAlarms: { type: 'integer' } }),
+          }),
+          ...errorResponses,
+        },
+      },
+    },
+    async (req) => {
+      const [gateways, alarms] = await Promise.all([
+        services.gateways.list({ ...(req.query.site !== undefined && { siteId: req.query.site }), ...(req.query.tag !== undefined && { tag: req.query.tag }) }),
+        services.store.console.openAlarmsByGateway(),
+      ]);
+      const rows = gateways.map((g) => ({ ...g, alarms: alarms.get(g.id) ?? { open: 0, unacknowledged: 0, highestSeverity: null } }));
+      const count = (state: string) => rows.filter((g) => g.status.state === state).length;
+      return {
+        gateways: rows,
+        totals: {
+          gateways: rows.length,
+          online: count('online'),
+          offline: count('offline'),
+          unknown: count('unknown'),
+          openAlarms: rows.reduce((n, g) => n + g.alarms.open, 0),
+          unacknowledgedAlarms: rows.reduce((n, g) => n + g.alarms.unacknowledged, 0),
+        },
+      };
+    },
+  );
 
-/**
- * The console's files: `/` (and `/enroll`, where the QR code's link lands) answer index.html
- * (pages are `#/...` routes in the browser), `/assets/*` the hashed bundles, cached for a year
- * and sent precompressed (brotli or gzip) when the browser accepts it.
- */
-export async function consoleRoutes(app: FastifyInstance, { dir }: ConsoleRouteOptions): Promise<void> {
-  const root = dir === undefined ? undefined : resolve(dir);
-
-  const sendFile = async (req: FastifyRequest, reply: FastifyReply, file: string, cache: string) => {
-    const type = TYPES[extname(file)] ?? 'application/octet-stream';
-    const accept = String(req.headers['accept-encoding'] ?? '');
-    reply.header('content-type', type).header('cache-control', cache).header('vary', 'accept-encoding').header('x-content-type-options', 'nosniff');
-    for (const [enc, ext] of [['br', '.br'], ['gzip', '.gz']] as const) {
-      if (!new RegExp(`\\b${enc}\\b`).test(accept)) continue;
-      const body = await readFile(file + ext).catch(() => undefined);
-      if (body) return reply.header('content-encoding', enc).send(body);
-    }
-    return reply.send(await readFile(file));
-  };
-
-  const index = async (req: FastifyRequest, reply: FastifyReply) => {
-    if (!root || !existsSync(join(root, 'index.html'))) return reply.code(200).header('content-type', 'text/html; charset=utf-8').header('cache-control', 'no-store').send(NOT_BUILT);
-    // Only the registry itself: scripts, styles, pictures, API calls and the live view's WebSocket.
-    reply.header('content-security-policy', "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; connect-src 'self' ws: wss:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'");
-    reply.header('referrer-policy', 'no-referrer');
-    return sendFile(req, reply, join(root, 'index.html'), 'no-cache');
-  };
-  const hide = { schema: { hide: true } };
-  app.get('/', hide, index);
-  app.get('/index.html', hide, index);
-  app.get('/enroll', hide, index);
-
-  app.get<{ Params: { '*': string } }>('/assets/*', hide, async (req, reply) => {
-    const name = req.params['*'];
-    const assets = root && join(root, 'assets');
-    const file = assets && resolve(assets, name);
-    if (!file || !file.startsWith(assets + sep) || !(await stat(file).catch(() => undefined))?.isFile()) {
-      throw new RegistryError('REG_NOT_FOUND', `no console asset ${name}`);
-    }
-    return sendFile(req, reply, file, 'public, max-age=31536000, immutable');
-  });
+  app.get<{ Params: { id: string }; Querystring: { device: string; point: string; from?: string; to?: string; step?: string } }>(
+    '/v1/gateways/:id/readings/series',
+    {
+      onRequest: viewer,
+      schema: {
+        tags: ['telemetry'],
+        operationId: 'getReadingSeries',
+        summary: "A point's readings over hours or days for charts: min, avg and max per time bucket",
+        description: `Good readings only; booleans count as 0/1, text values are left out; empty buckets are left out. Default: the last 24 h in ${DEFAULT_BUCKETS} buckets. step at least ${MIN_STEP_MS} ms and at most ${MAX_BUCKETS} buckets.`,
+        security: BEARER_SECURITY,
+        params: params('id'),
+        querystring: {
+          ...query({
+            device: text(64),
+            point: text(64),
+            from: { ...digits(15), description: 'ms since the epoch (inclusive); default to - 24 h' },
+            to: { ...digits(15), description: 'ms since the epoch (exclusive); default now' },
+            step: { ...digits(12), description: `Bucket width in ms; default (to - from) / ${DEFAULT_BUCKETS}, at least ${MIN_STEP_MS}` },
+          }),
+          required: ['device', 'point'],
+        },
+        response: {
+          200: object({ gatewayId: { type: 'string' }, device: { type: 'string' }, point: { type: 'string' }, unit: { type: ['string', 'null'] }, from: ts, to: ts, step: { type: 'integer' }, buckets: { type: 'array', items: bucketSchema } }),
+          ...errorResponses,
+        },
+      },
+    },
+    async (req) => {
+      const { id } = req.params;
+      const { device, point } = req.query;
+      const to = parseCount(req.query.to, 'querystring.to', 0, Number.MAX_SAFE_INTEGER, services.clock.now());
+      const from = parseCount(req.query.from, 'querystring.from', 0, Number.MAX_SAFE_INTEGER, to - 24 * 3600_000);
+      if (from >= to) throw invalid('querystring.from', 'must be before to');
+      if (to - from > MAX_SPAN_MS) throw invalid('querystring.from', 'the span from..to may be at most 400 days');
+      const step = parseCount(req.query.step, 'querystring.step', MIN_STEP_MS, MAX_SPAN_MS, Math.max(MIN_STEP_MS, Math.ceil((to - from) / DEFAULT_BUCKETS)));
+      if (Math.ceil((to - from) / step) > MAX_BUCKETS) throw invalid('querystring.step', `gives more than ${MAX_BUCKETS} buckets for from..to; use a step of at least ${Math.ceil((to - from) / MAX_BUCKETS)}`);
+      if (!(await services.store.gateways.get(id))) throw notFound('gateway', id);
+      const [buckets, latest] = await Promise.all([services.store.console.series({ gatewayId: id, deviceId: device, point, from, to, step }), services.store.telemetry.recentReadings(id, device, point, 1)]);
+      return { gatewayId: id, device, point, unit: latest[0]?.u ?? null, from, to, step, buckets };
+    },
+  );
 }

@@ -5,6 +5,7 @@ import { apiSuite } from './suite-api.js';
 import { cameraSuite } from './suite-cameras.js';
 import { commandsSuite } from './suite-commands.js';
 import { configSuite } from './suite-config.js';
+import { consoleSuite } from './suite-console.js';
 import { enrollmentSuite } from './suite-enrollment.js';
 import { eventsAlarmsSuite } from './suite-events-alarms.js';
 import { fleetSuite } from './suite-fleet.js';
@@ -40,5 +41,6 @@ export function registrySuite(name: string, makeStore: StoreFactory): void {
     eventsAlarmsSuite(reg);
     commandsSuite(reg);
     rulesSuite(reg);
+    consoleSuite(reg);
   });
 }

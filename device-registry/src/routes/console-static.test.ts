@@ -12,7 +12,7 @@ async function start(consoleDir: string, dataDir: string): Promise<{ registry: O
   return { registry, url: await listen(registry.app, { host: '127.0.0.1', port: 0 }) };
 }
 
-describe('the registry serves the console', () => {
+describe('the registry serves the console (static files)', () => {
   let tmp: string;
   let built: { registry: OpenedRegistry; url: string };
   let missing: { registry: OpenedRegistry; url: string };
