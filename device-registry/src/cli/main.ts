@@ -11,6 +11,7 @@ import { lineCommands } from './commands/line.js';
 import { rolloutCommands } from './commands/rollout.js';
 import { siteCommands } from './commands/site.js';
 import { tokenCommands } from './commands/token.js';
+import { accountCommands } from './commands/accounts.js';
 import { Output, type CliIo } from './output.js';
 import { RegistryApiError, RegistryClient, RegistryClientError } from './registry-client.js';
 import { isTimeZone, TimeZones } from './time-zones.js';
@@ -18,7 +19,7 @@ import { EXIT } from './watch.js';
 
 export const DEFAULT_REGISTRY_URL = 'http://127.0.0.1:8780';
 
-export const COMMANDS: readonly CommandSpec[] = [...siteCommands, ...gatewayCommands, ...lineCommands, ...deviceCommands, ...configCommands, ...rolloutCommands, ...tokenCommands, ...auditCommands, ...cmdCommands, ...alarmCommands, ...eventCommands];
+export const COMMANDS: readonly CommandSpec[] = [...siteCommands, ...gatewayCommands, ...lineCommands, ...deviceCommands, ...configCommands, ...rolloutCommands, ...tokenCommands, ...accountCommands, ...auditCommands, ...cmdCommands, ...alarmCommands, ...eventCommands];
 
 const GLOBAL_OPTIONS: Record<string, OptionSpec> = {
   registry: { type: 'string' },
