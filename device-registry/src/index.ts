@@ -62,3 +62,7 @@ export { startCentral, connectMosquitto, type Central, type CentralOptions } fro
 export { formatTime, DEFAULT_TIME_ZONE, isTimeZone, TimeZones } from './cli/time-zones.js';
 export { OpsApi } from './cli/ops-api.js';
 export { RegistryClient, RegistryApiError, RegistryClientError, displayUrl, type RegistryClientOptions, type ClientErrorCode, type LineView, type EnrollmentCodeView, type GatewayCreateInput, type CreatedToken } from './cli/registry-client.js';
+export { AccountService, type AccountServiceOptions, type AccountInput } from './service/account-service.js';
+export type { Account } from './repos/accounts-repo.js';
+export { EventHub, STREAM_TOPICS, STREAM_EVENTS, type StreamTopic } from './service/event-hub.js';
+export type { StreamOptions, StreamStats } from './routes/stream.js';
