@@ -17,8 +17,10 @@ import { readFileSync } from 'node:fs';
  *      round trip, and the AVR emulator's speed (`firmata`)
  *  11. the agent at 5,000 readings/s through a broker outage: RSS and outbox file size before,
  *      during and after the drain (`outage`; `--outage-seconds`, default 60)
+ *  12. the console's event stream: registry CPU at 500 points/s without and with 20 SSE clients
+ *      on the gateway (`console`)
  *
- * Sections: --only append,drain,mosquitto,live,enroll,config-delivery,ingest,cameras,rules,firmata,outage
+ * Sections: --only append,drain,mosquitto,live,enroll,config-delivery,ingest,cameras,rules,firmata,outage,console
  * `node dist/bench.js --aedes-broker <port>`, `--bench-sim`, `--bench-fleet` and `--bench-firmata` are the child
  * processes the benchmark starts itself.
  */
@@ -30,6 +32,7 @@ import { BROKER_FLAG, runAedesBrokerChild } from './broker-child.js';
 import { benchCameras } from './camera-probe.js';
 import { buildPaths, findMosquitto, startAedesChild, startMosquitto } from './children.js';
 import { benchConfigDelivery } from './config-delivery.js';
+import { benchConsoleStream } from './console-stream.js';
 import { FLEET_FLAG, runFleetChild } from './fleet-child.js';
 import { benchLive } from './live.js';
 import { formatMachine, loadAverageNow, machineFacts } from './machine.js';
@@ -142,6 +145,14 @@ async function main(argv: string[]): Promise<number> {
     await step('outage', '11. broker outage', () =>
       benchOutageDrain(root, { logger, benchScript: paths.bench, agentScript: paths.agent, agentNodeArgs, outageMs: Number(values['outage-seconds']) * 1000 }),
     );
+    await step('console', '12. console event stream', async () => {
+      const s = root.child();
+      try {
+        return await benchConsoleStream(s, { logger, windowMs });
+      } finally {
+        await s.close();
+      }
+    });
   } catch (err) {
     failures.push((err as Error).message);
   } finally {
