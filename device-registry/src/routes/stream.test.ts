@@ -163,5 +163,9 @@ describe('GET /v1/stream (Server-Sent Events)', () => {
     expect(stats.open).toBe(open - 1);
     behind.resume();
     await eventually(async () => (behind.closed ? true : undefined), 20_000, 'the slow stream to end');
+    const metrics = await (await fetch(`${central.url}/metrics`, { headers: { authorization: `Bearer ${ADMIN}` } })).text();
+    expect(metrics).toMatch(/^cityedge_registry_streams_open 0$/m);
+    expect(metrics).toMatch(/^cityedge_registry_streams_closed_slow_total 1$/m);
+    expect(Number(/^cityedge_registry_stream_readings_dropped_total (\d+)$/m.exec(metrics)?.[1])).toBe(stats.droppedReadings);
   });
 });
