@@ -21,13 +21,15 @@ import { cpus } from 'node:os';
  *      50 rules and a board beside 500 points/s of Modbus (`firmata`, 10b)
  *  11. the agent at 5,000 readings/s through a broker outage: RSS and outbox file size before,
  *      during and after the drain (`outage`; `--outage-seconds`, default 60)
+ *  12. the console's event stream: registry CPU at 500 points/s without and with 20 SSE clients
+ *      on the gateway (`console`)
  *
- *  12. one device every second: the agent's CPU and wake-ups/s (`idle`)
- *  13. reconnect storm: 1,000 gateways with the agent's backoff lose aedes / Mosquitto (dynamic
+ *  13. one device every second: the agent's CPU and wake-ups/s (`idle`)
+ *  14. reconnect storm: 1,000 gateways with the agent's backoff lose aedes / Mosquitto (dynamic
  *      security) for 45 s; connects/s each broker absorbs, when the gateways got back (`storm`;
  *      `--storm-gateways`, `--storm-outage-seconds`)
  *
- * Sections: --only append,drain,mosquitto,live,live-loaded,enroll,config-delivery,ingest,cameras,rules,firmata,outage,idle,storm
+ * Sections: --only append,drain,mosquitto,live,live-loaded,enroll,config-delivery,ingest,cameras,rules,firmata,outage,console,idle,storm
  * `--baseline-agent <path/to/cityedge-agent.js>` runs another build beside this one (live, idle).
  * `node dist/bench.js --aedes-broker <port>`, `--bench-sim`, `--bench-fleet` and `--bench-firmata` are the child
  * processes the benchmark starts itself.
@@ -40,6 +42,7 @@ import { BROKER_FLAG, runAedesBrokerChild } from './broker-child.js';
 import { benchCameras } from './camera-probe.js';
 import { buildPaths, findMosquitto, startAedesChild, startMosquitto } from './children.js';
 import { benchConfigDelivery } from './config-delivery.js';
+import { benchConsoleStream } from './console-stream.js';
 import { FLEET_FLAG, runFleetChild } from './fleet-child.js';
 import { benchIdle } from './idle.js';
 import { benchLive } from './live.js';
@@ -166,7 +169,7 @@ async function main(argv: string[]): Promise<number> {
     await step('cameras', '8. cameras', () => benchCameras(root, { logger, benchScript: paths.bench, ticksPerSecond: ticks }));
     await step('rules', '9. rules', () => benchRules(root, { logger }));
     await step('firmata', '10. Firmata board line', () => benchFirmataLine(root, { benchScript: paths.bench, windowMs, warmupMs }));
-    await step('idle', '12. nearly idle agent', async () => {
+    await step('idle', '13. nearly idle agent', async () => {
       const s = root.child();
       try {
         const broker = await startAedesChild(s, paths.bench);
@@ -175,13 +178,21 @@ async function main(argv: string[]): Promise<number> {
         await s.close();
       }
     });
-    await step('storm', '13. reconnect storm', () =>
+    await step('storm', '14. reconnect storm', () =>
       benchReconnectStorm(root, { logger, benchScript: paths.bench, gateways: Number(values['storm-gateways']), outageMs: Number(values['storm-outage-seconds']) * 1000, withMosquitto: !values['no-mosquitto'] }),
     );
     await step('firmata', '10b. agent with rules and a Firmata board', () => benchAgentWithRulesAndBoard(root, { benchScript: paths.bench, agentScript: paths.agent, agentNodeArgs, ticksPerSecond: ticks, windowMs, warmupMs }));
     await step('outage', '11. broker outage', () =>
       benchOutageDrain(root, { logger, benchScript: paths.bench, agentScript: paths.agent, agentNodeArgs, outageMs: Number(values['outage-seconds']) * 1000 }),
     );
+    await step('console', '12. console event stream', async () => {
+      const s = root.child();
+      try {
+        return await benchConsoleStream(s, { logger, windowMs });
+      } finally {
+        await s.close();
+      }
+    });
   } catch (err) {
     failures.push((err as Error).message);
   } finally {

@@ -14,6 +14,7 @@
  * Runs until Ctrl-C (or SIGTERM, SIGHUP, or its output closing: `| head` ends it too); every
  * part, socat included, is stopped on the way out.
  */
+import { randomBytes } from 'node:crypto';
 import { createServer, type AddressInfo } from 'node:net';
 import { mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -102,6 +103,7 @@ environment:
   DEMO_MQTT_PORT       the embedded MQTT broker                           [1884, else any free port]
   DEMO_HTTP_PORT       the gateway's /healthz and /metrics                [9102, else any free port]
   DEMO_ADMIN_TOKEN     the admin API token                                [${DEFAULT_ADMIN_TOKEN}]
+  DEMO_ADMIN_PASSWORD  the password of the console account "admin"        [random, printed]
   LOG_LEVEL            log level of the parts (JSON lines on stderr)      [error]
 
 exit status: 0 stopped (Ctrl-C, SIGTERM, SIGHUP or its output closed), 1 failed, 2 bad usage`;
@@ -128,6 +130,7 @@ class UsageError extends Error {}
 async function runDemo(shutdown: Shutdown, out: GuardedOutput, log: Logger): Promise<void> {
   const dir = resolve(process.env.DEMO_DIR ?? '.demo');
   const ADMIN_TOKEN = process.env.DEMO_ADMIN_TOKEN ?? DEFAULT_ADMIN_TOKEN;
+  const CONSOLE = { username: 'admin', password: process.env.DEMO_ADMIN_PASSWORD || randomBytes(9).toString('base64url') };
   const ports = { registry: portFrom('DEMO_REGISTRY_PORT', 8780), mqtt: portFrom('DEMO_MQTT_PORT', 1884), http: portFrom('DEMO_HTTP_PORT', 9102) };
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
@@ -140,6 +143,7 @@ async function runDemo(shutdown: Shutdown, out: GuardedOutput, log: Logger): Pro
     http: { host: '127.0.0.1', port: await freeOr(ports.registry) },
     broker: { mode: 'embedded', host: '127.0.0.1', port: await freeOr(ports.mqtt), accounts: [WATCHER] },
     adminToken: ADMIN_TOKEN,
+    adminAccount: CONSOLE,
     // Fleet-wide settings for this demo: a short health window, the status server, and the
     // cameras (with an inline password: a real deployment uses passwordFile on the gateway).
     documentDefaults: {
@@ -257,6 +261,7 @@ async function runDemo(shutdown: Shutdown, out: GuardedOutput, log: Logger): Pro
       '',
       'cityedge demo is running (Ctrl-C to stop)',
       `  registry    ${central.url}   (OpenAPI: ${central.url}/openapi.json)   admin token: ${ADMIN_TOKEN}`,
+      `  console     sign in as ${CONSOLE.username} with password ${CONSOLE.password} (POST /v1/session; a session cookie)`,
       `  broker      ${central.brokerUrl}   (embedded; gateways log in as themselves)`,
       `  gateway     ${GATEWAY} enrolled with a one-time code; configuration v${pushed.version} pushed over the air`,
       `  rules       flood warning (Dong Ha BD I/II/III 2/3/4 m), VN_AQI (alarm at kem), lamps on the astronomical clock`,
@@ -277,6 +282,7 @@ async function runDemo(shutdown: Shutdown, out: GuardedOutput, log: Logger): Pro
       `  curl -s -H 'authorization: Bearer ${ADMIN_TOKEN}' '${central.url}/v1/gateways/${GATEWAY}/readings?device=river-radar&limit=3'`,
       ...(status ? [`  curl -s ${status}/metrics | grep '^cityedge_mqtt_acked'      # the gateway's Prometheus metrics`] : []),
       `  curl -s -H 'authorization: Bearer ${ADMIN_TOKEN}' ${central.url}/metrics | grep '^cityedge_registry_ingest'`,
+      `  curl -s -H 'content-type: application/json' -d '{"username":"${CONSOLE.username}","password":"${CONSOLE.password}"}' ${central.url}/v1/session      # sign in as the console does`,
       '',
     ].join('\n') + '\n',
   );

@@ -152,6 +152,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
   app.register(consoleStaticRoutes, { dir: options.consoleDir ?? defaultConsoleDir() });
   const streamStats = { open: 0, droppedReadings: 0, closedSlow: 0 };
   app.decorate('streamStats', streamStats);
+  metrics.watchStreams(() => streamStats);
   app.register(streamRoutes, { ...routeOpts, stats: streamStats, ...(options.stream && { stream: options.stream }) });
   return app;
 }

@@ -14,6 +14,7 @@ import type { LiveViewOptions } from './live/live-view.js';
 import { FleetFollower } from './ingest/fleet-follower.js';
 import { TelemetryIngest } from './ingest/telemetry-ingest.js';
 import { listen, openRegistry, type OpenedRegistry } from './server.js';
+import type { AccountServiceOptions } from './service/account-service.js';
 import { redeliverOnReconnect } from './service/command-redelivery.js';
 import { CommandSweeper } from './service/command-sweeper.js';
 import { TelemetryRetention, type TelemetryRetentionOptions } from './service/telemetry-retention.js';
@@ -40,6 +41,8 @@ export interface CentralOptions {
   adminToken?: string;
   /** A console admin account created when missing (--admin-user, CITYEDGE_ADMIN_PASSWORD). */
   adminAccount?: { username: string; password: string };
+  /** Console sessions: lifetimes, lockout, sign-in rate limit. */
+  accountOptions?: AccountServiceOptions;
   /** Fleet-wide settings every composed configuration starts from. */
   documentDefaults?: Record<string, unknown>;
   /** Live view (ffmpeg path, limits); the relays start and stop with the HTTP server. */
@@ -132,6 +135,7 @@ export async function startCentral(o: CentralOptions): Promise<Central> {
       },
       ...(o.adminToken !== undefined && { adminToken: o.adminToken }),
       ...(o.adminAccount && { adminAccount: o.adminAccount }),
+      ...(o.accountOptions && { accountOptions: o.accountOptions }),
       ...(o.publicUrl !== undefined && { publicUrl: o.publicUrl }),
       ...(o.documentDefaults && { documentDefaults: o.documentDefaults }),
       ...(o.liveView && { liveView: o.liveView }),

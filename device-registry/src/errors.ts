@@ -23,7 +23,7 @@ export const ERRORS = {
   REG_UNSUPPORTED_MEDIA_TYPE: { status: 415, summary: 'The body is not application/json.' },
   REG_EXPECTATION_FAILED: { status: 417, summary: 'The request has an `Expect` header other than `100-continue`.' },
   REG_CONFIG_INVALID: { status: 422, summary: 'The configuration document (composed or given) fails the agent schema; `problems` lists every path.' },
-  REG_RATE_LIMITED: { status: 429, summary: 'Too many enrollment attempts or failed gateway logins from this address; retry after `Retry-After` seconds.' },
+  REG_RATE_LIMITED: { status: 429, summary: 'Too many enrollment attempts or failed gateway logins or failed sign-ins from this address; retry after `Retry-After` seconds.' },
   REG_ACCOUNT_LOCKED: { status: 429, summary: 'Sign-in: too many wrong passwords for this account lately; retry after `Retry-After` seconds.' },
   REG_HEADERS_TOO_LARGE: { status: 431, summary: 'The request headers are larger than the registry accepts.' },
   REG_INTERNAL: { status: 500, summary: 'A bug or a storage failure; the log has the details under the request id.' },

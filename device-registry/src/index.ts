@@ -64,3 +64,7 @@ export { OpsApi } from './cli/ops-api.js';
 export { RegistryClient, RegistryApiError, RegistryClientError, displayUrl, type RegistryClientOptions, type ClientErrorCode, type LineView, type EnrollmentCodeView, type GatewayCreateInput, type CreatedToken } from './cli/registry-client.js';
 export { INGEST_QUEUE, MQTT_EXCHANGE, declareIngestQueue, ingestBindingKeys, topicToRoutingKey, routingKeyToTopic, type AmqpTopologyChannel } from './broker/rabbitmq-topology.js';
 export { RabbitmqAuthBackend, resourceAllowed, type RabbitmqAuthOptions, type RabbitmqAuthPath } from './broker/rabbitmq-auth.js';
+export { AccountService, type AccountServiceOptions, type AccountInput } from './service/account-service.js';
+export type { Account } from './repos/accounts-repo.js';
+export { EventHub, STREAM_TOPICS, STREAM_EVENTS, type StreamTopic } from './service/event-hub.js';
+export type { StreamOptions, StreamStats } from './routes/stream.js';

@@ -7,6 +7,7 @@ import { openStore, type RegistryStore } from './db/store.js';
 import { loadOrCreateSecretKey } from './security/secret-box.js';
 import { loadOrCreateSigningKey, type SigningKey } from './security/signing-key.js';
 import { HttpOnlyPublisher, type BrokerIdentity, type BrokerInfo, type CommandPublisher, type ConfigPublisher } from './service/ports.js';
+import type { AccountServiceOptions } from './service/account-service.js';
 import { createServices, type RegistryServices } from './service/registry-services.js';
 
 export interface OpenRegistryOptions extends AppHttpOptions {
@@ -27,6 +28,8 @@ export interface OpenRegistryOptions extends AppHttpOptions {
   adminToken?: string;
   /** --admin-user and CITYEDGE_ADMIN_PASSWORD: a console admin account created when missing. */
   adminAccount?: { username: string; password: string };
+  /** Console sessions: lifetimes, lockout, sign-in rate limit. */
+  accountOptions?: AccountServiceOptions;
   clock?: Clock;
 }
 
@@ -59,6 +62,7 @@ export async function openRegistry(o: OpenRegistryOptions): Promise<OpenedRegist
       ...(o.brokerIdentity && { brokerIdentity: o.brokerIdentity }),
       ...(o.documentDefaults && { documentDefaults: o.documentDefaults }),
       ...(o.clock && { clock: o.clock }),
+      ...(o.accountOptions && { accountOptions: o.accountOptions }),
     });
     const { token } = await services.tokens.ensureBootstrapAdmin(o.adminToken);
     if (o.adminAccount && (await services.accounts.ensureAdmin(o.adminAccount.username, o.adminAccount.password))) o.logger.info({ username: o.adminAccount.username }, 'created the console admin account');

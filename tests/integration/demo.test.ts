@@ -148,6 +148,14 @@ describe('npm run demo', () => {
       expect(JSON.parse(p.stdout())).toMatchObject({ gatewayId: 'gw-demo-01', readings: expect.any(Array) });
     });
 
+    it('the console sign-in curl answers the admin user and a CSRF token', async () => {
+      const p = shell(at(/^curl .*\/v1\/session/));
+      running.push(p);
+      expect(await p.exit, p.stderr()).toBe(0);
+      expect(JSON.parse(p.stdout())).toMatchObject({ user: { username: 'admin', role: 'admin' }, csrfToken: expect.any(String) });
+      expect(demo.stdout()).toMatch(/console {5}sign in as admin with password \S+/);
+    });
+
     it("the gateway's and the registry's /metrics lines find what they grep for", async () => {
       for (const pattern of [/^curl -s http:\/\/127\.0\.0\.1:\d+\/metrics \| grep/, /^curl .*\/metrics \| grep '\^cityedge_registry_ingest'/]) {
         const p = shell(at(pattern));

@@ -190,6 +190,27 @@ describe('edgectl usage and errors', () => {
     expect((await run(['token', 'create', 'x', '--role', 'root'], { token: ADMIN_TOKEN })).code).toBe(2);
   });
 
+  it('adds, lists, disables, enables console accounts and sets a new password; the printed password signs in', async () => {
+    const signIn = (username: string, password: string) => fetch(`${url}/v1/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username, password }) });
+    expect((await run(['accounts', 'add', 'lan', '--role', 'technician'])).stderr).toContain('(REG_FORBIDDEN)');
+    const added = await run(['accounts', 'add', 'lan', '--role', 'technician', '--name', 'Nguyễn Thị Lan'], { token: ADMIN_TOKEN });
+    expect(added.code, added.stderr).toBe(0);
+    const password = /^ {2}(\S+)$/m.exec(added.stdout)?.[1];
+    expect(password).toMatch(/^[a-z0-9]{4}(-[a-z0-9]{4}){3}$/);
+    expect((await signIn('lan', password!)).status).toBe(200);
+    const list = await run(['accounts', 'list'], { token: ADMIN_TOKEN });
+    expect(list.stdout).toMatch(/lan\s+Nguyễn Thị Lan\s+technician\s+active/);
+    expect((await run(['accounts', 'disable', 'lan'], { token: ADMIN_TOKEN })).stdout).toContain('account lan disabled');
+    expect((await signIn('lan', password!)).status).toBe(401);
+    expect((await run(['accounts', 'enable', 'lan'], { token: ADMIN_TOKEN })).code).toBe(0);
+    const reset = await run(['accounts', 'passwd', 'lan', '--json'], { token: ADMIN_TOKEN });
+    const next = (JSON.parse(reset.stdout) as { password: string }).password;
+    expect((await signIn('lan', password!)).status).toBe(401);
+    expect((await signIn('lan', next)).status).toBe(200);
+    expect((await run(['accounts', 'add', 'x', '--role', 'root'], { token: ADMIN_TOKEN })).code).toBe(2);
+    expect((await run(['accounts', 'disable', 'nobody'], { token: ADMIN_TOKEN })).stderr).toContain('(REG_NOT_FOUND)');
+  });
+
   it('reports an unreachable registry with its URL (exit 1)', async () => {
     const srv = createServer();
     await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));

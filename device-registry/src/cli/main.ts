@@ -12,6 +12,7 @@ import { rolloutCommands } from './commands/rollout.js';
 import { rulesCommands } from './commands/rules.js';
 import { siteCommands } from './commands/site.js';
 import { tokenCommands } from './commands/token.js';
+import { accountCommands } from './commands/accounts.js';
 import { Output, type CliIo } from './output.js';
 import { RegistryApiError, RegistryClient, RegistryClientError } from './registry-client.js';
 import { isTimeZone, TimeZones } from './time-zones.js';
@@ -19,7 +20,7 @@ import { EXIT } from './watch.js';
 
 export const DEFAULT_REGISTRY_URL = 'http://127.0.0.1:8780';
 
-export const COMMANDS: readonly CommandSpec[] = [...siteCommands, ...gatewayCommands, ...lineCommands, ...deviceCommands, ...rulesCommands, ...configCommands, ...rolloutCommands, ...tokenCommands, ...auditCommands, ...cmdCommands, ...alarmCommands, ...eventCommands];
+export const COMMANDS: readonly CommandSpec[] = [...siteCommands, ...gatewayCommands, ...lineCommands, ...deviceCommands, ...rulesCommands, ...configCommands, ...rolloutCommands, ...tokenCommands, ...accountCommands, ...auditCommands, ...cmdCommands, ...alarmCommands, ...eventCommands];
 
 const GLOBAL_OPTIONS: Record<string, OptionSpec> = {
   registry: { type: 'string' },

@@ -3,6 +3,7 @@ import type { ProblemItem } from '../errors.js';
 import type { ConfigVersion, ConfigVersionSummary } from '../repos/configs-repo.js';
 import type { DeviceRecord, LineType } from '../repos/inventory-repo.js';
 import type { Site } from '../repos/sites-repo.js';
+import type { Account } from '../repos/accounts-repo.js';
 import type { ApiToken, Role } from '../repos/tokens-repo.js';
 import type { AuditEntry } from '../repos/audit-repo.js';
 import type { AlarmRecord } from '../repos/alarms-repo.js';
@@ -20,7 +21,7 @@ import type { SiteInput } from '../service/site-service.js';
 
 // Wire shapes: the registry's own types (type-only imports; nothing of the server is bundled).
 export type RulesView = RulesRecord;
-export type { AuditEntry, ConfigVersion, ConfigVersionSummary, IssuedConfig, DeviceInput, DeviceRecord, GatewayView, LineInput, ProblemItem, Role, RolloutInput, RolloutView, Site, SiteInput, ApiToken };
+export type { AuditEntry, ConfigVersion, ConfigVersionSummary, IssuedConfig, DeviceInput, DeviceRecord, GatewayView, LineInput, ProblemItem, Role, RolloutInput, RolloutView, Site, SiteInput, ApiToken, Account };
 
 export interface LineView {
   id: string;
@@ -306,6 +307,20 @@ export class RegistryClient {
   }
   async revokeToken(id: string): Promise<void> {
     await this.request('DELETE', `/v1/tokens/${seg(id)}`);
+  }
+
+  // --- console accounts (admin) ---
+  async listAccounts(): Promise<Account[]> {
+    return (await this.request<{ accounts: Account[] }>('GET', '/v1/accounts')).accounts;
+  }
+  createAccount(input: { username: string; role: Role; password: string; displayName?: string }): Promise<Account> {
+    return this.request('POST', '/v1/accounts', input);
+  }
+  updateAccount(username: string, change: { displayName?: string; role?: Role; disabled?: boolean }): Promise<Account> {
+    return this.request('PATCH', `/v1/accounts/${seg(username)}`, change);
+  }
+  async setAccountPassword(username: string, password: string): Promise<void> {
+    await this.request('POST', `/v1/accounts/${seg(username)}/password`, { password });
   }
 
   // --- audit log ---

@@ -78,6 +78,20 @@ export class RegistryMetrics {
     });
   }
 
+  /** The console's event streams: open now, readings dropped for slow clients, streams closed for falling behind. */
+  watchStreams(stats: () => { open: number; droppedReadings: number; closedSlow: number }): void {
+    new Gauge({
+      name: `${METRIC_PREFIX}streams_open`,
+      help: 'Event streams (GET /v1/stream) open now.',
+      registers: [this.registry],
+      collect() {
+        this.set(stats().open);
+      },
+    });
+    absolute(this.registry, 'stream_readings_dropped_total', 'Readings events not sent to event-stream clients that read too slowly.', [], () => [[{}, stats().droppedReadings]]);
+    absolute(this.registry, 'streams_closed_slow_total', 'Event streams closed because their client fell more than 1 MiB behind.', [], () => [[{}, stats().closedSlow]]);
+  }
+
   observeRequest(method: string, route: string | undefined, status: number, seconds: number): void {
     const r = route ?? 'unmatched';
     this.requests.inc({ method, route: r, status: String(status) });

@@ -130,9 +130,10 @@ describe('console accounts and sessions', () => {
     await l.signIn('ana', 'correct horse 1');
   });
 
-  it('rate-limits sign-in attempts per address', async () => {
+  it('rate-limits failed sign-ins per address (successful ones do not count)', async () => {
     const l = await start({ accountOptions: { signInRateLimit: { max: 3, windowMs: 60_000 } } });
     await withAccount(l, 'ana', 'viewer');
+    for (let i = 0; i < 5; i++) await l.signIn('ana', 'correct horse 1');
     for (let i = 0; i < 3; i++) expect((await l.call('POST', '/v1/session', { body: { username: `u${i}`, password: 'whatever pw' } })).status).toBe(401);
     const res = await l.call('POST', '/v1/session', { body: { username: 'ana', password: 'correct horse 1' } });
     expect(res.status).toBe(429);
@@ -152,6 +153,9 @@ describe('console accounts and sessions', () => {
     expect(wrong.json.error.code).toBe('REG_CSRF');
     expect((await l.call('GET', '/v1/sites/s1', { token: l.r.tokens.viewer })).status).toBe(404);
     expect((await l.call('POST', '/v1/sites', { cookie: s.cookie, csrf: s.csrf, body: site('s1') })).status).toBe(201);
+    // A live view ticket is asked for the same way (past authentication: the camera does not exist, or no ffmpeg here).
+    expect((await l.call('POST', '/v1/gateways/gw-x/cameras/cam-1/live', { cookie: s.cookie, body: {} })).json.error.code).toBe('REG_CSRF');
+    expect(['REG_NOT_FOUND', 'REG_LIVE_UNAVAILABLE']).toContain((await l.call('POST', '/v1/gateways/gw-x/cameras/cam-1/live', { cookie: s.cookie, csrf: s.csrf, body: {} })).json.error.code);
     expect((await l.call('POST', '/v1/sites', { token: l.r.tokens.technician, body: site('s2') })).status).toBe(201);
   });
 

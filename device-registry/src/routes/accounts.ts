@@ -38,7 +38,7 @@ export async function accountRoutes(app: FastifyInstance, { services }: RouteOpt
         operationId: 'signIn',
         summary: 'Sign in to the console with a username and password: sets the session cookie',
         description:
-          'Answers the user and the CSRF token and sets `cityedge_session` (HttpOnly, SameSite=Strict, Secure over https). 401 REG_BAD_CREDENTIALS for an unknown username, a wrong password or a disabled account alike; 429 REG_ACCOUNT_LOCKED after 5 wrong passwords for the account within 15 min; 429 REG_RATE_LIMITED over 20 attempts a minute from one address.',
+          'Answers the user and the CSRF token and sets `cityedge_session` (HttpOnly, SameSite=Strict, Secure over https). 401 REG_BAD_CREDENTIALS for an unknown username, a wrong password or a disabled account alike; 429 REG_ACCOUNT_LOCKED after 5 wrong passwords for the account within 15 min; 429 REG_RATE_LIMITED after 20 failed sign-ins a minute from one address.',
         security: PUBLIC,
         body: body({ username: text(64), password: text(256) }, ['username', 'password']),
         response: { 200: sessionSchema, ...errorResponses },

@@ -88,6 +88,18 @@ describe('GET /v1/stream (Server-Sent Events)', () => {
     const acked = await eventually(async () => s.of('alarm').find((e) => e.data.acknowledgedBy !== null), 20_000, 'the acknowledged alarm');
     expect(acked.data.acknowledgedBy).toBe('user:lan');
 
+    // A command sent from the console is signed with the person as actor; its result streams.
+    g.responder = ({ raw }) => {
+      const c = raw as { id: string; name: string };
+      return [{ id: c.id, name: c.name, state: 'succeeded', result: { ports: [] } }];
+    };
+    const sent = await api('POST', '/v1/gateways/gw-st-1/commands', { name: 'serial.list' }, { cookie: `cityedge_session=${cookie}`, 'x-csrf-token': csrf });
+    expect(sent.status, JSON.stringify(sent.body)).toBe(201);
+    expect(sent.body.actor).toBe('user:lan');
+    const result = await eventually(async () => s.of('command.result').find((e) => e.data.id === sent.body.id && e.data.state === 'succeeded'), 20_000, 'the command result');
+    expect(result.data).toMatchObject({ gatewayId: 'gw-st-1', name: 'serial.list', actor: 'user:lan' });
+    expect(g.commands().at(-1)?.command).toMatchObject({ actor: 'user:lan' });
+
     const hub = central.registry.services.hub;
     const before = hub.size;
     s.close();
@@ -163,5 +175,9 @@ describe('GET /v1/stream (Server-Sent Events)', () => {
     expect(stats.open).toBe(open - 1);
     behind.resume();
     await eventually(async () => (behind.closed ? true : undefined), 20_000, 'the slow stream to end');
+    const metrics = await (await fetch(`${central.url}/metrics`, { headers: { authorization: `Bearer ${ADMIN}` } })).text();
+    expect(metrics).toMatch(/^cityedge_registry_streams_open 0$/m);
+    expect(metrics).toMatch(/^cityedge_registry_streams_closed_slow_total 1$/m);
+    expect(Number(/^cityedge_registry_stream_readings_dropped_total (\d+)$/m.exec(metrics)?.[1])).toBe(stats.droppedReadings);
   });
 });

@@ -16,7 +16,7 @@ export interface AccountServiceOptions {
   sessionMaxMs?: number;
   /** Wrong passwords per account before it is locked for the rest of the window; default 5 in 15 min. */
   lockout?: RateLimit;
-  /** Sign-in attempts per source address; default 20 a minute. */
+  /** Failed sign-ins per source address (then every attempt is refused for the rest of the window); default 20 a minute. */
   signInRateLimit?: RateLimit;
 }
 
@@ -42,7 +42,7 @@ const TOUCH_EVERY_MS = 60_000;
  * Console accounts (people with a password and a role, the same roles as API tokens) and their
  * sessions. Passwords are scrypt hashes; a session is a random 256-bit cookie value stored as its
  * SHA-256, with a CSRF token, an idle and an absolute expiry. Wrong passwords lock an account for
- * a while; sign-in attempts per address are rate limited (both counted in memory, per process).
+ * a while; failed sign-ins per address are rate limited (both counted in memory, per process).
  */
 export class AccountService {
   readonly idleMs: number;
@@ -151,8 +151,9 @@ export class AccountService {
    */
   async signIn(usernameIn: string, password: string, sourceIp: string): Promise<SignedIn> {
     const username = usernameIn.trim().toLowerCase();
-    const wait = this.perAddress.hit(sourceIp);
-    if (wait > 0) throw new RegistryError('REG_RATE_LIMITED', `too many sign-in attempts from ${sourceIp}; retry in ${wait} s`, { headers: { 'retry-after': String(wait) } });
+    // Each attempt costs an scrypt: failed ones per address are capped so guessing cannot load the CPU.
+    const wait = this.perAddress.peek(sourceIp);
+    if (wait > 0) throw new RegistryError('REG_RATE_LIMITED', `too many failed sign-ins from ${sourceIp}; retry in ${wait} s`, { headers: { 'retry-after': String(wait) } });
     const locked = this.lockout.peek(username);
     if (locked > 0) throw new RegistryError('REG_ACCOUNT_LOCKED', `too many wrong passwords for this account; retry in ${locked} s`, { headers: { 'retry-after': String(locked) } });
     const account = await this.store.accounts.get(username);
@@ -160,6 +161,7 @@ export class AccountService {
     const ok = (await verifyPassword(password, stored)) && account !== undefined && !account.disabled;
     if (!ok || !account) {
       this.lockout.hit(username);
+      this.perAddress.hit(sourceIp);
       this.deps.logger.info({ username, sourceIp }, 'sign-in refused');
       throw new RegistryError('REG_BAD_CREDENTIALS', 'unknown username or wrong password');
     }
