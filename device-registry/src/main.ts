@@ -2,12 +2,12 @@
 import { mkdirSync } from 'node:fs';
 import { pino } from 'pino';
 import { parseRegistryArgs, USAGE } from './cli-args.js';
-import { connectMosquitto, startCentral, type Central } from './central.js';
+import { connectMosquitto, connectRabbitmq, startCentral, type Central, type CentralOptions } from './central.js';
 
 /**
  * The registry's command line: the HTTP API, storage and keys, and the broker gateways use:
- * embedded (aedes in this process, the single-machine default) or Mosquitto driven through its
- * dynamic-security plugin. Exit codes: 0 stopped cleanly, 1 runtime failure, 2 bad usage.
+ * embedded (aedes in this process, the single-machine default), Mosquitto driven through its
+ * dynamic-security plugin, or a RabbitMQ cluster that asks the registry through its HTTP auth backend. Exit codes: 0 stopped cleanly, 1 runtime failure, 2 bad usage.
  */
 async function main(argv: string[]): Promise<number> {
   const parsed = parseRegistryArgs(argv, process.env, process.stdout.isTTY === true);
@@ -24,24 +24,32 @@ async function main(argv: string[]): Promise<number> {
   // pino-pretty is loaded only for a person at a terminal; synchronous, so nothing is lost on exit.
   const logger = o.logFormat === 'pretty' ? pino(logOptions, (await import('pino-pretty')).default({ sync: true, ignore: 'pid,hostname' })) : pino(logOptions);
   let central: Central;
+  let closeBroker: () => Promise<void> = async () => undefined;
   try {
     mkdirSync(o.dataDir, { recursive: true, mode: 0o700 });
+    let broker: CentralOptions['broker'];
+    if (o.broker === 'embedded') broker = { mode: 'embedded', host: o.mqttHost, port: o.mqttPort };
+    else if (o.broker === 'mosquitto') broker = await connectMosquitto({ url: o.brokerUrl!, admin: o.dynsecAdmin, adminPassword: o.dynsecPassword!, dataDir: o.dataDir, topicPrefix: o.topicPrefix, logger });
+    else {
+      const rabbit = await connectRabbitmq({ url: o.brokerUrl!, dataDir: o.dataDir, topicPrefix: o.topicPrefix, logger, auth: { host: o.rabbitmqAuth.host, port: o.rabbitmqAuth.port, ...(o.rabbitmqAuth.secret !== undefined && { secret: o.rabbitmqAuth.secret }) } });
+      closeBroker = rabbit.close;
+      broker = rabbit;
+    }
     central = await startCentral({
       dataDir: o.dataDir,
       ...(o.databaseUrl !== undefined && { databaseUrl: o.databaseUrl }),
       logger,
       http: { host: o.host, port: o.port },
-      broker:
-        o.broker === 'embedded'
-          ? { mode: 'embedded', host: o.mqttHost, port: o.mqttPort }
-          : await connectMosquitto({ url: o.brokerUrl!, admin: o.dynsecAdmin, adminPassword: o.dynsecPassword!, dataDir: o.dataDir, topicPrefix: o.topicPrefix, logger }),
+      broker,
       ...(o.gatewayBrokerUrl !== undefined && { brokerPublicUrl: o.gatewayBrokerUrl }),
+      ...(o.gatewayBrokerUrls !== undefined && { brokerPublicUrls: o.gatewayBrokerUrls }),
       ...(o.trustProxy && { trustProxy: true }),
       topicPrefix: o.topicPrefix,
       ...(o.adminToken !== undefined && { adminToken: o.adminToken }),
       ...(o.publicUrl !== undefined && { publicUrl: o.publicUrl }),
     });
   } catch (err) {
+    await closeBroker();
     logger.fatal({ err }, 'registry could not start');
     process.stderr.write(`cityedge-registry: ${(err as Error).message}\n`);
     return 1;
@@ -49,20 +57,23 @@ async function main(argv: string[]): Promise<number> {
   if (central.registry.bootstrapToken) {
     process.stdout.write(`\nBootstrap admin API token (shown once; store it now):\n\n  ${central.registry.bootstrapToken}\n\n`);
   }
-  logger.info({ url: central.url, openapi: `${central.url}/openapi.json`, gatewayBrokerUrl: central.brokerUrl, ...(o.broker === 'mosquitto' && { registryBrokerUrl: o.brokerUrl }), mode: o.broker }, 'registry listening');
+  logger.info({ url: central.url, openapi: `${central.url}/openapi.json`, gatewayBrokerUrl: central.brokerUrl, ...(o.broker !== 'embedded' && { registryBrokerUrl: o.brokerUrl }), mode: o.broker }, 'registry listening');
   return new Promise<number>((resolveExit) => {
     let stopping = false;
     const shutdown = (signal: string) => {
       if (stopping) return;
       stopping = true;
       logger.info({ signal }, 'stopping');
-      central.stop().then(
-        () => resolveExit(0),
-        (err: unknown) => {
-          logger.error({ err }, 'error while stopping');
-          resolveExit(1);
-        },
-      );
+      central
+        .stop()
+        .then(closeBroker)
+        .then(
+          () => resolveExit(0),
+          (err: unknown) => {
+            logger.error({ err }, 'error while stopping');
+            resolveExit(1);
+          },
+        );
     };
     process.on('SIGINT', () => shutdown('SIGINT'));
     process.on('SIGTERM', () => shutdown('SIGTERM'));

@@ -26,6 +26,8 @@ export interface BrokerIdentity {
 export interface BrokerInfo {
   /** mqtt://, mqtts://, ws:// or wss:// URL reachable from the gateways. */
   url: string;
+  /** A broker cluster: every node's URL as gateways reach it (url first); sent as forwarding.brokerUrls. */
+  urls?: readonly string[];
   /** Topic prefix, default `edge/v1`. */
   topicPrefix?: string;
 }
