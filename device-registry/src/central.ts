@@ -34,6 +34,8 @@ export interface CentralOptions {
         service: MqttConnection;
         sharedGroup?: string;
         identity?: BrokerIdentity;
+        /** Gateways keep persistent sessions (RabbitMQ: replicated subscription queues). */
+        persistentSessions?: boolean;
         /** Called once the registry is open, before any MQTT connection: a broker that asks the registry (RabbitMQ's HTTP auth backend) gets its store here. */
         attach?: (core: { credentials: GatewayCredentialStore; audit: BrokerAuditSink }) => void;
       };
@@ -97,6 +99,7 @@ export async function startCentral(o: CentralOptions): Promise<Central> {
     let service: (role: string) => MqttConnection & { clientId: string };
     let sharedGroup: string | undefined;
     let brokerUrl: string;
+    let persistentSessions = false;
     if (o.broker.mode === 'embedded') {
       const b = new EmbeddedBroker({
         host: o.broker.host,
@@ -124,11 +127,12 @@ export async function startCentral(o: CentralOptions): Promise<Central> {
       service = (role) => ({ ...ext.service, clientId: `${ext.service.username}-${role}` });
       sharedGroup = ext.sharedGroup;
       brokerUrl = o.brokerPublicUrl ?? ext.url;
+      persistentSessions = ext.persistentSessions === true;
     }
     const registry = await openRegistry({
       dataDir: o.dataDir,
       ...(o.databaseUrl !== undefined && { databaseUrl: o.databaseUrl }),
-      brokerInfo: { url: brokerUrl, topicPrefix: prefix, ...(o.brokerPublicUrls && { urls: o.brokerPublicUrls }) },
+      brokerInfo: { url: brokerUrl, topicPrefix: prefix, ...(o.brokerPublicUrls && { urls: o.brokerPublicUrls }), ...(persistentSessions && { persistentSessions }) },
       logger: o.logger,
       publisher: { publish: (gw: string, signed: SignedConfig) => publisher.get().publish(gw, signed) },
       commandPublisher: { publishCommand: (gw: string, signed: SignedCommand) => publisher.get().publishCommand(gw, signed) },
@@ -260,6 +264,7 @@ export async function connectRabbitmq(o: {
     url: o.url,
     service: { url: o.url, username: '_registry', password, protocolVersion: 4 },
     identity: auth,
+    persistentSessions: true,
     attach: (core) => {
       late.credentials = core.credentials;
       late.audit = core.audit;

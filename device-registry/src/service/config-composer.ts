@@ -42,6 +42,7 @@ export class ConfigComposer {
         ...defaultForwarding,
         brokerUrl: this.broker.url,
         ...(this.broker.urls && this.broker.urls.length > 1 && { brokerUrls: this.broker.urls.filter((u) => u !== this.broker.url) }),
+        ...(this.broker.persistentSessions && { cleanSession: false }),
         topicPrefix: this.broker.topicPrefix ?? DEFAULT_TOPIC_PREFIX, username: gateway.id, clientId: gateway.id },
     };
   }

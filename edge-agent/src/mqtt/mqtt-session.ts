@@ -260,7 +260,7 @@ export class MqttSession {
     const secrets = this.secrets as ConnectionSecrets;
     const options: IClientOptions = {
       protocolVersion: this.protocolVersion,
-      clean: true,
+      clean: config.cleanSession,
       clientId: config.clientId ?? this.opts.gatewayId,
       keepalive: config.keepaliveSec,
       reconnectPeriod: 0,
