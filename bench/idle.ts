@@ -45,7 +45,7 @@ export function contextSwitches(pid: number): number | undefined {
  */
 export async function benchIdle(scope: Scope, opts: IdleOptions): Promise<Row[]> {
   const interval = opts.pollIntervalMs ?? 1000;
-  const section = `12. nearly idle agent: one AQT530 (10 points) every ${interval} ms, ${opts.broker.kind} broker process`;
+  const section = `13. nearly idle agent: one AQT530 (10 points) every ${interval} ms, ${opts.broker.kind} broker process`;
   const rows: Row[] = [];
   const s = scope.child();
   try {

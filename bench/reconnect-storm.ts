@@ -92,7 +92,7 @@ export async function benchReconnectStorm(scope: Scope, opts: StormOptions): Pro
     const s = scope.child();
     try {
       const broker = await make(s);
-      const section = `13. reconnect storm: ${n.toLocaleString('en-US')} gateways, ${broker.kind}, ${outageMs / 1000} s outage`;
+      const section = `14. reconnect storm: ${n.toLocaleString('en-US')} gateways, ${broker.kind}, ${outageMs / 1000} s outage`;
       const child = new JsonChild(s, opts.benchScript, STORM_FLAG);
       child.send({ capacity: { url: broker.url, gateways: broker.gateways, concurrency: 100 } });
       const cap = await child.take<CapacityResult>('capacity', 300_000);

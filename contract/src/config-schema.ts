@@ -153,6 +153,12 @@ export const ForwardingConfig = z.strictObject({
   protocolVersion: z.union([z.literal(5), z.literal(4)]).default(5),
   /** Defaults to the gateway id. */
   clientId: z.string().min(1).max(128).optional(),
+  /**
+   * MQTT clean session. false on a RabbitMQ cluster: its subscription queue is then a replicated
+   * quorum queue that survives the death of a node (a clean session's queue lives on one node,
+   * and while that node is down the gateway cannot subscribe on another).
+   */
+  cleanSession: z.boolean().default(true),
   username: z.string().optional(),
   /** Prefer passwordFile: a file readable only by the agent. */
   password: z.string().optional(),

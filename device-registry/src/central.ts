@@ -8,6 +8,8 @@ import type { SignedCommand, SignedConfig } from '@cityedge/contract';
 import { EmbeddedBroker, type BrokerAccount } from './broker/embedded-broker.js';
 import { MqttConfigPublisher } from './broker/config-publisher.js';
 import type { MqttConnection } from './broker/mqtt-connection.js';
+import type { BrokerAuditSink, GatewayCredentialStore } from './broker/ports.js';
+import { RabbitmqAuthBackend } from './broker/rabbitmq-auth.js';
 import { CameraFollower } from './ingest/camera-follower.js';
 import { EventsIngest } from './ingest/events-ingest.js';
 import type { LiveViewOptions } from './live/live-view.js';
@@ -28,12 +30,24 @@ export interface CentralOptions {
   /** The broker gateways use: the embedded aedes broker (default) or an external one (Mosquitto, EMQX). */
   broker:
     | { mode: 'embedded'; host: string; port: number; accounts?: BrokerAccount[] }
-    | { mode: 'external'; url: string; service: MqttConnection; sharedGroup?: string; identity?: BrokerIdentity };
+    | {
+        mode: 'external';
+        url: string;
+        service: MqttConnection;
+        sharedGroup?: string;
+        identity?: BrokerIdentity;
+        /** Gateways keep persistent sessions (RabbitMQ: replicated subscription queues). */
+        persistentSessions?: boolean;
+        /** Called once the registry is open, before any MQTT connection: a broker that asks the registry (RabbitMQ's HTTP auth backend) gets its store here. */
+        attach?: (core: { credentials: GatewayCredentialStore; audit: BrokerAuditSink }) => void;
+      };
   /**
    * The broker URL told to gateways (enrollment, configurations): their view of it, e.g.
    * mqtts://broker.ioc.example.vn:8883. Default: the embedded broker's or the external URL.
    */
   brokerPublicUrl?: string;
+  /** A broker cluster: every node's URL as gateways reach it; gateways get them as forwarding.brokerUrls. */
+  brokerPublicUrls?: string[];
   /** Behind a reverse proxy: client addresses from X-Forwarded-For (rate limits, audit). */
   trustProxy?: boolean;
   topicPrefix?: string;
@@ -93,6 +107,7 @@ export async function startCentral(o: CentralOptions): Promise<Central> {
     let service: (role: string) => MqttConnection & { clientId: string };
     let sharedGroup: string | undefined;
     let brokerUrl: string;
+    let persistentSessions = false;
     if (o.broker.mode === 'embedded') {
       const b = new EmbeddedBroker({
         host: o.broker.host,
@@ -120,11 +135,12 @@ export async function startCentral(o: CentralOptions): Promise<Central> {
       service = (role) => ({ ...ext.service, clientId: `${ext.service.username}-${role}` });
       sharedGroup = ext.sharedGroup;
       brokerUrl = o.brokerPublicUrl ?? ext.url;
+      persistentSessions = ext.persistentSessions === true;
     }
     const registry = await openRegistry({
       dataDir: o.dataDir,
       ...(o.databaseUrl !== undefined && { databaseUrl: o.databaseUrl }),
-      brokerInfo: { url: brokerUrl, topicPrefix: prefix },
+      brokerInfo: { url: brokerUrl, topicPrefix: prefix, ...(o.brokerPublicUrls && { urls: o.brokerPublicUrls }), ...(persistentSessions && { persistentSessions }) },
       logger: o.logger,
       publisher: { publish: (gw: string, signed: SignedConfig) => publisher.get().publish(gw, signed) },
       commandPublisher: { publishCommand: (gw: string, signed: SignedCommand) => publisher.get().publishCommand(gw, signed) },
@@ -144,6 +160,7 @@ export async function startCentral(o: CentralOptions): Promise<Central> {
     stops.push(() => registry.close());
     core.target = registry;
     const { services } = registry;
+    if (o.broker.mode === 'external') o.broker.attach?.({ credentials: services.credentials, audit: (e) => services.audit.recordExternal(e) });
     const configs = new MqttConfigPublisher({ connection: service('config'), logger: o.logger.child({ module: 'config-publisher' }), prefix });
     await configs.start();
     stops.push(() => configs.stop());
@@ -221,5 +238,53 @@ export async function connectMosquitto(o: {
     identity: dynsec,
     dynsec,
     close: () => admin.stop(),
+  };
+}
+
+/**
+ * RabbitMQ mode (the province cluster): the registry answers the cluster's HTTP auth backend
+ * (rabbitmq-auth.ts) on its own listener, and logs in to the cluster as its service account
+ * `_registry` (password kept in the data directory, mode 0600) with MQTT 3.1.1. Gateways need no
+ * provisioning: every uncached login asks the registry's store. RabbitMQ 3.10 has no shared
+ * subscriptions: the registry's in-process ingest subscribes plainly; scale-out ingest workers
+ * consume the replicated ingest queue over AMQP (rabbitmq-topology.ts).
+ */
+export async function connectRabbitmq(o: {
+  url: string;
+  dataDir: string;
+  topicPrefix?: string;
+  logger: Logger;
+  /** The auth endpoints' listener: default 127.0.0.1 and any free port. */
+  auth?: { host?: string; port?: number; secret?: string };
+  /** Further accounts (consumers, more service clients). */
+  accounts?: BrokerAccount[];
+}): Promise<Extract<CentralOptions['broker'], { mode: 'external' }> & { auth: RabbitmqAuthBackend; close: () => Promise<void> }> {
+  const secretPath = join(o.dataDir, 'mqtt-service.secret');
+  if (!existsSync(secretPath)) writeFileSync(secretPath, randomBytes(24).toString('base64url') + '\n', { mode: 0o600, flag: 'wx' });
+  const password = readFileSync(secretPath, 'utf8').trim();
+  const late: { credentials?: GatewayCredentialStore; audit?: BrokerAuditSink } = {};
+  const auth = new RabbitmqAuthBackend({
+    credentials: { verifyGatewayPassword: (gw, pw) => (late.credentials ? late.credentials.verifyGatewayPassword(gw, pw) : Promise.reject(new Error('the registry is not open yet'))) },
+    audit: (e) => late.audit?.(e),
+    logger: o.logger,
+    accounts: [{ username: '_registry', password, role: 'service' }, ...(o.accounts ?? [])],
+    ...(o.topicPrefix !== undefined && { prefix: o.topicPrefix }),
+    ...(o.auth?.host !== undefined && { host: o.auth.host }),
+    ...(o.auth?.port !== undefined && { port: o.auth.port }),
+    ...(o.auth?.secret !== undefined && { secret: o.auth.secret }),
+  });
+  await auth.start();
+  return {
+    mode: 'external',
+    url: o.url,
+    service: { url: o.url, username: '_registry', password, protocolVersion: 4 },
+    identity: auth,
+    persistentSessions: true,
+    attach: (core) => {
+      late.credentials = core.credentials;
+      late.audit = core.audit;
+    },
+    auth,
+    close: () => auth.stop(),
   };
 }

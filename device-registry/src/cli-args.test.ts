@@ -37,6 +37,17 @@ describe('registry command line', () => {
     expect(!r.ok && r.message).toMatch(message);
   });
 
+  it('takes --broker rabbitmq with where the registry connects, the auth endpoints\' listener, and every node\'s URL for gateways', () => {
+    const r = parseRegistryArgs(['--broker', 'rabbitmq', '--broker-url', 'mqtt://127.0.0.1:1884', '--gateway-broker-url', 'mqtt://n1:1883, mqtt://n2:1883,mqtt://n3:1883'], {});
+    expect(r).toMatchObject({ ok: true, options: { broker: 'rabbitmq', brokerUrl: 'mqtt://127.0.0.1:1884', gatewayBrokerUrl: 'mqtt://n1:1883', gatewayBrokerUrls: ['mqtt://n1:1883', 'mqtt://n2:1883', 'mqtt://n3:1883'], rabbitmqAuth: { host: '127.0.0.1', port: 8781, secret: undefined } } });
+    expect(parseRegistryArgs(['--broker', 'rabbitmq'], {})).toMatchObject({ ok: false, message: expect.stringMatching(/^--broker-url: required with --broker rabbitmq/) });
+    expect(parseRegistryArgs(['--broker', 'rabbitmq', '--broker-url', 'mqtt://r:1883', '--rabbitmq-auth-host', '0.0.0.0'], {})).toMatchObject({ ok: false, message: expect.stringMatching(/^RABBITMQ_AUTH_SECRET: required/) });
+    expect(parseRegistryArgs(['--broker', 'rabbitmq', '--broker-url', 'mqtt://r:1883', '--rabbitmq-auth-host', '0.0.0.0'], { RABBITMQ_AUTH_SECRET: 'short' })).toMatchObject({ ok: false, message: expect.stringMatching(/^RABBITMQ_AUTH_SECRET: expected at least 16/) });
+    expect(parseRegistryArgs(['--broker', 'rabbitmq', '--broker-url', 'mqtt://r:1883', '--rabbitmq-auth-host', '0.0.0.0'], { RABBITMQ_AUTH_SECRET: 'a-long-enough-secret-1' })).toMatchObject({ ok: true, options: { rabbitmqAuth: { host: '0.0.0.0', secret: 'a-long-enough-secret-1' } } });
+    expect(parseRegistryArgs(['--broker', 'rabbitmq', '--broker-url', 'mqtt://r:1883', '--rabbitmq-auth-port', 'x'], {})).toMatchObject({ ok: false, message: expect.stringMatching(/^--rabbitmq-auth-port/) });
+    expect(parseRegistryArgs(['--gateway-broker-url', 'mqtt://a:1,https://b'], {})).toMatchObject({ ok: false, message: expect.stringMatching(/^--gateway-broker-url: expected mqtt.*"https:\/\/b"/) });
+  });
+
   it('tells gateways a broker URL of their own, distinct from where the registry connects', () => {
     const env = { DYNSEC_ADMIN_PASSWORD: 'x' };
     const split = parseRegistryArgs(['--broker', 'mosquitto', '--broker-url', 'mqtt://mosquitto:1883', '--gateway-broker-url', 'mqtts://broker.ioc.example.vn:8883'], env);

@@ -8,15 +8,19 @@ options:
   --database-url <url>    PostgreSQL instead of SQLite, e.g. postgres://registry@db:5432/registry  [$REGISTRY_DATABASE_URL]
   --host <addr>           address to listen on           [127.0.0.1]
   --port <n>              port to listen on (0: any)     [8780]
-  --broker <mode>         embedded (aedes in this process) or mosquitto (dynamic security)  [embedded]
+  --broker <mode>         embedded (aedes in this process), mosquitto (dynamic security) or rabbitmq
+                          (a RabbitMQ cluster asking this registry through its HTTP auth backend)  [embedded]
   --mqtt-host <addr>      embedded broker: address to listen on  [127.0.0.1]
   --mqtt-port <n>         embedded broker: port to listen on     [1883]
-  --broker-url <url>      mosquitto: where the registry connects (required; an internal address such as
+  --broker-url <url>      mosquitto, rabbitmq: where the registry connects (required; an internal address such as
                           mqtt://mosquitto:1883). embedded: the default of --gateway-broker-url
   --gateway-broker-url <url>  the broker URL gateways are told at enrollment and in their configuration:
-                          its public name, e.g. mqtts://broker.ioc.example.vn:8883
+                          its public name, e.g. mqtts://broker.ioc.example.vn:8883; for a cluster, every
+                          node's URL, comma-separated (gateways fail over through them)
                           [$REGISTRY_GATEWAY_BROKER_URL, else --broker-url, else mqtt://<mqtt-host>:<mqtt-port>]
   --dynsec-admin <user>   mosquitto: the dynamic-security admin (mosquitto_ctrl dynsec init)  [admin]
+  --rabbitmq-auth-host <addr>  rabbitmq: where the HTTP auth endpoints listen (the brokers' side only)  [127.0.0.1]
+  --rabbitmq-auth-port <n>     rabbitmq: their port  [8781]
   --topic-prefix <p>      MQTT topic prefix              [${DEFAULT_TOPIC_PREFIX}]
   --public-url <url>      the registry's URL as gateways reach it (default: from the Host header)
   --admin-user <name>     create this console admin account on start if it does not exist, with the
@@ -34,6 +38,8 @@ environment:
   REGISTRY_DATABASE_URL   as --database-url
   REGISTRY_GATEWAY_BROKER_URL  as --gateway-broker-url
   DYNSEC_ADMIN_PASSWORD   mosquitto: the dynamic-security admin's password
+  RABBITMQ_AUTH_SECRET    rabbitmq: a shared secret in the auth endpoints' path (required when
+                          --rabbitmq-auth-host is not a loopback address)
   REGISTRY_ADMIN_TOKEN    an admin API token to accept (at least 20 characters); without it a
                           bootstrap admin token is created and printed once on the first start
   CITYEDGE_ADMIN_PASSWORD the password of --admin-user (at least 8 characters)`;
@@ -43,14 +49,17 @@ export interface RegistryCliOptions {
   databaseUrl: string | undefined;
   host: string;
   port: number;
-  broker: 'embedded' | 'mosquitto';
+  broker: 'embedded' | 'mosquitto' | 'rabbitmq';
   mqttHost: string;
   mqttPort: number;
   /** Mosquitto: where the registry connects. Embedded: the default of gatewayBrokerUrl. */
   brokerUrl: string | undefined;
   /** Told to gateways (enrollment, configurations); undefined: brokerUrl, else the embedded broker's own address. */
   gatewayBrokerUrl: string | undefined;
+  /** Every URL of --gateway-broker-url when it lists several (a cluster). */
+  gatewayBrokerUrls: string[] | undefined;
   dynsecAdmin: string;
+  rabbitmqAuth: { host: string; port: number; secret: string | undefined };
   dynsecPassword: string | undefined;
   topicPrefix: string;
   publicUrl: string | undefined;
@@ -108,6 +117,8 @@ export function parseRegistryArgs(argv: string[], env: NodeJS.ProcessEnv, stdout
         'broker-url': { type: 'string' },
         'gateway-broker-url': { type: 'string' },
         'dynsec-admin': { type: 'string', default: 'admin' },
+        'rabbitmq-auth-host': { type: 'string', default: '127.0.0.1' },
+        'rabbitmq-auth-port': { type: 'string', default: '8781' },
         'public-url': { type: 'string' },
         'trust-proxy': { type: 'boolean', default: false },
         'admin-user': { type: 'string' },
@@ -122,17 +133,26 @@ export function parseRegistryArgs(argv: string[], env: NodeJS.ProcessEnv, stdout
   if (values.help) return { ok: true, help: true };
   const port = Number(values.port);
   if (!/^\d+$/.test(values.port) || port > 65535) return { ok: false, message: `--port: expected 0..65535, got "${values.port}"` };
-  if (values.broker !== 'embedded' && values.broker !== 'mosquitto') return { ok: false, message: `--broker: expected embedded or mosquitto, got "${values.broker}"` };
+  if (values.broker !== 'embedded' && values.broker !== 'mosquitto' && values.broker !== 'rabbitmq') return { ok: false, message: `--broker: expected embedded, mosquitto or rabbitmq, got "${values.broker}"` };
   const mqttPort = Number(values['mqtt-port']);
   if (!/^\d+$/.test(values['mqtt-port']) || mqttPort > 65535) return { ok: false, message: `--mqtt-port: expected 0..65535, got "${values['mqtt-port']}"` };
   const brokerUrl = values['broker-url'];
   if (brokerUrl !== undefined && !/^(mqtts?|wss?):\/\/[^\s/]+/.test(brokerUrl)) return { ok: false, message: `--broker-url: expected mqtt://, mqtts://, ws:// or wss:// URL, got "${brokerUrl}"` };
   const fromEnv = values['gateway-broker-url'] === undefined && env.REGISTRY_GATEWAY_BROKER_URL !== undefined && env.REGISTRY_GATEWAY_BROKER_URL !== '';
-  const gatewayBrokerUrl = values['gateway-broker-url'] ?? (fromEnv ? env.REGISTRY_GATEWAY_BROKER_URL : undefined);
-  if (gatewayBrokerUrl !== undefined && !/^(mqtts?|wss?):\/\/[^\s/]+/.test(gatewayBrokerUrl)) {
-    return { ok: false, message: `${fromEnv ? 'REGISTRY_GATEWAY_BROKER_URL' : '--gateway-broker-url'}: expected mqtt://, mqtts://, ws:// or wss:// URL, got "${gatewayBrokerUrl}"` };
+  const gatewayBrokerUrls = (values['gateway-broker-url'] ?? (fromEnv ? env.REGISTRY_GATEWAY_BROKER_URL : undefined))?.split(',').map((u) => u.trim());
+  const badGatewayUrl = gatewayBrokerUrls?.find((u) => !/^(mqtts?|wss?):\/\/[^\s/]+/.test(u));
+  if (badGatewayUrl !== undefined) {
+    return { ok: false, message: `${fromEnv ? 'REGISTRY_GATEWAY_BROKER_URL' : '--gateway-broker-url'}: expected mqtt://, mqtts://, ws:// or wss:// URL, got "${badGatewayUrl}"` };
   }
-  if (values.broker === 'mosquitto' && brokerUrl === undefined) return { ok: false, message: '--broker-url: required with --broker mosquitto (where Mosquitto listens)' };
+  const gatewayBrokerUrl = gatewayBrokerUrls?.[0];
+  if (values.broker !== 'embedded' && brokerUrl === undefined) return { ok: false, message: `--broker-url: required with --broker ${values.broker} (where ${values.broker === 'mosquitto' ? 'Mosquitto' : 'a RabbitMQ node'} listens)` };
+  const rabbitPort = Number(values['rabbitmq-auth-port']);
+  if (!/^\d+$/.test(values['rabbitmq-auth-port']) || rabbitPort > 65535) return { ok: false, message: `--rabbitmq-auth-port: expected 0..65535, got "${values['rabbitmq-auth-port']}"` };
+  const rabbitSecret = env.RABBITMQ_AUTH_SECRET || undefined;
+  if (values.broker === 'rabbitmq' && !/^(127\.\d+\.\d+\.\d+|::1|localhost)$/.test(values['rabbitmq-auth-host']) && rabbitSecret === undefined) {
+    return { ok: false, message: 'RABBITMQ_AUTH_SECRET: required when --rabbitmq-auth-host is not a loopback address' };
+  }
+  if (rabbitSecret !== undefined && !/^[A-Za-z0-9_-]{16,}$/.test(rabbitSecret)) return { ok: false, message: 'RABBITMQ_AUTH_SECRET: expected at least 16 letters, digits, "-" or "_"' };
   const dynsecPassword = env.DYNSEC_ADMIN_PASSWORD || undefined;
   if (values.broker === 'mosquitto' && dynsecPassword === undefined) return { ok: false, message: 'DYNSEC_ADMIN_PASSWORD: required with --broker mosquitto' };
   const databaseUrl = values['database-url'] ?? env.REGISTRY_DATABASE_URL;
@@ -165,7 +185,9 @@ export function parseRegistryArgs(argv: string[], env: NodeJS.ProcessEnv, stdout
       mqttPort,
       brokerUrl,
       gatewayBrokerUrl: gatewayBrokerUrl ?? brokerUrl,
+      gatewayBrokerUrls: gatewayBrokerUrls && gatewayBrokerUrls.length > 1 ? gatewayBrokerUrls : undefined,
       dynsecAdmin: values['dynsec-admin'],
+      rabbitmqAuth: { host: values['rabbitmq-auth-host'], port: rabbitPort, secret: rabbitSecret },
       dynsecPassword,
       topicPrefix: shared.topicPrefix,
       publicUrl,

@@ -58,7 +58,7 @@ export { SequencedIngest, type SequencedIngestOptions, type SequencedIngestCount
 export { parseGatewayEvent } from './ingest/event-payloads.js';
 export { MemoryTelemetrySink } from './ingest/memory-telemetry-sink.js';
 export { parsePayload, type ParseResult } from './ingest/payloads.js';
-export { startCentral, connectMosquitto, type Central, type CentralOptions } from './central.js';
+export { startCentral, connectMosquitto, connectRabbitmq, type Central, type CentralOptions } from './central.js';
 export { formatTime, DEFAULT_TIME_ZONE, isTimeZone, TimeZones } from './cli/time-zones.js';
 export { OpsApi } from './cli/ops-api.js';
 export { RegistryClient, RegistryApiError, RegistryClientError, displayUrl, type RegistryClientOptions, type ClientErrorCode, type LineView, type EnrollmentCodeView, type GatewayCreateInput, type CreatedToken } from './cli/registry-client.js';

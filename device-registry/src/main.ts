@@ -2,14 +2,15 @@
 import { mkdirSync } from 'node:fs';
 import { pino, type Logger } from 'pino';
 import { parseRegistryArgs, USAGE } from './cli-args.js';
-import { connectMosquitto, startCentral, type Central } from './central.js';
+import { connectMosquitto, connectRabbitmq, startCentral, type Central, type CentralOptions } from './central.js';
 import { INGEST_USAGE, parseIngestArgs } from './ingest/worker-args.js';
 import { startIngestWorker, type IngestWorker } from './ingest/worker.js';
 
 /**
  * The registry's command line: the HTTP API, storage and keys, and the broker gateways use:
- * embedded (aedes in this process, the single-machine default) or Mosquitto driven through its
- * dynamic-security plugin. `cityedge-registry ingest …` runs a telemetry ingest worker instead.
+ * embedded (aedes in this process, the single-machine default), Mosquitto driven through its
+ * dynamic-security plugin, or a RabbitMQ cluster that asks the registry through its HTTP auth
+ * backend. `cityedge-registry ingest …` runs a telemetry ingest worker instead.
  * Exit codes: 0 stopped cleanly, 1 runtime failure, 2 bad usage.
  */
 async function main(argv: string[]): Promise<number> {
@@ -26,18 +27,25 @@ async function main(argv: string[]): Promise<number> {
   const o = parsed.options;
   const logger = await makeLogger(o, 'registry');
   let central: Central;
+  let closeBroker: () => Promise<void> = async () => undefined;
   try {
     mkdirSync(o.dataDir, { recursive: true, mode: 0o700 });
+    let broker: CentralOptions['broker'];
+    if (o.broker === 'embedded') broker = { mode: 'embedded', host: o.mqttHost, port: o.mqttPort };
+    else if (o.broker === 'mosquitto') broker = await connectMosquitto({ url: o.brokerUrl!, admin: o.dynsecAdmin, adminPassword: o.dynsecPassword!, dataDir: o.dataDir, topicPrefix: o.topicPrefix, logger });
+    else {
+      const rabbit = await connectRabbitmq({ url: o.brokerUrl!, dataDir: o.dataDir, topicPrefix: o.topicPrefix, logger, auth: { host: o.rabbitmqAuth.host, port: o.rabbitmqAuth.port, ...(o.rabbitmqAuth.secret !== undefined && { secret: o.rabbitmqAuth.secret }) } });
+      closeBroker = rabbit.close;
+      broker = rabbit;
+    }
     central = await startCentral({
       dataDir: o.dataDir,
       ...(o.databaseUrl !== undefined && { databaseUrl: o.databaseUrl }),
       logger,
       http: { host: o.host, port: o.port },
-      broker:
-        o.broker === 'embedded'
-          ? { mode: 'embedded', host: o.mqttHost, port: o.mqttPort }
-          : await connectMosquitto({ url: o.brokerUrl!, admin: o.dynsecAdmin, adminPassword: o.dynsecPassword!, dataDir: o.dataDir, topicPrefix: o.topicPrefix, logger }),
+      broker,
       ...(o.gatewayBrokerUrl !== undefined && { brokerPublicUrl: o.gatewayBrokerUrl }),
+      ...(o.gatewayBrokerUrls !== undefined && { brokerPublicUrls: o.gatewayBrokerUrls }),
       ...(o.trustProxy && { trustProxy: true }),
       topicPrefix: o.topicPrefix,
       ...(o.adminToken !== undefined && { adminToken: o.adminToken }),
@@ -46,6 +54,7 @@ async function main(argv: string[]): Promise<number> {
       telemetryPartitions: { aheadDays: o.partitionAheadDays, ...(o.telemetryRetentionDays !== undefined && { retentionDays: o.telemetryRetentionDays }) },
     });
   } catch (err) {
+    await closeBroker();
     logger.fatal({ err }, 'registry could not start');
     process.stderr.write(`cityedge-registry: ${(err as Error).message}\n`);
     return 1;
@@ -53,8 +62,8 @@ async function main(argv: string[]): Promise<number> {
   if (central.registry.bootstrapToken) {
     process.stdout.write(`\nBootstrap admin API token (shown once; store it now):\n\n  ${central.registry.bootstrapToken}\n\n`);
   }
-  logger.info({ url: central.url, openapi: `${central.url}/openapi.json`, gatewayBrokerUrl: central.brokerUrl, ...(o.broker === 'mosquitto' && { registryBrokerUrl: o.brokerUrl }), mode: o.broker }, 'registry listening');
-  return untilSignal(logger, () => central.stop());
+  logger.info({ url: central.url, openapi: `${central.url}/openapi.json`, gatewayBrokerUrl: central.brokerUrl, ...(o.broker !== 'embedded' && { registryBrokerUrl: o.brokerUrl }), mode: o.broker }, 'registry listening');
+  return untilSignal(logger, () => central.stop().then(closeBroker));
 }
 
 async function makeLogger(o: { logLevel: string; logFormat: string }, service: string) {

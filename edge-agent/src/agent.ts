@@ -14,6 +14,7 @@ import type { LineScheduler } from './poll/line-scheduler.js';
 import type { FirmataLine } from './firmata/firmata-line.js';
 import type { CameraProber } from './camera/camera-prober.js';
 import type { Identity } from './config/identity.js';
+import { ConfigFetcher } from './config/config-fetch.js';
 import { CommandHandler } from './commands/command-handler.js';
 import type { CommandTargets } from './commands/command-executors.js';
 import { RuleEngine, SqliteRuleStateStore, timeoutScheduler } from './rules/index.js';
@@ -274,10 +275,15 @@ export class Agent {
     const cm = this.config;
     if (cm) {
       let unsubscribe: (() => void) | undefined;
+      let unwatch: (() => void) | undefined;
+      const identity = this.opts.managed!.identity;
+      const fetcher = new ConfigFetcher({ identity, logger: this.log.child({ module: 'config-fetch' }), receive: (payload) => cm.receive(payload) });
       parts.push({
         name: 'configuration',
         start: () => {
           unsubscribe = this.session.subscribe(this.session.topic(Channel.config), (_topic, payload) => cm.receive(payload));
+          // Retained messages may be node-local (a RabbitMQ cluster): ask the registry too, on every connection.
+          unwatch = this.session.onConnection((up) => void (up && fetcher.fetch()));
           cm.announce();
           // After a restart the retained report may describe problems long gone: say again what runs.
           const running = this.configVersion;
@@ -285,6 +291,7 @@ export class Agent {
         },
         stop: async () => {
           unsubscribe?.();
+          unwatch?.();
           await cm.stop();
         },
       });

@@ -70,8 +70,11 @@ export class RabbitCluster {
   private readonly prefix: string;
   private readonly count: number;
   private readonly logs = new Map<number, WriteStream>();
+  /** How clients authenticate; may be set after `allocate()` (the registry's auth URL may need the node URLs first). */
+  auth: RabbitAuth;
 
   constructor(private readonly options: RabbitClusterOptions = {}) {
+    this.auth = options.auth ?? { kind: 'internal' };
     this.dir = options.dir ?? join(tmpdir(), `cityedge-rabbit-${randomBytes(4).toString('hex')}`);
     this.prefix = options.namePrefix ?? `ce${randomBytes(3).toString('hex')}`;
     this.count = options.nodes ?? 3;
@@ -86,17 +89,9 @@ export class RabbitCluster {
     return this.nodes.map((n) => n.amqpUrl);
   }
 
-  async start(): Promise<this> {
-    const t0 = Date.now();
-    mkdirSync(this.dir, { recursive: true });
-    const cookie = join(this.dir, '.erlang.cookie');
-    if (!existsSync(cookie)) {
-      writeFileSync(cookie, this.cookie);
-      chmodSync(cookie, 0o400);
-    }
-    writeFileSync(join(this.dir, 'rabbitmq-env.conf'), '# empty: keeps /etc/rabbitmq/rabbitmq-env.conf out\n');
-    const plugins = ['rabbitmq_mqtt', ...(this.options.auth?.kind === 'http' ? ['rabbitmq_auth_backend_http', 'rabbitmq_auth_backend_cache'] : [])];
-    writeFileSync(join(this.dir, 'enabled_plugins'), `[${plugins.join(',')}].\n`);
+  /** Chooses node names and free ports (once) without starting anything, so the URLs are known. */
+  async allocate(): Promise<this> {
+    if (this.nodes.length) return this;
     for (let i = 0; i < this.count; i++) {
       const [amqpPort, mqttPort, distPort] = [await freePort(), await freePort(), await freePort()];
       const name = `${this.prefix}-${i + 1}@localhost`;
@@ -112,6 +107,21 @@ export class RabbitCluster {
         output: '',
       });
     }
+    return this;
+  }
+
+  async start(): Promise<this> {
+    const t0 = Date.now();
+    await this.allocate();
+    mkdirSync(this.dir, { recursive: true });
+    const cookie = join(this.dir, '.erlang.cookie');
+    if (!existsSync(cookie)) {
+      writeFileSync(cookie, this.cookie);
+      chmodSync(cookie, 0o400);
+    }
+    writeFileSync(join(this.dir, 'rabbitmq-env.conf'), '# empty: keeps /etc/rabbitmq/rabbitmq-env.conf out\n');
+    const plugins = ['rabbitmq_mqtt', ...(this.auth.kind === 'http' ? ['rabbitmq_auth_backend_http', 'rabbitmq_auth_backend_cache'] : [])];
+    writeFileSync(join(this.dir, 'enabled_plugins'), `[${plugins.join(',')}].\n`);
     for (const n of this.nodes) this.writeConfig(n);
     await this.startNode(0);
     await Promise.all(this.nodes.slice(1).map((n) => this.startNode(n.index)));
@@ -121,7 +131,7 @@ export class RabbitCluster {
 
   /** rabbitmq.conf for one node: loopback listeners, peers, MQTT with quorum queues, auth. */
   private writeConfig(n: RabbitNode): void {
-    const auth = this.options.auth ?? { kind: 'internal' };
+    const auth = this.auth;
     const lines = [
       `listeners.tcp.1 = 127.0.0.1:${n.amqpPort}`,
       `mqtt.listeners.tcp.1 = 127.0.0.1:${n.mqttPort}`,

@@ -1,10 +1,9 @@
-import { DEFAULT_TOPIC_PREFIX } from '@cityedge/contract';
-import { GATEWAY_PUBLISHED_CHANNELS } from './acl.js';
+import { Channel, DEFAULT_TOPIC_PREFIX } from '@cityedge/contract';
 
 /**
  * What the province cluster (RabbitMQ with its MQTT plugin) needs declared besides what the
- * plugin declares itself: ONE replicated (quorum) queue that every channel gateways publish is
- * routed to, so that
+ * plugin declares itself: ONE replicated (quorum) queue that gateways' telemetry is routed to (the
+ * name and binding the ingest workers, `cityedge-registry ingest --source amqp`, declare too), so that
  * - a gateway's QoS 1 PUBLISH is confirmed by the queue's quorum (the MQTT plugin sends PUBACK on
  *   the publisher confirm), and survives the death of any one node of three;
  * - ingest workers consume it competitively over AMQP (one message goes to one worker; a worker
@@ -12,12 +11,12 @@ import { GATEWAY_PUBLISHED_CHANNELS } from './acl.js';
  * MQTT topics map to AMQP routing keys on `amq.topic` with `/` ↔ `.`: `edge/v1/gw-a/telemetry` is
  * `edge.v1.gw-a.telemetry`, and the MQTT topic is recovered with `routingKeyToTopic`.
  */
-export const INGEST_QUEUE = 'cityedge.ingest';
+export const INGEST_QUEUE = 'cityedge.ingest.telemetry';
 export const MQTT_EXCHANGE = 'amq.topic';
 
-/** `edge/v1/+/telemetry` → `edge.v1.*.telemetry` for each channel a gateway publishes. */
-export function ingestBindingKeys(prefix = DEFAULT_TOPIC_PREFIX): string[] {
-  return GATEWAY_PUBLISHED_CHANNELS.map((c) => topicToRoutingKey(`${prefix}/+/${c}`));
+/** `edge/v1/+/telemetry` → `edge.v1.*.telemetry` for each channel given (telemetry by default). */
+export function ingestBindingKeys(prefix = DEFAULT_TOPIC_PREFIX, channels: readonly string[] = [Channel.telemetry]): string[] {
+  return channels.map((c) => topicToRoutingKey(`${prefix}/+/${c}`));
 }
 
 /** An MQTT topic or filter as an AMQP routing key or binding key (`/`→`.`, `+`→`*`, `#` kept). */
@@ -49,8 +48,8 @@ export interface AmqpTopologyChannel {
  * Declares the ingest queue (quorum, replicated to every node) and its bindings; idempotent, so
  * every ingest worker may call it at start.
  */
-export async function declareIngestQueue(channel: AmqpTopologyChannel, options: { queue?: string; prefix?: string } = {}): Promise<void> {
+export async function declareIngestQueue(channel: AmqpTopologyChannel, options: { queue?: string; prefix?: string; channels?: readonly string[] } = {}): Promise<void> {
   const queue = options.queue ?? INGEST_QUEUE;
   await channel.assertQueue(queue, { durable: true, arguments: { 'x-queue-type': 'quorum' } });
-  for (const key of ingestBindingKeys(options.prefix)) await channel.bindQueue(queue, MQTT_EXCHANGE, key);
+  for (const key of ingestBindingKeys(options.prefix, options.channels)) await channel.bindQueue(queue, MQTT_EXCHANGE, key);
 }

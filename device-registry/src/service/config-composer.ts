@@ -44,7 +44,12 @@ export class ConfigComposer {
       })),
       ...(rules !== undefined && { rules }),
       // The password is not in the document: the agent uses the one it received at enrollment.
-      forwarding: { ...defaultForwarding, brokerUrl: this.broker.url, topicPrefix: this.broker.topicPrefix ?? DEFAULT_TOPIC_PREFIX, username: gateway.id, clientId: gateway.id },
+      forwarding: {
+        ...defaultForwarding,
+        brokerUrl: this.broker.url,
+        ...(this.broker.urls && this.broker.urls.length > 1 && { brokerUrls: this.broker.urls.filter((u) => u !== this.broker.url) }),
+        ...(this.broker.persistentSessions && { cleanSession: false }),
+        topicPrefix: this.broker.topicPrefix ?? DEFAULT_TOPIC_PREFIX, username: gateway.id, clientId: gateway.id },
     };
   }
 

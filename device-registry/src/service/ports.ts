@@ -26,6 +26,10 @@ export interface BrokerIdentity {
 export interface BrokerInfo {
   /** mqtt://, mqtts://, ws:// or wss:// URL reachable from the gateways. */
   url: string;
+  /** A broker cluster: every node's URL as gateways reach it (url first); sent as forwarding.brokerUrls. */
+  urls?: readonly string[];
+  /** Gateways keep a persistent MQTT session (forwarding.cleanSession false): a RabbitMQ cluster's replicated subscription queues. */
+  persistentSessions?: boolean;
   /** Topic prefix, default `edge/v1`. */
   topicPrefix?: string;
 }

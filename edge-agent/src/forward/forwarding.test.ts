@@ -1,5 +1,5 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
+import { createConnection, createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
@@ -297,6 +297,33 @@ describe('forwarding: the MQTT session and the outbox drain', () => {
     const all = nodes.flatMap((n) => n.received);
     expect(values(bySeq(all))).toEqual(readings(0, 30).map((r) => r.v));
     expect(logs.filter((l) => l.msg === 'connected to the broker').map((l) => l.broker)).toEqual(expect.arrayContaining([nodes[0]!.url, nodes[1]!.url]));
+  });
+
+  it('speaks MQTT 3.1.1 to a broker that closes an MQTT 5 CONNECT without answering (RabbitMQ 3.10)', async () => {
+    const broker = await startBroker();
+    // In front of aedes: a CONNECT of protocol level 5 is dropped unanswered, others are relayed.
+    const levels: number[] = [];
+    const front = createServer((sock) => {
+      sock.once('data', (first) => {
+        const lengthBytes = [...first.subarray(1, 5)].findIndex((b) => (b & 0x80) === 0) + 1;
+        const level = first[1 + lengthBytes + 6]!;
+        levels.push(level);
+        if (level === 5) return sock.destroy();
+        const upstream = createConnection(broker.port, '127.0.0.1', () => upstream.write(first));
+        sock.pipe(upstream).pipe(sock);
+        upstream.on('error', () => sock.destroy());
+        sock.on('error', () => upstream.destroy());
+      });
+    });
+    await new Promise<void>((r) => front.listen(0, '127.0.0.1', () => r()));
+    cleanups.push(() => new Promise<void>((r) => front.close(() => r())));
+    const outbox = makeOutbox();
+    const fwd = makeForwarder(outbox, { brokerUrl: `mqtt://127.0.0.1:${(front.address() as AddressInfo).port}` });
+    fwd.start();
+    outbox.appendReadings(readings(0, 5));
+    await waitFor('delivery over 3.1.1', () => fwd.stats().connected && outbox.stats().backlogRows === 0 && outbox.stats().pending === 0);
+    expect(fwd.stats().protocolVersion).toBe(4);
+    expect(levels.slice(0, 2)).toEqual([5, 4]);
   });
 
   it('moves to another broker in place: subscriptions, retained state and the backlog carry over', async () => {

@@ -260,7 +260,7 @@ export class MqttSession {
     const secrets = this.secrets as ConnectionSecrets;
     const options: IClientOptions = {
       protocolVersion: this.protocolVersion,
-      clean: true,
+      clean: config.cleanSession,
       clientId: config.clientId ?? this.opts.gatewayId,
       keepalive: config.keepaliveSec,
       reconnectPeriod: 0,
@@ -289,8 +289,22 @@ export class MqttSession {
     }
     this.client = client;
     client.on('connect', () => this.connectionUp(epoch));
-    client.on('error', (err) => this.connectionError(epoch, err));
-    client.on('close', () => this.connectionLost(epoch));
+    let failed = false;
+    client.on('error', (err) => {
+      failed = true;
+      this.connectionError(epoch, err);
+    });
+    client.on('close', () => {
+      // A broker that does not parse MQTT 5 may close without a CONNACK (RabbitMQ 3.10): the
+      // TCP connection was made (no error), so try 3.1.1 at once.
+      if (!failed && epoch === this.epoch && !this.connected && this.protocolVersion === 5) {
+        this.log.info('the broker closed the connection without answering MQTT 5; using MQTT 3.1.1');
+        this.lastError = 'closed before CONNACK';
+        this.protocolVersion = 4;
+        this.retryNow = true;
+      }
+      this.connectionLost(epoch);
+    });
     client.on('message', (topic, payload) => this.dispatch(topic, payload));
   }
 
