@@ -17,6 +17,10 @@ import { readFileSync } from 'node:fs';
  *      round trip, and the AVR emulator's speed (`firmata`)
  *  11. the agent at 5,000 readings/s through a broker outage: RSS and outbox file size before,
  *      during and after the drain (`outage`; `--outage-seconds`, default 60)
+ *  12. the province load: N simulated gateways (own identities, MQTT 5) through Mosquitto, ingest
+ *      workers on PostgreSQL; connect storm, steady telemetry, lost readings by sequence, config
+ *      rollout (`province`, only when asked: `--only province --gateways N`, `--province-seconds`,
+ *      `--province-interval` seconds between a gateway's messages, `--ingest-workers`)
  *
  * Sections: --only append,drain,mosquitto,live,enroll,config-delivery,ingest,cameras,rules,firmata,outage
  * `node dist/bench.js --aedes-broker <port>`, `--bench-sim`, `--bench-fleet` and `--bench-firmata` are the child
@@ -43,6 +47,8 @@ import { Scope } from './scope.js';
 import { runSimChild, SIM_FLAG } from './sim-child.js';
 import { benchIngest } from './telemetry-ingest.js';
 import { benchRules } from './rules-eval.js';
+import { benchProvince } from './province-load.js';
+import { PROVINCE_FLAG, runProvinceChild } from './province-child.js';
 
 const progress = (msg: string) => process.stderr.write(`bench: ${msg}\n`);
 
@@ -55,6 +61,10 @@ async function main(argv: string[]): Promise<number> {
       'no-mosquitto': { type: 'boolean', default: false },
       'outage-seconds': { type: 'string', default: '60' },
       only: { type: 'string' },
+      gateways: { type: 'string', default: '1000' },
+      'province-seconds': { type: 'string', default: '60' },
+      'province-interval': { type: 'string', default: '30' },
+      'ingest-workers': { type: 'string', default: '3' },
     },
   });
   const only = values.only?.split(',');
@@ -142,6 +152,20 @@ async function main(argv: string[]): Promise<number> {
     await step('outage', '11. broker outage', () =>
       benchOutageDrain(root, { logger, benchScript: paths.bench, agentScript: paths.agent, agentNodeArgs, outageMs: Number(values['outage-seconds']) * 1000 }),
     );
+    // Minutes long and machine-filling: only when asked for.
+    if (only?.includes('province')) {
+      await step('province', '12. province load', () =>
+        benchProvince(root, {
+          logger,
+          benchScript: paths.bench,
+          ticksPerSecond: ticks,
+          gateways: Number(values.gateways),
+          steadySec: Number(values['province-seconds']),
+          intervalSec: Number(values['province-interval']),
+          workers: Number(values['ingest-workers']),
+        }),
+      );
+    }
   } catch (err) {
     failures.push((err as Error).message);
   } finally {
@@ -180,6 +204,8 @@ if (process.argv[2] === BROKER_FLAG) {
   runSimChild();
 } else if (process.argv[2] === FLEET_FLAG) {
   runFleetChild();
+} else if (process.argv[2] === PROVINCE_FLAG) {
+  runProvinceChild();
 } else if (process.argv[2] === FIRMATA_FLAG) {
   runFirmataChild();
 } else {
