@@ -121,9 +121,17 @@ export type RtuLineConfig = z.infer<typeof RtuLine>;
 export type TcpLineConfig = z.infer<typeof TcpLine>;
 export type RtuOverTcpLineConfig = z.infer<typeof RtuOverTcpLine>;
 
+const BrokerUrl = z.string().regex(/^(mqtts?|wss?):\/\/[^\s]+$/, 'expected a mqtt://, mqtts://, ws:// or wss:// URL');
+
 export const ForwardingConfig = z.strictObject({
-  /** mqtt://, mqtts://, ws:// or wss:// URL of the broker. */
-  brokerUrl: z.string().regex(/^(mqtts?|wss?):\/\/[^\s]+$/, 'expected a mqtt://, mqtts://, ws:// or wss:// URL'),
+  /** mqtt://, mqtts://, ws:// or wss:// URL of the broker (the first one tried). */
+  brokerUrl: BrokerUrl,
+  /**
+   * Further nodes of the same broker cluster (one identity, one ACL). The agent tries brokerUrl
+   * first; every lost connection or failed attempt moves on to the next URL, round the list,
+   * after the usual jittered backoff. brokerUrl need not be repeated here.
+   */
+  brokerUrls: z.array(BrokerUrl).min(1).max(16).optional(),
   /**
    * MQTT protocol: 5 (default) or 4 (3.1.1). A broker that refuses 5 (aedes, old brokers) is
    * retried with 3.1.1 automatically; the sequence numbers in the payload make either safe.
