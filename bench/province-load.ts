@@ -38,7 +38,7 @@ const MB = 1024 * 1024;
 /** Starts one `cityedge-registry ingest` process (the shipped CLI built beside the bench) and waits until it runs. */
 async function startWorker(s: Scope, script: string, id: string, databaseUrl: string, brokerUrl: string, password: string): Promise<number> {
   const proc = spawn(process.execPath, [script, 'ingest', '--database-url', databaseUrl, '--broker-url', brokerUrl, '--worker-id', id, '--log-format', 'json', '--log-level', 'warn', '--stats-interval', '0'], {
-    env: { ...process.env, REGISTRY_MQTT_PASSWORD: password },
+    env: { ...process.env, REGISTRY_BROKER_PASSWORD: password },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   s.process(proc, 'SIGTERM', 5000);

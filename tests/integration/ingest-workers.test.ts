@@ -38,8 +38,8 @@ describe('ingest workers on PostgreSQL and Mosquitto (shared subscription)', () 
   function startWorker(id: string): Promise<Worker> {
     const proc = spawn(
       process.execPath,
-      [join(OUT, 'cityedge-registry.js'), 'ingest', '--database-url', db.url, '--broker-url', mosq.url, '--worker-id', id, '--mqtt-username', 'ingest', '--log-format', 'json', '--stats-interval', '0'],
-      { env: { ...process.env, REGISTRY_MQTT_PASSWORD: 'ingest-password' }, stdio: ['ignore', 'pipe', 'pipe'] },
+      [join(OUT, 'cityedge-registry.js'), 'ingest', '--database-url', db.url, '--broker-url', mosq.url, '--worker-id', id, '--username', 'ingest', '--log-format', 'json', '--stats-interval', '0'],
+      { env: { ...process.env, REGISTRY_BROKER_PASSWORD: 'ingest-password' }, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     const w: Worker = { id, proc, out: '', exited: new Promise((r) => proc.once('exit', (code) => r(code))) };
     proc.stdout!.on('data', (d: Buffer) => (w.out += d.toString()));
