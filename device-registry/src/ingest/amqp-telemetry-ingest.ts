@@ -73,7 +73,12 @@ export class AmqpTelemetryIngest {
       await ch.bindQueue(this.queue, MQTT_EXCHANGE, topicToRoutingKey(`${this.o.prefix}/+/${Channel.telemetry}`));
       await ch.prefetch(this.o.prefetch ?? 16);
       await ch.consume(this.queue, (m) => {
-        if (!m) return;
+        if (!m) {
+          // The server cancelled the consumer (the queue moved or was deleted): start over.
+          this.o.logger.warn({ queue: this.queue }, 'AMQP consumer cancelled by the broker; reconnecting');
+          void conn.close().catch(() => undefined);
+          return;
+        }
         const p = this.handle(m).then(
           () => ch.ack(m),
           () => undefined, // stopping or the channel is gone: the queue redelivers it
