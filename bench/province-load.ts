@@ -170,7 +170,7 @@ export async function benchProvince(scope: Scope, o: ProvinceOptions): Promise<R
     row('memory: ingest worker RSS, max', Math.max(...wk.map((w) => w.max ?? 0)) / MB, 'MiB', `each of ${workerCount}`);
     const fleetMax = fl.reduce((a, f) => a + (f.anonMax ?? 0), 0);
     row('memory: simulated gateways, anonymous RSS', fleetMax / MB, 'MiB', `${((fleetMax / n) / 1024).toFixed(1)} KiB per MQTT.js gateway, ${procs} processes`);
-    row('broker node killed and restarted mid-run', undefined, '', 'not run on a single Mosquitto: needs the RabbitMQ cluster (h-cluster-broker)');
+    row('broker node killed and restarted mid-run', undefined, '', 'not run: one Mosquitto here; a node killed -9 under ingest workers is tested on the RabbitMQ cluster (tests/integration/ingest-workers.test.ts)');
     return rows;
   } finally {
     await s.close();
