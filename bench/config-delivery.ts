@@ -38,11 +38,13 @@ function mosquittoPid(confPath: string): number | undefined {
   return undefined;
 }
 
-interface MosquittoRegistry {
+export interface MosquittoRegistry {
   mosq: MosquittoDynsecProcess;
   mosqPid: number | undefined;
   admin: DynsecClient;
   bench: BenchRegistry;
+  /** The registry's own service account `_registry` (ingest workers log in with it). */
+  servicePassword: string;
 }
 
 /**
@@ -50,7 +52,7 @@ interface MosquittoRegistry {
  * device-registry main.ts does it: admin client, default-deny ACLs, the registry's own service
  * account, the config publisher, and the dynsec provisioner as the registry's broker identity.
  */
-async function startMosquittoRegistry(s: Scope, logger: Logger, extraConfig: string): Promise<MosquittoRegistry> {
+export async function startMosquittoRegistry(s: Scope, logger: Logger, extraConfig: string, databaseUrl?: string): Promise<MosquittoRegistry> {
   const mosq = new MosquittoDynsecProcess({ dir: s.tempDir('cityedge-bench-dynsec-'), extraConfig });
   s.defer(() => mosq.stop());
   await mosq.start();
@@ -64,8 +66,24 @@ async function startMosquittoRegistry(s: Scope, logger: Logger, extraConfig: str
   const publisher = new MqttConfigPublisher({ connection: { url: mosq.url, username: '_registry', password: servicePassword, clientId: '_registry-config', protocolVersion: 5 }, logger, prefix: PREFIX, publishTimeoutMs: 60_000 });
   await publisher.start();
   s.defer(() => publisher.stop());
-  const bench = await startBenchRegistry(s, { dataDir: s.tempDir('cityedge-bench-registry-'), logger, brokerUrl: mosq.url, publisher, brokerIdentity: dynsec });
-  return { mosq, mosqPid: mosquittoPid(`${mosq.dir}/mosquitto.conf`), admin, bench };
+  const bench = await startBenchRegistry(s, { dataDir: s.tempDir('cityedge-bench-registry-'), logger, brokerUrl: mosq.url, publisher, brokerIdentity: dynsec, ...(databaseUrl !== undefined && { databaseUrl }) });
+  return { mosq, mosqPid: mosquittoPid(`${mosq.dir}/mosquitto.conf`), admin, bench, servicePassword };
+}
+
+/**
+ * What of Mosquitto with dynamic security is not installed, or undefined when all is; puts the
+ * directories of `mosquitto` and `mosquitto_ctrl` on PATH (MosquittoDynsecProcess runs them from
+ * there; Debian puts mosquitto in /usr/sbin).
+ */
+export function dynsecMissing(): string | undefined {
+  const mosquitto = findMosquitto();
+  const ctrl = findMosquitto('mosquitto_ctrl');
+  const plugin = findDynsecPlugin();
+  if (!mosquitto || !ctrl || !plugin) return !mosquitto ? 'mosquitto' : !ctrl ? 'mosquitto_ctrl' : 'the mosquitto dynamic-security plugin';
+  for (const dir of new Set([dirname(mosquitto), dirname(ctrl)])) {
+    if (!(process.env.PATH ?? '').split(delimiter).includes(dir)) process.env.PATH = `${process.env.PATH ?? ''}${delimiter}${dir}`;
+  }
+  return undefined;
 }
 
 /** Median time of one dynamic-security command round trip (a getRole of a role that does not exist). */
@@ -80,7 +98,7 @@ async function dynsecRoundTripMs(admin: DynsecClient, n = 20): Promise<number | 
 }
 
 /** Creates and enrolls `n` gateways over the API; the enrollment time and CPU. */
-async function provision(m: MosquittoRegistry, prefix: string, n: number, concurrency: number, ticks: number) {
+export async function provision(m: MosquittoRegistry, prefix: string, n: number, concurrency: number, ticks: number) {
   const created = await createGateways(m.bench.api, prefix, n, concurrency);
   const mosqCpu = m.mosqPid === undefined ? undefined : new CpuMeter(m.mosqPid, ticks);
   const selfCpu = new CpuMeter(process.pid, ticks);
@@ -92,7 +110,7 @@ async function provision(m: MosquittoRegistry, prefix: string, n: number, concur
   return { created, enrolled, seconds, cpu: `CPU registry ${cpuText(selfCpu.percent())}, mosquitto ${cpuText(mosqCpu?.percent())}` };
 }
 
-const cpuText = (v: number | undefined) => (v === undefined ? 'n/a' : `${v.toFixed(0)} %`);
+export const cpuText = (v: number | undefined) => (v === undefined ? 'n/a' : `${v.toFixed(0)} %`);
 
 
 /**
@@ -112,17 +130,8 @@ export async function benchConfigDelivery(scope: Scope, o: ConfigDeliveryOptions
   const procs = o.fleetProcesses ?? 2;
   const concurrency = o.concurrency ?? 16;
   const section = `6. configuration to ${n.toLocaleString('en-US')} gateways through mosquitto (dynamic security), registry on SQLite`;
-  const mosquitto = findMosquitto();
-  const ctrl = findMosquitto('mosquitto_ctrl');
-  const plugin = findDynsecPlugin();
-  if (!mosquitto || !ctrl || !plugin) {
-    const what = !mosquitto ? 'mosquitto' : !ctrl ? 'mosquitto_ctrl' : 'the mosquitto dynamic-security plugin';
-    return [{ section, name: `config delivered to ${n} gateways`, value: undefined, unit: '', note: `skipped: ${what} not installed` }];
-  }
-  // MosquittoDynsecProcess runs `mosquitto` and `mosquitto_ctrl` from PATH; Debian puts mosquitto in /usr/sbin.
-  for (const dir of new Set([dirname(mosquitto), dirname(ctrl)])) {
-    if (!(process.env.PATH ?? '').split(delimiter).includes(dir)) process.env.PATH = `${process.env.PATH ?? ''}${delimiter}${dir}`;
-  }
+  const missing = dynsecMissing();
+  if (missing) return [{ section, name: `config delivered to ${n} gateways`, value: undefined, unit: '', note: `skipped: ${missing} not installed` }];
   const rows: Row[] = [];
 
   const s = scope.child();

@@ -23,13 +23,17 @@ import { cpus } from 'node:os';
  *      during and after the drain (`outage`; `--outage-seconds`, default 60)
  *  12. the console's event stream: registry CPU at 500 points/s without and with 20 SSE clients
  *      on the gateway (`console`)
+ *  15. the province load: N simulated gateways (own identities, MQTT 5) through Mosquitto, ingest
+ *      workers on PostgreSQL; connect storm, steady telemetry, lost readings by sequence, config
+ *      rollout (`province`, only when asked: `--only province --gateways N`, `--province-seconds`,
+ *      `--province-interval` seconds between a gateway's messages, `--ingest-workers`)
  *
  *  13. one device every second: the agent's CPU and wake-ups/s (`idle`)
  *  14. reconnect storm: 1,000 gateways with the agent's backoff lose aedes / Mosquitto (dynamic
  *      security) for 45 s; connects/s each broker absorbs, when the gateways got back (`storm`;
  *      `--storm-gateways`, `--storm-outage-seconds`)
  *
- * Sections: --only append,drain,mosquitto,live,live-loaded,enroll,config-delivery,ingest,cameras,rules,firmata,outage,console,idle,storm
+ * Sections: --only append,drain,mosquitto,live,live-loaded,enroll,config-delivery,ingest,cameras,rules,firmata,outage,console,idle,storm,province
  * `--baseline-agent <path/to/cityedge-agent.js>` runs another build beside this one (live, idle).
  * `node dist/bench.js --aedes-broker <port>`, `--bench-sim`, `--bench-fleet` and `--bench-firmata` are the child
  * processes the benchmark starts itself.
@@ -60,6 +64,8 @@ import { benchRules } from './rules-eval.js';
 import { benchReconnectStorm } from './reconnect-storm.js';
 import { runStormChild, STORM_FLAG } from './storm-child.js';
 import { benchAgentWithRulesAndBoard } from './rules-agent.js';
+import { benchProvince } from './province-load.js';
+import { PROVINCE_FLAG, runProvinceChild } from './province-child.js';
 
 const progress = (msg: string) => process.stderr.write(`bench: ${msg}\n`);
 
@@ -75,6 +81,10 @@ async function main(argv: string[]): Promise<number> {
       'storm-gateways': { type: 'string', default: '1000' },
       'storm-outage-seconds': { type: 'string', default: '45' },
       only: { type: 'string' },
+      gateways: { type: 'string', default: '1000' },
+      'province-seconds': { type: 'string', default: '60' },
+      'province-interval': { type: 'string', default: '30' },
+      'ingest-workers': { type: 'string', default: '3' },
     },
   });
   const only = values.only?.split(',');
@@ -193,6 +203,20 @@ async function main(argv: string[]): Promise<number> {
         await s.close();
       }
     });
+    // Minutes long and machine-filling: only when asked for.
+    if (only?.includes('province')) {
+      await step('province', '15. province load', () =>
+        benchProvince(root, {
+          logger,
+          benchScript: paths.bench,
+          ticksPerSecond: ticks,
+          gateways: Number(values.gateways),
+          steadySec: Number(values['province-seconds']),
+          intervalSec: Number(values['province-interval']),
+          workers: Number(values['ingest-workers']),
+        }),
+      );
+    }
   } catch (err) {
     failures.push((err as Error).message);
   } finally {
@@ -233,6 +257,8 @@ if (process.argv[2] === BROKER_FLAG) {
   runFleetChild();
 } else if (process.argv[2] === STORM_FLAG) {
   runStormChild();
+} else if (process.argv[2] === PROVINCE_FLAG) {
+  runProvinceChild();
 } else if (process.argv[2] === FIRMATA_FLAG) {
   runFirmataChild();
 } else {

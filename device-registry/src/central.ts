@@ -15,6 +15,7 @@ import { EventsIngest } from './ingest/events-ingest.js';
 import type { LiveViewOptions } from './live/live-view.js';
 import { FleetFollower } from './ingest/fleet-follower.js';
 import { TelemetryIngest } from './ingest/telemetry-ingest.js';
+import { INGEST_GROUP } from './ingest/worker.js';
 import { listen, openRegistry, type OpenedRegistry } from './server.js';
 import type { AccountServiceOptions } from './service/account-service.js';
 import { redeliverOnReconnect } from './service/command-redelivery.js';
@@ -234,7 +235,7 @@ export async function connectMosquitto(o: {
     mode: 'external',
     url: o.url,
     service: { url: o.url, username: '_registry', password, protocolVersion: 5 },
-    sharedGroup: 'registry-ingest',
+    sharedGroup: INGEST_GROUP,
     identity: dynsec,
     dynsec,
     close: () => admin.stop(),

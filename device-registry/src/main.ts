@@ -110,7 +110,8 @@ async function ingestWorker(argv: string[]): Promise<number> {
   try {
     worker = await startIngestWorker({
       databaseUrl: o.databaseUrl,
-      brokerUrl: o.brokerUrl,
+      source: o.source,
+      brokerUrls: o.brokerUrls,
       username: o.username,
       password: o.password,
       workerId: o.workerId,
@@ -124,7 +125,7 @@ async function ingestWorker(argv: string[]): Promise<number> {
     process.stderr.write(`cityedge-registry ingest: ${(err as Error).message}\n`);
     return 1;
   }
-  logger.info({ workerId: o.workerId, broker: o.brokerUrl, group: o.sharedGroup }, 'ingest worker running');
+  logger.info({ workerId: o.workerId, source: o.source, broker: o.brokerUrls, ...(o.source === 'mqtt' && { group: o.sharedGroup }) }, 'ingest worker running');
   const timer = o.statsIntervalSec > 0 ? setInterval(() => logger.info({ stats: worker.stats() }, 'ingest counters'), o.statsIntervalSec * 1000) : undefined;
   return untilSignal(logger, async () => {
     clearInterval(timer);

@@ -128,21 +128,15 @@ export abstract class SequencedIngest<M extends { gw: string; seq: number }> {
   }
 
   private async process(topic: string, payload: Buffer): Promise<void> {
-    const t = parseTopic(topic, this.prefix);
-    if (!t || t.channel !== this.channel) return;
+    const checked = checkSequenced(this.channel, this.schema, this.prefix, topic, payload, this.opts.maxPayloadBytes);
+    if (checked.kind === 'other') return;
     this.counters.received++;
-    const r = parsePayload(this.schema, payload, this.opts.maxPayloadBytes ?? 1024 * 1024);
-    if (!r.ok) {
-      this.counters.malformed++;
-      this.log.warn({ topic, problem: r.problem }, `malformed ${this.channel} message dropped`);
+    if (checked.kind !== 'ok') {
+      this.counters[checked.kind]++;
+      this.log.warn({ topic, ...checked.log }, checked.message);
       return;
     }
-    const msg = r.value;
-    if (msg.gw !== t.gatewayId) {
-      this.counters.mismatched++;
-      this.log.warn({ topic, payloadGw: msg.gw }, `${this.channel} message names another gateway than its topic; dropped`);
-      return;
-    }
+    const msg = checked.msg;
     let delay = this.opts.retryMinMs ?? 200;
     for (;;) {
       if (this.stopping) throw new Error('ingest stopping');
@@ -169,4 +163,31 @@ export abstract class SequencedIngest<M extends { gw: string; seq: number }> {
       this.wake = done;
     });
   }
+}
+
+export type SequencedCheck<M> =
+  | { kind: 'ok'; msg: M }
+  /** Not a topic of this channel: ignored, not counted. */
+  | { kind: 'other' }
+  | { kind: 'malformed' | 'mismatched'; message: string; log: Record<string, unknown> };
+
+/**
+ * The checks every sequenced message passes before it is stored, whatever carried it (MQTT, AMQP):
+ * its topic is the channel's, its payload parses (within the size bound), and its `gw` is the
+ * topic's gateway.
+ */
+export function checkSequenced<M extends { gw: string; seq: number }>(
+  channel: Channel,
+  schema: z.ZodType<M>,
+  prefix: string,
+  topic: string,
+  payload: Buffer,
+  maxPayloadBytes = 1024 * 1024,
+): SequencedCheck<M> {
+  const t = parseTopic(topic, prefix);
+  if (!t || t.channel !== channel) return { kind: 'other' };
+  const r = parsePayload(schema, payload, maxPayloadBytes);
+  if (!r.ok) return { kind: 'malformed', message: `malformed ${channel} message dropped`, log: { problem: r.problem } };
+  if (r.value.gw !== t.gatewayId) return { kind: 'mismatched', message: `${channel} message names another gateway than its topic; dropped`, log: { payloadGw: r.value.gw } };
+  return { kind: 'ok', msg: r.value };
 }

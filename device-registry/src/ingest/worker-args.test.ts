@@ -3,16 +3,17 @@ import { parseRegistryArgs } from '../cli-args.js';
 import { INGEST_USAGE, parseIngestArgs } from './worker-args.js';
 
 const ok = ['--database-url', 'postgres://r@db:5432/reg', '--broker-url', 'mqtt://mosquitto:1883', '--worker-id', 'ingest-1'];
-const env = { REGISTRY_MQTT_PASSWORD: 'secret-password' };
+const env = { REGISTRY_BROKER_PASSWORD: 'secret-password' };
 
 describe('cityedge-registry ingest arguments', () => {
   it('reads a worker with defaults', () => {
     expect(parseIngestArgs(ok, env)).toEqual({
       ok: true,
       help: false,
-      options: expect.objectContaining({ workerId: 'ingest-1', username: '_registry', password: 'secret-password', protocolVersion: 5, sharedGroup: 'registry-ingest', topicPrefix: 'edge/v1', statsIntervalSec: 60 }),
+      options: expect.objectContaining({ workerId: 'ingest-1', source: 'mqtt', brokerUrls: ['mqtt://mosquitto:1883'], username: '_registry', password: 'secret-password', protocolVersion: 5, sharedGroup: 'registry-ingest', topicPrefix: 'edge/v1', statsIntervalSec: 60 }),
     });
     expect(parseIngestArgs([...ok.slice(2), '--shared-group', 'none', '--mqtt-version', '4'], { ...env, REGISTRY_DATABASE_URL: 'postgres://x@y/z' })).toMatchObject({ ok: true, options: { sharedGroup: null, protocolVersion: 4, databaseUrl: 'postgres://x@y/z' } });
+    expect(parseIngestArgs([...ok.slice(0, 2), '--source', 'amqp', '--broker-url', 'amqp://r1:5672,amqp://r2:5672', ...ok.slice(4)], env)).toMatchObject({ ok: true, options: { source: 'amqp', brokerUrls: ['amqp://r1:5672', 'amqp://r2:5672'] } });
   });
 
   it.each([
@@ -20,8 +21,11 @@ describe('cityedge-registry ingest arguments', () => {
     [[...ok.slice(0, 2), '--worker-id', 'w'], env, /^--broker-url: required/],
     [ok.slice(0, 4), env, /^--worker-id: required/],
     [[...ok.slice(0, 4), '--worker-id', 'a/b'], env, /^--worker-id/],
-    [ok, {}, /^REGISTRY_MQTT_PASSWORD: required/],
+    [ok, {}, /^REGISTRY_BROKER_PASSWORD: required/],
     [[...ok, '--mqtt-version', '3'], env, /^--mqtt-version: expected 4 or 5/],
+    [[...ok, '--source', 'kafka'], env, /^--source: expected mqtt or amqp/],
+    [[...ok, '--source', 'amqp'], env, /^--broker-url: required, amqp/],
+    [[...ok.slice(0, 2), '--broker-url', 'mqtt://a:1,mqtt://b:1', ...ok.slice(4)], env, /^--broker-url: required, one mqtt/],
     [[...ok, '--shared-group', 'a/b'], env, /^--shared-group/],
     [[...ok, '--stats-interval', 'often'], env, /^--stats-interval/],
   ])('names the bad flag: %j', (argv, e, message) => {

@@ -5,17 +5,20 @@ import { INGEST_GROUP } from './worker.js';
 
 export const INGEST_USAGE = `usage: cityedge-registry ingest [options]
 
-A telemetry ingest worker: consumes {prefix}/+/telemetry from the broker in a shared-subscription
-group beside the registry and other workers, stores each message once in PostgreSQL, and
-acknowledges it after the commit. Run as many as the load needs, each with its own --worker-id.
+A telemetry ingest worker: consumes {prefix}/+/telemetry competitively with the other workers
+(MQTT: a shared subscription beside the registry; AMQP: the RabbitMQ cluster's telemetry quorum
+queue), stores each message once in PostgreSQL, and acknowledges it after the commit. Run as many
+as the load needs, each with its own --worker-id.
 
 options:
   --database-url <url>    PostgreSQL (required), e.g. postgres://registry@db:5432/registry
                           [$REGISTRY_DATABASE_URL]
-  --broker-url <url>      where the worker connects, e.g. mqtt://mosquitto:1883 (required)
+  --source <s>            mqtt or amqp  [mqtt]
+  --broker-url <url>      where the worker connects (required): mqtt://mosquitto:1883, or with
+                          amqp the cluster's nodes, comma-separated: amqp://rabbit1:5672,amqp://...
   --worker-id <id>        stable name of this worker: letters, digits, '.', '_', '-' (required);
                           its broker session (unacknowledged messages) survives a restart under it
-  --mqtt-username <user>  the service account  [_registry]
+  --username <user>       the service account  [_registry]
   --mqtt-version <v>      5 (Mosquitto, EMQX) or 4 (MQTT 3.1.1 brokers)  [5]
   --shared-group <g>      shared-subscription group, "none" for a broker without $share
                           [${INGEST_GROUP}]
@@ -27,12 +30,13 @@ options:
 
 environment:
   REGISTRY_DATABASE_URL   as --database-url
-  REGISTRY_MQTT_PASSWORD  the service account's password (required; with Mosquitto the registry
-                          keeps it in <data-dir>/mqtt-service.secret)`;
+  REGISTRY_BROKER_PASSWORD  the service account's password (required; with Mosquitto the
+                          registry keeps it in <data-dir>/mqtt-service.secret)`;
 
 export interface IngestCliOptions {
   databaseUrl: string;
-  brokerUrl: string;
+  source: 'mqtt' | 'amqp';
+  brokerUrls: string[];
   workerId: string;
   username: string;
   password: string;
@@ -56,9 +60,10 @@ export function parseIngestArgs(argv: string[], env: NodeJS.ProcessEnv, stdoutIs
       allowPositionals: false,
       options: {
         'database-url': { type: 'string' },
+        source: { type: 'string', default: 'mqtt' },
         'broker-url': { type: 'string' },
         'worker-id': { type: 'string' },
-        'mqtt-username': { type: 'string', default: '_registry' },
+        username: { type: 'string', default: '_registry' },
         'mqtt-version': { type: 'string', default: '5' },
         'shared-group': { type: 'string', default: INGEST_GROUP },
         'stats-interval': { type: 'string', default: '60' },
@@ -71,12 +76,17 @@ export function parseIngestArgs(argv: string[], env: NodeJS.ProcessEnv, stdoutIs
   if (values.help) return { ok: true, help: true };
   const databaseUrl = values['database-url'] ?? env.REGISTRY_DATABASE_URL;
   if (databaseUrl === undefined || !/^postgres(ql)?:\/\/\S+$/.test(databaseUrl)) return { ok: false, message: '--database-url: required, postgres://user@host:port/database (ingest workers need PostgreSQL)' };
-  const brokerUrl = values['broker-url'];
-  if (brokerUrl === undefined || !/^(mqtts?|wss?):\/\/[^\s/]+/.test(brokerUrl)) return { ok: false, message: '--broker-url: required, an mqtt://, mqtts://, ws:// or wss:// URL' };
+  const source = values.source;
+  if (source !== 'mqtt' && source !== 'amqp') return { ok: false, message: `--source: expected mqtt or amqp, got "${source}"` };
+  const brokerUrls = values['broker-url']?.split(',') ?? [];
+  const scheme = source === 'mqtt' ? /^(mqtts?|wss?):\/\/[^\s/]+/ : /^amqps?:\/\/[^\s/]+/;
+  if (brokerUrls.length === 0 || !brokerUrls.every((u) => scheme.test(u)) || (source === 'mqtt' && brokerUrls.length > 1)) {
+    return { ok: false, message: source === 'mqtt' ? '--broker-url: required, one mqtt://, mqtts://, ws:// or wss:// URL' : '--broker-url: required, amqp:// or amqps:// URLs, comma-separated' };
+  }
   const workerId = values['worker-id'];
   if (workerId === undefined || !/^[A-Za-z0-9._-]{1,64}$/.test(workerId)) return { ok: false, message: "--worker-id: required, 1-64 letters, digits, '.', '_' or '-'" };
-  const password = env.REGISTRY_MQTT_PASSWORD || undefined;
-  if (password === undefined) return { ok: false, message: 'REGISTRY_MQTT_PASSWORD: required (the service account password)' };
+  const password = env.REGISTRY_BROKER_PASSWORD || undefined;
+  if (password === undefined) return { ok: false, message: 'REGISTRY_BROKER_PASSWORD: required (the service account password)' };
   const version = values['mqtt-version'];
   if (version !== '4' && version !== '5') return { ok: false, message: `--mqtt-version: expected 4 or 5, got "${version}"` };
   const group = values['shared-group'];
@@ -90,9 +100,10 @@ export function parseIngestArgs(argv: string[], env: NodeJS.ProcessEnv, stdoutIs
     help: false,
     options: {
       databaseUrl,
-      brokerUrl,
+      source,
+      brokerUrls,
       workerId,
-      username: values['mqtt-username'],
+      username: values.username,
       password,
       protocolVersion: version === '4' ? 4 : 5,
       sharedGroup: group === 'none' ? null : group,

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { openPostgresStore, type RegistryStore } from '../db/store.js';
+import { AmqpTelemetryIngest } from './amqp-telemetry-ingest.js';
 import { TelemetryIngest, type TelemetryIngestStats } from './telemetry-ingest.js';
 
 /** The shared-subscription group of the registry's telemetry ingest: workers join the registry's own consumer. */
@@ -7,7 +8,12 @@ export const INGEST_GROUP = 'registry-ingest';
 
 export interface IngestWorkerOptions {
   databaseUrl: string;
-  brokerUrl: string;
+  /**
+   * mqtt: an MQTT shared subscription (Mosquitto, EMQX); amqp: the telemetry quorum queue of a
+   * RabbitMQ cluster (brokerUrls: its nodes' amqp:// URLs, tried in turn).
+   */
+  source?: 'mqtt' | 'amqp';
+  brokerUrls: string[];
   username: string;
   password: string;
   /** Stable per worker: its client id `<username>-ingest-<workerId>` keeps its broker session (and unacknowledged messages) across a crash. */
@@ -36,8 +42,17 @@ export interface IngestWorker {
 export async function startIngestWorker(o: IngestWorkerOptions): Promise<IngestWorker> {
   const store: RegistryStore = await openPostgresStore({ databaseUrl: o.databaseUrl, maxConnections: o.maxConnections ?? 2 });
   const group = o.sharedGroup === undefined ? INGEST_GROUP : o.sharedGroup;
-  const ingest = new TelemetryIngest({
-    connection: { url: o.brokerUrl, username: o.username, password: o.password, clientId: `${o.username}-ingest-${o.workerId}`, protocolVersion: o.protocolVersion ?? 5 },
+  const withCredentials = (url: string) => {
+    const u = new URL(url);
+    u.username = o.username;
+    u.password = o.password;
+    return u.toString();
+  };
+  const ingest =
+    o.source === 'amqp'
+      ? new AmqpTelemetryIngest({ urls: o.brokerUrls.map(withCredentials), sink: store.telemetry, logger: o.logger, prefix: o.prefix })
+      : new TelemetryIngest({
+    connection: { url: o.brokerUrls[0]!, username: o.username, password: o.password, clientId: `${o.username}-ingest-${o.workerId}`, protocolVersion: o.protocolVersion ?? 5 },
     sink: store.telemetry,
     logger: o.logger,
     prefix: o.prefix,
