@@ -23,13 +23,14 @@ export interface IdleOptions {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Voluntary + involuntary context switches of every thread of a process: how often it woke up. */
+/** Voluntary context switches of every thread of a process: how often it went to sleep and woke up again. */
 export function contextSwitches(pid: number): number | undefined {
   try {
     let n = 0;
     for (const tid of readdirSync(`/proc/${pid}/task`)) {
       const status = readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8');
-      n += Number(/^voluntary_ctxt_switches:\s+(\d+)/m.exec(status)?.[1] ?? 0) + Number(/^nonvoluntary_ctxt_switches:\s+(\d+)/m.exec(status)?.[1] ?? 0);
+      // Voluntary only: involuntary switches count the other work that preempts it on a loaded machine.
+      n += Number(/^voluntary_ctxt_switches:\s+(\d+)/m.exec(status)?.[1] ?? 0);
     }
     return n;
   } catch {
@@ -72,7 +73,7 @@ export async function benchIdle(scope: Scope, opts: IdleOptions): Promise<Row[]>
         const label = a.label ? ` (${a.label})` : '';
         rows.push(
           { section, name: `agent CPU${label}`, value: percent, unit: '% of a core', ...(a.label !== 'baseline' && { target: { op: '<=' as const, value: IDLE_CPU_TARGET_PERCENT } }), note: `over ${seconds.toFixed(0)} s` },
-          { section, name: `agent wake-ups${label}`, value: switches0 === undefined || switches1 === undefined ? undefined : (switches1 - switches0) / seconds, unit: '/s', note: 'context switches of all its threads' },
+          { section, name: `agent wake-ups${label}`, value: switches0 === undefined || switches1 === undefined ? undefined : (switches1 - switches0) / seconds, unit: '/s', note: 'voluntary context switches of all its threads' },
           { section, name: `agent RSS max${label}`, value: mem.max === undefined ? undefined : mem.max / 2 ** 20, unit: 'MB' },
         );
       } finally {

@@ -111,7 +111,7 @@ export async function benchLive(scope: Scope, opts: LiveOptions): Promise<Row[]>
     }
     if (opts.hogs) startHogs(s, opts.hogs);
 
-    await waitFor('the first telemetry', 20_000, agent, () => consumer.total > 0);
+    await waitFor('the first telemetry', 60_000, agent, () => consumer.total > 0);
     const firstTelemetryMs = performance.now() - spawnedAt;
     await hold(opts.warmupMs ?? 5000, agent, 'the warm-up');
     const before = await scrape(metricsUrl);
