@@ -39,6 +39,7 @@ export default defineConfig([
       edgectl: 'device-registry/src/cli/edgectl.ts',
       demo: 'scripts/demo.ts',
       bench: 'bench/index.ts',
+      'province-cluster': 'scripts/province-cluster.ts',
     },
     outDir: 'dist',
     clean: false,

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 /**
  * `npm run bench`: throughput and latency figures of the edge agent on this machine, printed as
  * a table (each target next to its figure, "ok" or "MISSED") and one JSON line at the end. It
@@ -7,6 +8,8 @@ import { readFileSync } from 'node:fs';
  *   1. outbox append: readings/s committed to the SQLite outbox
  *   2. backlog drain: readings/s acknowledged by a broker in another process and deleted
  *   3. live: the agent as a child process at 500 points/s, end-to-end latency, RSS and CPU
+ *  3b. the same while busy-looping processes keep every core busy, the agent at the unit's Nice=
+ *      (`live-loaded`)
  *   4. the agent's own metrics during the live run (poll slip)
  *   5. registry enrollments/s over HTTP (`--only enroll`)
  *   6. a configuration to 1,000 gateways through Mosquitto with dynamic security (`config-delivery`)
@@ -19,7 +22,13 @@ import { readFileSync } from 'node:fs';
  *  11. the agent at 5,000 readings/s through a broker outage: RSS and outbox file size before,
  *      during and after the drain (`outage`; `--outage-seconds`, default 60)
  *
- * Sections: --only append,drain,mosquitto,live,enroll,config-delivery,ingest,cameras,rules,firmata,outage
+ *  12. one device every second: the agent's CPU and wake-ups/s (`idle`)
+ *  13. reconnect storm: 1,000 gateways with the agent's backoff lose aedes / Mosquitto (dynamic
+ *      security) for 45 s; connects/s each broker absorbs, when the gateways got back (`storm`;
+ *      `--storm-gateways`, `--storm-outage-seconds`)
+ *
+ * Sections: --only append,drain,mosquitto,live,live-loaded,enroll,config-delivery,ingest,cameras,rules,firmata,outage,idle,storm
+ * `--baseline-agent <path/to/cityedge-agent.js>` runs another build beside this one (live, idle).
  * `node dist/bench.js --aedes-broker <port>`, `--bench-sim`, `--bench-fleet` and `--bench-firmata` are the child
  * processes the benchmark starts itself.
  */
@@ -32,6 +41,7 @@ import { benchCameras } from './camera-probe.js';
 import { buildPaths, findMosquitto, startAedesChild, startMosquitto } from './children.js';
 import { benchConfigDelivery } from './config-delivery.js';
 import { FLEET_FLAG, runFleetChild } from './fleet-child.js';
+import { benchIdle } from './idle.js';
 import { benchLive } from './live.js';
 import { formatMachine, loadAverageNow, machineFacts } from './machine.js';
 import { benchOutboxAppend } from './outbox-append.js';
@@ -45,6 +55,8 @@ import { runSimChild, SIM_FLAG } from './sim-child.js';
 import { benchIngest } from './telemetry-ingest.js';
 import { benchRules } from './rules-eval.js';
 import { benchAgentWithRulesAndBoard } from './rules-agent.js';
+import { benchReconnectStorm } from './reconnect-storm.js';
+import { runStormChild, STORM_FLAG } from './storm-child.js';
 
 const progress = (msg: string) => process.stderr.write(`bench: ${msg}\n`);
 
@@ -56,6 +68,9 @@ async function main(argv: string[]): Promise<number> {
       'warmup-seconds': { type: 'string', default: '5' },
       'no-mosquitto': { type: 'boolean', default: false },
       'outage-seconds': { type: 'string', default: '60' },
+      'baseline-agent': { type: 'string' },
+      'storm-gateways': { type: 'string', default: '1000' },
+      'storm-outage-seconds': { type: 'string', default: '45' },
       only: { type: 'string' },
     },
   });
@@ -124,15 +139,25 @@ async function main(argv: string[]): Promise<number> {
         }
       });
     }
-    await step('live', '3. live agent process', async () => {
-      const s = root.child();
-      try {
-        const broker = await startAedesChild(s, paths.bench);
-        return await benchLive(s, { logger, broker, agentScript: paths.agent, ticksPerSecond: ticks, windowMs, warmupMs, agentNodeArgs });
-      } finally {
-        await s.close();
+    // Another build of the agent (e.g. main's dist/cityedge-agent.js) measured beside this one.
+    const agents = [{ label: values['baseline-agent'] ? 'this build' : '', script: paths.agent }, ...(values['baseline-agent'] ? [{ label: 'baseline', script: values['baseline-agent'] }] : [])];
+    /** The live run for each build, each with a broker of its own; `loaded`: every core kept busy, the agent at the unit's Nice=. */
+    const liveRuns = async (loaded: boolean): Promise<Row[]> => {
+      const out: Row[] = [];
+      for (const a of agents) {
+        const s = root.child();
+        try {
+          const broker = await startAedesChild(s, paths.bench);
+          const load = loaded ? { hogs: cpus().length, nice: unitNice() } : {};
+          out.push(...(await benchLive(s, { logger, broker, agentScript: a.script, ticksPerSecond: ticks, windowMs, warmupMs, agentNodeArgs, label: a.label, ...load })));
+        } finally {
+          await s.close();
+        }
       }
-    });
+      return out;
+    };
+    await step('live', '3. live agent process', () => liveRuns(false));
+    await step('live-loaded', '3b. live agent process, cores kept busy', () => liveRuns(true));
     await step('enroll', '5. registry enrollment', () => benchEnroll(root, { logger, ticksPerSecond: ticks }));
     await step('config-delivery', '6. config delivery through mosquitto', () =>
       values['no-mosquitto'] ? Promise.resolve([{ section: '6. config delivery through mosquitto', name: 'config delivery', value: undefined, unit: '', note: 'skipped: --no-mosquitto' }]) : benchConfigDelivery(root, { logger, benchScript: paths.bench, ticksPerSecond: ticks }),
@@ -142,6 +167,18 @@ async function main(argv: string[]): Promise<number> {
     await step('rules', '9. rules', () => benchRules(root, { logger }));
     await step('firmata', '10. Firmata board line', () => benchFirmataLine(root, { benchScript: paths.bench, windowMs, warmupMs }));
     await step('firmata', '10b. agent with rules and a Firmata board', () => benchAgentWithRulesAndBoard(root, { benchScript: paths.bench, agentScript: paths.agent, agentNodeArgs, ticksPerSecond: ticks, windowMs, warmupMs }));
+    await step('idle', '12. nearly idle agent', async () => {
+      const s = root.child();
+      try {
+        const broker = await startAedesChild(s, paths.bench);
+        return await benchIdle(s, { logger, broker, ticksPerSecond: ticks, agents, agentNodeArgs, windowMs });
+      } finally {
+        await s.close();
+      }
+    });
+    await step('storm', '13. reconnect storm', () =>
+      benchReconnectStorm(root, { logger, benchScript: paths.bench, gateways: Number(values['storm-gateways']), outageMs: Number(values['storm-outage-seconds']) * 1000, withMosquitto: !values['no-mosquitto'] }),
+    );
     await step('outage', '11. broker outage', () =>
       benchOutageDrain(root, { logger, benchScript: paths.bench, agentScript: paths.agent, agentNodeArgs, outageMs: Number(values['outage-seconds']) * 1000 }),
     );
@@ -183,6 +220,8 @@ if (process.argv[2] === BROKER_FLAG) {
   runSimChild();
 } else if (process.argv[2] === FLEET_FLAG) {
   runFleetChild();
+} else if (process.argv[2] === STORM_FLAG) {
+  runStormChild();
 } else if (process.argv[2] === FIRMATA_FLAG) {
   runFirmataChild();
 } else {
@@ -195,10 +234,19 @@ if (process.argv[2] === BROKER_FLAG) {
   );
 }
 
+function unitFile(): string {
+  return readFileSync(new URL('../deploy/systemd/cityedge-agent.service', import.meta.url), 'utf8');
+}
+
+/** The unit's Nice= (0 when it sets none). */
+function unitNice(): number {
+  return Number(/^Nice=(-?\d+)/m.exec(unitFile())?.[1] ?? 0);
+}
+
 /** The node flags of the agent's ExecStart line in deploy/systemd/cityedge-agent.service. */
 function unitNodeFlags(): string[] {
   try {
-    const unit = readFileSync(new URL('../deploy/systemd/cityedge-agent.service', import.meta.url), 'utf8');
+    const unit = unitFile();
     const exec = /^ExecStart=\S*node\s+(.*?)\s+\S*cityedge-agent\.js/m.exec(unit);
     return exec?.[1]?.split(/\s+/).filter((f) => f.startsWith('--')) ?? [];
   } catch {

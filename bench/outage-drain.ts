@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { startStations, writeStationsConfig } from './aqt-stations.js';
 import { freePort, spawnAgent, startAedesChild, type AgentProcess } from './children.js';
 import { maxOf, scrape, sumOf } from './metrics-scrape.js';
+import { RSS_TARGET_MB } from './live.js';
 import { RssSampler, type RssSummary } from './proc-stats.js';
 import type { Row } from './report.js';
 import type { Scope } from './scope.js';
@@ -103,7 +104,7 @@ export async function benchOutageDrain(scope: Scope, opts: OutageOptions): Promi
       { section, name: 'agent RSS before the outage, mean / max', value: mb(steady.mean), unit: 'MB', note: `max ${mb(steady.max)?.toFixed(1)} MB; RssAnon max ${mb(steady.anonMax)?.toFixed(1)} MB; ${heapNote(steadyMetrics)}; ${readingsBefore.toLocaleString('en-US')} readings so far` },
       { section, name: 'agent RSS during the outage, max', value: mb(outage.max), unit: 'MB', note: `backlog ${backlogAtEnd?.toLocaleString('en-US') ?? '?'} rows at its end; ${files(filesAtOutageEnd)}` },
       { section, name: 'agent RSS while draining, max', value: mb(drain.max), unit: 'MB', note: `drained in ${drainSeconds.toFixed(1)} s` },
-      { section, name: 'agent RSS after the drain, mean / max', value: mb(after.mean), unit: 'MB', note: `max ${mb(after.max)?.toFixed(1)} MB over ${((opts.afterMs ?? 30_000) / 1000).toFixed(0)} s; RssAnon max ${mb(after.anonMax)?.toFixed(1)} MB; ${heapNote(endMetrics)}` },
+      { section, name: 'agent RSS after the drain, mean / max', value: mb(after.mean), unit: 'MB', target: { op: '<=', value: RSS_TARGET_MB }, note: `max ${mb(after.max)?.toFixed(1)} MB over ${((opts.afterMs ?? 30_000) / 1000).toFixed(0)} s; RssAnon max ${mb(after.anonMax)?.toFixed(1)} MB; ${heapNote(endMetrics)}` },
       { section, name: 'outbox file + WAL right after the drain', value: mb(filesAfterDrain.db + filesAfterDrain.wal), unit: 'MB', note: files(filesAfterDrain) },
       { section, name: 'outbox file + WAL at the end', value: mb(filesAtEnd.db + filesAtEnd.wal), unit: 'MB', note: `${files(filesAtEnd)}; ${dropped} rows dropped` },
     ];

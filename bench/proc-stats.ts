@@ -13,11 +13,17 @@ export function clockTicksPerSecond(): number {
 
 /** utime + stime of a process in ticks, or undefined without /proc. */
 export function cpuTicks(pid: number): number | undefined {
+  const t = cpuTimes(pid);
+  return t && t.user + t.system;
+}
+
+/** utime and stime of a process in ticks, or undefined without /proc. */
+export function cpuTimes(pid: number): { user: number; system: number } | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // Fields after the command name, which may hold spaces: field 3 (state) is index 0.
     const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return Number(rest[11]) + Number(rest[12]);
+    return { user: Number(rest[11]), system: Number(rest[12]) };
   } catch {
     return undefined;
   }
@@ -47,6 +53,7 @@ export function rss(pid: number): Rss | undefined {
 /** CPU use of a process over an interval, in % of one core. */
 export class CpuMeter {
   private startTicks: number | undefined;
+  private startTimes: { user: number; system: number } | undefined;
   private startAt = 0;
 
   constructor(
@@ -55,8 +62,18 @@ export class CpuMeter {
   ) {}
 
   begin(): void {
-    this.startTicks = cpuTicks(this.pid);
+    this.startTimes = cpuTimes(this.pid);
+    this.startTicks = this.startTimes && this.startTimes.user + this.startTimes.system;
     this.startAt = performance.now();
+  }
+
+  /** The share of the CPU time since begin() spent in the kernel (system calls: fsync, sockets), 0..1. */
+  systemShare(): number | undefined {
+    const end = cpuTimes(this.pid);
+    const start = this.startTimes;
+    if (!end || !start) return undefined;
+    const total = end.user - start.user + end.system - start.system;
+    return total > 0 ? (end.system - start.system) / total : undefined;
   }
 
   /** % of one core since begin(). */

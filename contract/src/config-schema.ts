@@ -123,9 +123,29 @@ export type RtuLineConfig = z.infer<typeof RtuLine>;
 export type TcpLineConfig = z.infer<typeof TcpLine>;
 export type RtuOverTcpLineConfig = z.infer<typeof RtuOverTcpLine>;
 
+const BrokerUrl = z.string().regex(/^(mqtts?|wss?):\/\/[^\s]+$/, 'expected a mqtt://, mqtts://, ws:// or wss:// URL');
+
+/**
+ * The default backoff cap: how long a gateway may wait to reconnect once the broker is back, and
+ * the window over which a fleet's reconnects spread (full jitter: uniform over [0, cap) once the
+ * ceiling is reached). Chosen from the fleet a broker must absorb, 1,000 gateways: at 15 s they
+ * arrive at about 67 connects/s on average (the bench's reconnect storm, `--only storm`, sees at
+ * most about 100 in one second), a small share of what Mosquitto with dynamic security and aedes
+ * take on loopback, leaving room for TLS handshakes and the backlog each gateway drains right
+ * after its connect. 60 s made alarms wait up to a minute (43 s was seen) for no gain at that size;
+ * a fleet of 10,000 on one broker should set about 60 s again.
+ */
+export const RECONNECT_MAX_MS_DEFAULT = 15_000;
+
 export const ForwardingConfig = z.strictObject({
-  /** mqtt://, mqtts://, ws:// or wss:// URL of the broker. */
-  brokerUrl: z.string().regex(/^(mqtts?|wss?):\/\/[^\s]+$/, 'expected a mqtt://, mqtts://, ws:// or wss:// URL'),
+  /** mqtt://, mqtts://, ws:// or wss:// URL of the broker (the first one tried). */
+  brokerUrl: BrokerUrl,
+  /**
+   * Further nodes of the same broker cluster (one identity, one ACL). The agent tries brokerUrl
+   * first; every lost connection or failed attempt moves on to the next URL, round the list,
+   * after the usual jittered backoff. brokerUrl need not be repeated here.
+   */
+  brokerUrls: z.array(BrokerUrl).min(1).max(16).optional(),
   /**
    * MQTT protocol: 5 (default) or 4 (3.1.1). A broker that refuses 5 (aedes, old brokers) is
    * retried with 3.1.1 automatically; the sequence numbers in the payload make either safe.
@@ -153,7 +173,7 @@ export const ForwardingConfig = z.strictObject({
   keepaliveSec: z.int().min(5).max(3600).default(30),
   /** Reconnect with capped exponential backoff and full jitter. */
   reconnectMinMs: z.int().min(100).max(600_000).default(1000),
-  reconnectMaxMs: z.int().min(1000).max(3_600_000).default(60_000),
+  reconnectMaxMs: z.int().min(1000).max(3_600_000).default(RECONNECT_MAX_MS_DEFAULT),
   /** How often the retained status (backlog, failing devices) is refreshed. */
   statusIntervalMs: z.int().min(1000).max(3_600_000).default(30_000),
 });

@@ -7,12 +7,14 @@ import { errorServerOptions, installErrorHandlers } from './http/error-handler.j
 import { LiveView, type LiveViewOptions } from './live/live-view.js';
 import { errorResponses, errorSchema, object } from './http/schemas.js';
 import { RegistryMetrics } from './http/metrics.js';
+import { accountRoutes } from './routes/accounts.js';
 import { alarmRoutes } from './routes/alarms.js';
 import { auditRoutes } from './routes/audit.js';
 import { cameraStatusRoutes } from './routes/camera-status.js';
 import { cameraRoutes } from './routes/cameras.js';
 import { commandRoutes } from './routes/commands.js';
 import { configRoutes } from './routes/configs.js';
+import { consoleRoutes, defaultConsoleDir } from './routes/console.js';
 import { deviceRoutes } from './routes/devices.js';
 import { DEFAULT_ENROLL_RATE_LIMIT, enrollRoutes } from './routes/enroll.js';
 import { eventRoutes } from './routes/events.js';
@@ -23,6 +25,7 @@ import { readingRoutes } from './routes/readings.js';
 import { rolloutRoutes } from './routes/rollouts.js';
 import { rulesRoutes } from './routes/rules.js';
 import { siteRoutes } from './routes/sites.js';
+import { streamRoutes, type StreamOptions } from './routes/stream.js';
 import { tokenRoutes } from './routes/tokens.js';
 import type { RateLimit } from './security/rate-limiter.js';
 import { createServices, type RegistryServiceOptions, type RegistryServices } from './service/registry-services.js';
@@ -52,6 +55,10 @@ export interface AppHttpOptions {
   requestTimeoutMs?: number;
   /** Live view: ffmpeg path, ticket lifetime, limits. */
   liveView?: LiveViewOptions;
+  /** The built web console served at / (default: $CITYEDGE_CONSOLE_DIR or console/dist of this checkout). */
+  consoleDir?: string;
+  /** The console's event streams (GET /v1/stream): heartbeat, slow-client limits. */
+  stream?: StreamOptions;
 }
 
 /** Either ready-made services (shared with the broker module) or what it takes to build them. */
@@ -107,6 +114,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
         securitySchemes: {
           bearerAuth: { type: 'http', scheme: 'bearer', description: 'Operator API token (roles admin, technician, viewer)' },
           gatewayBasic: { type: 'http', scheme: 'basic', description: "A gateway's MQTT username (its id) and password" },
+          sessionCookie: { type: 'apiKey', in: 'cookie', name: 'cityedge_session', description: 'Console session (POST /v1/session). POST, PUT, PATCH and DELETE also need header x-csrf-token equal to the session\'s csrfToken, else 403 REG_CSRF' },
         },
       },
     },
@@ -134,9 +142,14 @@ export function buildApp(options: AppOptions): FastifyInstance {
   app.register(rolloutRoutes, routeOpts);
   app.register(readingRoutes, routeOpts);
   app.register(tokenRoutes, routeOpts);
+  app.register(accountRoutes, routeOpts);
   app.register(auditRoutes, routeOpts);
   app.register(commandRoutes, routeOpts);
   app.register(eventRoutes, routeOpts);
   app.register(alarmRoutes, routeOpts);
+  app.register(consoleRoutes, { dir: options.consoleDir ?? defaultConsoleDir() });
+  const streamStats = { open: 0, droppedReadings: 0, closedSlow: 0 };
+  app.decorate('streamStats', streamStats);
+  app.register(streamRoutes, { ...routeOpts, stats: streamStats, ...(options.stream && { stream: options.stream }) });
   return app;
 }

@@ -16,6 +16,7 @@ import { TelemetryIngest } from './ingest/telemetry-ingest.js';
 import { listen, openRegistry, type OpenedRegistry } from './server.js';
 import { redeliverOnReconnect } from './service/command-redelivery.js';
 import { CommandSweeper } from './service/command-sweeper.js';
+import { TelemetryRetention, type TelemetryRetentionOptions } from './service/telemetry-retention.js';
 import type { BrokerIdentity, CommandPublisher, ConfigPublisher } from './service/ports.js';
 
 export interface CentralOptions {
@@ -37,12 +38,16 @@ export interface CentralOptions {
   topicPrefix?: string;
   publicUrl?: string;
   adminToken?: string;
+  /** A console admin account created when missing (--admin-user, CITYEDGE_ADMIN_PASSWORD). */
+  adminAccount?: { username: string; password: string };
   /** Fleet-wide settings every composed configuration starts from. */
   documentDefaults?: Record<string, unknown>;
   /** Live view (ffmpeg path, limits); the relays start and stop with the HTTP server. */
   liveView?: LiveViewOptions;
   /** How often commands are expired and pending ones published again; default 5 s. */
   commandSweepIntervalMs?: number;
+  /** PostgreSQL telemetry partitions: days created ahead, days kept (default: all). */
+  telemetryPartitions?: TelemetryRetentionOptions;
 }
 
 export interface Central {
@@ -126,6 +131,7 @@ export async function startCentral(o: CentralOptions): Promise<Central> {
         deprovisionGateway: (gw) => identity.target?.deprovisionGateway(gw) ?? Promise.resolve(),
       },
       ...(o.adminToken !== undefined && { adminToken: o.adminToken }),
+      ...(o.adminAccount && { adminAccount: o.adminAccount }),
       ...(o.publicUrl !== undefined && { publicUrl: o.publicUrl }),
       ...(o.documentDefaults && { documentDefaults: o.documentDefaults }),
       ...(o.liveView && { liveView: o.liveView }),
@@ -146,7 +152,7 @@ export async function startCentral(o: CentralOptions): Promise<Central> {
     stops.push(() => cameras.stop());
     const ingest = new TelemetryIngest({
       connection: service('ingest'),
-      sink: services.store.telemetry,
+      sink: services.telemetry,
       logger: o.logger.child({ module: 'ingest' }),
       prefix,
       ...(sharedGroup !== undefined && { sharedGroup }),
@@ -164,6 +170,11 @@ export async function startCentral(o: CentralOptions): Promise<Central> {
     });
     await events.start();
     stops.push(() => events.stop());
+    if (services.store.dialect === 'postgres') {
+      const retention = new TelemetryRetention(services.store.telemetry, o.logger.child({ module: 'telemetry-partitions' }), o.telemetryPartitions);
+      retention.start();
+      stops.push(() => retention.stop());
+    }
     const sweeper = new CommandSweeper(services.commands, o.logger.child({ module: 'command-sweeper' }), o.commandSweepIntervalMs);
     sweeper.start();
     stops.push(() => sweeper.stop());

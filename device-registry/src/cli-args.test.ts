@@ -12,6 +12,15 @@ describe('registry command line', () => {
     expect(r).toMatchObject({ ok: true, options: { dataDir: '/var/lib/reg', port: 0, databaseUrl: 'postgres://r@db:5432/reg', adminToken: 'a'.repeat(24) } });
   });
 
+  it('takes a console admin account from --admin-user and CITYEDGE_ADMIN_PASSWORD', () => {
+    expect(parseRegistryArgs(['--admin-user', 'admin'], { CITYEDGE_ADMIN_PASSWORD: 'long enough' })).toMatchObject({ ok: true, options: { adminAccount: { username: 'admin', password: 'long enough' } } });
+    expect(parseRegistryArgs([], { CITYEDGE_ADMIN_PASSWORD: 'long enough' })).toMatchObject({ ok: true, options: { adminAccount: undefined } });
+    const noPassword = parseRegistryArgs(['--admin-user', 'admin'], {});
+    expect(!noPassword.ok && noPassword.message).toMatch(/CITYEDGE_ADMIN_PASSWORD: required with --admin-user/);
+    const badName = parseRegistryArgs(['--admin-user', 'Ad Min'], { CITYEDGE_ADMIN_PASSWORD: 'long enough' });
+    expect(!badName.ok && badName.message).toMatch(/--admin-user: expected/);
+  });
+
   it.each([
     [['--port', '80a'], /--port: expected 0..65535/],
     [['--port', '70000'], /--port/],

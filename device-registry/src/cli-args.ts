@@ -19,17 +19,24 @@ options:
   --dynsec-admin <user>   mosquitto: the dynamic-security admin (mosquitto_ctrl dynsec init)  [admin]
   --topic-prefix <p>      MQTT topic prefix              [${DEFAULT_TOPIC_PREFIX}]
   --public-url <url>      the registry's URL as gateways reach it (default: from the Host header)
+  --admin-user <name>     create this console admin account on start if it does not exist, with the
+                          password in $CITYEDGE_ADMIN_PASSWORD (an existing account is left as it is)
   --trust-proxy           behind a reverse proxy: take the client address from X-Forwarded-For
+  --telemetry-retention-days <n>  PostgreSQL: drop telemetry day partitions older than n days  [keep all]
+  --partition-ahead-days <n>      PostgreSQL: create telemetry day partitions n days ahead  [7]
   --log-level <level>     fatal, error, warn, info, debug, trace  [info]
   --log-format <f>        json or pretty  [pretty on a terminal, json under systemd; $CITYEDGE_LOG_FORMAT]
   -h, --help
+
+cityedge-registry ingest --help: a telemetry ingest worker (PostgreSQL; run several)
 
 environment:
   REGISTRY_DATABASE_URL   as --database-url
   REGISTRY_GATEWAY_BROKER_URL  as --gateway-broker-url
   DYNSEC_ADMIN_PASSWORD   mosquitto: the dynamic-security admin's password
   REGISTRY_ADMIN_TOKEN    an admin API token to accept (at least 20 characters); without it a
-                          bootstrap admin token is created and printed once on the first start`;
+                          bootstrap admin token is created and printed once on the first start
+  CITYEDGE_ADMIN_PASSWORD the password of --admin-user (at least 8 characters)`;
 
 export interface RegistryCliOptions {
   dataDir: string;
@@ -51,11 +58,36 @@ export interface RegistryCliOptions {
   logLevel: string;
   logFormat: LogFormat;
   adminToken: string | undefined;
+  /** --admin-user with CITYEDGE_ADMIN_PASSWORD: a console admin account ensured at start. */
+  adminAccount: { username: string; password: string } | undefined;
+  telemetryRetentionDays: number | undefined;
+  partitionAheadDays: number;
 }
 
 export type CliResult = { ok: true; help: true } | { ok: true; help: false; options: RegistryCliOptions } | { ok: false; message: string };
 
 const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'];
+
+/** Flags the registry and its ingest worker share (parseArgs options). */
+export const SHARED_FLAGS = {
+  'topic-prefix': { type: 'string', default: DEFAULT_TOPIC_PREFIX },
+  'log-level': { type: 'string', default: 'info' },
+  'log-format': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+/** Checks the shared flags: the topic prefix and logging, or the message naming the bad one. */
+export function checkSharedFlags(
+  values: { 'topic-prefix': string; 'log-level': string; 'log-format'?: string | undefined },
+  env: NodeJS.ProcessEnv,
+  stdoutIsTTY: boolean,
+): { ok: true; topicPrefix: string; logLevel: string; logFormat: LogFormat } | { ok: false; message: string } {
+  if (!/^[^#+\s]+[^/#+\s]$/.test(values['topic-prefix'])) return { ok: false, message: '--topic-prefix: expected a topic prefix without wildcards, spaces or a trailing "/"' };
+  if (!LEVELS.includes(values['log-level'])) return { ok: false, message: `--log-level: expected one of ${LEVELS.join(', ')}` };
+  const logFormat = chooseLogFormat({ flag: values['log-format'], env, stdoutIsTTY });
+  if (!logFormat.ok) return { ok: false, message: logFormat.message };
+  return { ok: true, topicPrefix: values['topic-prefix'], logLevel: values['log-level'], logFormat: logFormat.format };
+}
 
 /** Parses the command line; every problem is a message naming the flag (exit code 2). */
 export function parseRegistryArgs(argv: string[], env: NodeJS.ProcessEnv, stdoutIsTTY = false): CliResult {
@@ -76,12 +108,12 @@ export function parseRegistryArgs(argv: string[], env: NodeJS.ProcessEnv, stdout
         'broker-url': { type: 'string' },
         'gateway-broker-url': { type: 'string' },
         'dynsec-admin': { type: 'string', default: 'admin' },
-        'topic-prefix': { type: 'string', default: DEFAULT_TOPIC_PREFIX },
         'public-url': { type: 'string' },
         'trust-proxy': { type: 'boolean', default: false },
-        'log-level': { type: 'string', default: 'info' },
-        'log-format': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
+        'admin-user': { type: 'string' },
+        'telemetry-retention-days': { type: 'string' },
+        'partition-ahead-days': { type: 'string', default: '7' },
+        ...SHARED_FLAGS,
       },
     }));
   } catch (err) {
@@ -107,12 +139,18 @@ export function parseRegistryArgs(argv: string[], env: NodeJS.ProcessEnv, stdout
   if (databaseUrl !== undefined && !/^postgres(ql)?:\/\/\S+$/.test(databaseUrl)) return { ok: false, message: '--database-url: expected postgres://user@host:port/database' };
   const publicUrl = values['public-url'];
   if (publicUrl !== undefined && !/^https?:\/\/\S+$/.test(publicUrl)) return { ok: false, message: `--public-url: expected an http:// or https:// URL, got "${publicUrl}"` };
-  if (!/^[^#+\s]+[^/#+\s]$/.test(values['topic-prefix'])) return { ok: false, message: '--topic-prefix: expected a topic prefix without wildcards, spaces or a trailing "/"' };
-  if (!LEVELS.includes(values['log-level'])) return { ok: false, message: `--log-level: expected one of ${LEVELS.join(', ')}` };
-  const logFormat = chooseLogFormat({ flag: values['log-format'], env, stdoutIsTTY });
-  if (!logFormat.ok) return { ok: false, message: logFormat.message };
+  const shared = checkSharedFlags(values, env, stdoutIsTTY);
+  if (!shared.ok) return shared;
   const adminToken = env.REGISTRY_ADMIN_TOKEN || undefined;
   if (adminToken !== undefined && adminToken.length < 20) return { ok: false, message: 'REGISTRY_ADMIN_TOKEN: must be at least 20 characters' };
+  const adminUser = values['admin-user'];
+  const adminPassword = env.CITYEDGE_ADMIN_PASSWORD || undefined;
+  if (adminUser !== undefined && !/^[a-z0-9][a-z0-9._-]{0,63}$/.test(adminUser)) return { ok: false, message: `--admin-user: expected lowercase letters, digits, '.', '_' or '-' (at most 64), got "${adminUser}"` };
+  if (adminUser !== undefined && (adminPassword === undefined || adminPassword.length < 8)) return { ok: false, message: 'CITYEDGE_ADMIN_PASSWORD: required with --admin-user, at least 8 characters' };
+  const retention = values['telemetry-retention-days'];
+  if (retention !== undefined && !/^\d{1,5}$/.test(retention)) return { ok: false, message: `--telemetry-retention-days: expected whole days 0..99999, got "${retention}"` };
+  const ahead = values['partition-ahead-days'];
+  if (!/^\d{1,3}$/.test(ahead)) return { ok: false, message: `--partition-ahead-days: expected whole days 0..999, got "${ahead}"` };
   const dataDir = values['data-dir'] ?? env.STATE_DIRECTORY?.split(':')[0] ?? '/var/lib/cityedge-registry';
   return {
     ok: true,
@@ -129,12 +167,15 @@ export function parseRegistryArgs(argv: string[], env: NodeJS.ProcessEnv, stdout
       gatewayBrokerUrl: gatewayBrokerUrl ?? brokerUrl,
       dynsecAdmin: values['dynsec-admin'],
       dynsecPassword,
-      topicPrefix: values['topic-prefix'],
+      topicPrefix: shared.topicPrefix,
       publicUrl,
       trustProxy: values['trust-proxy'],
-      logLevel: values['log-level'],
-      logFormat: logFormat.format,
+      logLevel: shared.logLevel,
+      logFormat: shared.logFormat,
       adminToken,
+      adminAccount: adminUser === undefined ? undefined : { username: adminUser, password: adminPassword! },
+      telemetryRetentionDays: retention === undefined ? undefined : Number(retention),
+      partitionAheadDays: Number(ahead),
     },
   };
 }

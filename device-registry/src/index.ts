@@ -62,3 +62,5 @@ export { startCentral, connectMosquitto, type Central, type CentralOptions } fro
 export { formatTime, DEFAULT_TIME_ZONE, isTimeZone, TimeZones } from './cli/time-zones.js';
 export { OpsApi } from './cli/ops-api.js';
 export { RegistryClient, RegistryApiError, RegistryClientError, displayUrl, type RegistryClientOptions, type ClientErrorCode, type LineView, type EnrollmentCodeView, type GatewayCreateInput, type CreatedToken } from './cli/registry-client.js';
+export { INGEST_QUEUE, MQTT_EXCHANGE, declareIngestQueue, ingestBindingKeys, topicToRoutingKey, routingKeyToTopic, type AmqpTopologyChannel } from './broker/rabbitmq-topology.js';
+export { RabbitmqAuthBackend, resourceAllowed, type RabbitmqAuthOptions, type RabbitmqAuthPath } from './broker/rabbitmq-auth.js';

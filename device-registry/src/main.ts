@@ -1,15 +1,19 @@
 #!/usr/bin/env node
 import { mkdirSync } from 'node:fs';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import { parseRegistryArgs, USAGE } from './cli-args.js';
 import { connectMosquitto, startCentral, type Central } from './central.js';
+import { INGEST_USAGE, parseIngestArgs } from './ingest/worker-args.js';
+import { startIngestWorker, type IngestWorker } from './ingest/worker.js';
 
 /**
  * The registry's command line: the HTTP API, storage and keys, and the broker gateways use:
  * embedded (aedes in this process, the single-machine default) or Mosquitto driven through its
- * dynamic-security plugin. Exit codes: 0 stopped cleanly, 1 runtime failure, 2 bad usage.
+ * dynamic-security plugin. `cityedge-registry ingest …` runs a telemetry ingest worker instead.
+ * Exit codes: 0 stopped cleanly, 1 runtime failure, 2 bad usage.
  */
 async function main(argv: string[]): Promise<number> {
+  if (argv[0] === 'ingest') return ingestWorker(argv.slice(1));
   const parsed = parseRegistryArgs(argv, process.env, process.stdout.isTTY === true);
   if (!parsed.ok) {
     process.stderr.write(`cityedge-registry: ${parsed.message}\n${USAGE}\n`);
@@ -20,9 +24,7 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const o = parsed.options;
-  const logOptions = { level: o.logLevel, base: { service: 'registry' }, redact: { paths: ['req.headers.authorization', 'password', '*.password', 'token', '*.token'], censor: '[redacted]' } };
-  // pino-pretty is loaded only for a person at a terminal; synchronous, so nothing is lost on exit.
-  const logger = o.logFormat === 'pretty' ? pino(logOptions, (await import('pino-pretty')).default({ sync: true, ignore: 'pid,hostname' })) : pino(logOptions);
+  const logger = await makeLogger(o, 'registry');
   let central: Central;
   try {
     mkdirSync(o.dataDir, { recursive: true, mode: 0o700 });
@@ -39,7 +41,9 @@ async function main(argv: string[]): Promise<number> {
       ...(o.trustProxy && { trustProxy: true }),
       topicPrefix: o.topicPrefix,
       ...(o.adminToken !== undefined && { adminToken: o.adminToken }),
+      ...(o.adminAccount && { adminAccount: o.adminAccount }),
       ...(o.publicUrl !== undefined && { publicUrl: o.publicUrl }),
+      telemetryPartitions: { aheadDays: o.partitionAheadDays, ...(o.telemetryRetentionDays !== undefined && { retentionDays: o.telemetryRetentionDays }) },
     });
   } catch (err) {
     logger.fatal({ err }, 'registry could not start');
@@ -50,13 +54,24 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`\nBootstrap admin API token (shown once; store it now):\n\n  ${central.registry.bootstrapToken}\n\n`);
   }
   logger.info({ url: central.url, openapi: `${central.url}/openapi.json`, gatewayBrokerUrl: central.brokerUrl, ...(o.broker === 'mosquitto' && { registryBrokerUrl: o.brokerUrl }), mode: o.broker }, 'registry listening');
+  return untilSignal(logger, () => central.stop());
+}
+
+async function makeLogger(o: { logLevel: string; logFormat: string }, service: string) {
+  const logOptions = { level: o.logLevel, base: { service }, redact: { paths: ['req.headers.authorization', 'password', '*.password', 'token', '*.token'], censor: '[redacted]' } };
+  // pino-pretty is loaded only for a person at a terminal; synchronous, so nothing is lost on exit.
+  return o.logFormat === 'pretty' ? pino(logOptions, (await import('pino-pretty')).default({ sync: true, ignore: 'pid,hostname' })) : pino(logOptions);
+}
+
+/** Runs until SIGINT or SIGTERM, then `stop`: exit code 0, or 1 when stopping failed. */
+function untilSignal(logger: Logger, stop: () => Promise<void>): Promise<number> {
   return new Promise<number>((resolveExit) => {
     let stopping = false;
     const shutdown = (signal: string) => {
       if (stopping) return;
       stopping = true;
       logger.info({ signal }, 'stopping');
-      central.stop().then(
+      stop().then(
         () => resolveExit(0),
         (err: unknown) => {
           logger.error({ err }, 'error while stopping');
@@ -66,6 +81,46 @@ async function main(argv: string[]): Promise<number> {
     };
     process.on('SIGINT', () => shutdown('SIGINT'));
     process.on('SIGTERM', () => shutdown('SIGTERM'));
+  });
+}
+
+/** `cityedge-registry ingest`: one telemetry ingest worker on PostgreSQL. */
+async function ingestWorker(argv: string[]): Promise<number> {
+  const parsed = parseIngestArgs(argv, process.env, process.stdout.isTTY === true);
+  if (!parsed.ok) {
+    process.stderr.write(`cityedge-registry ingest: ${parsed.message}\n${INGEST_USAGE}\n`);
+    return 2;
+  }
+  if (parsed.help) {
+    process.stdout.write(INGEST_USAGE + '\n');
+    return 0;
+  }
+  const o = parsed.options;
+  const logger = await makeLogger(o, 'ingest-worker');
+  let worker: IngestWorker;
+  try {
+    worker = await startIngestWorker({
+      databaseUrl: o.databaseUrl,
+      brokerUrl: o.brokerUrl,
+      username: o.username,
+      password: o.password,
+      workerId: o.workerId,
+      prefix: o.topicPrefix,
+      sharedGroup: o.sharedGroup,
+      protocolVersion: o.protocolVersion,
+      logger,
+    });
+  } catch (err) {
+    logger.fatal({ err }, 'ingest worker could not start');
+    process.stderr.write(`cityedge-registry ingest: ${(err as Error).message}\n`);
+    return 1;
+  }
+  logger.info({ workerId: o.workerId, broker: o.brokerUrl, group: o.sharedGroup }, 'ingest worker running');
+  const timer = o.statsIntervalSec > 0 ? setInterval(() => logger.info({ stats: worker.stats() }, 'ingest counters'), o.statsIntervalSec * 1000) : undefined;
+  return untilSignal(logger, async () => {
+    clearInterval(timer);
+    await worker.stop();
+    logger.info({ stats: worker.stats() }, 'ingest worker stopped');
   });
 }
 

@@ -25,6 +25,8 @@ export interface OpenRegistryOptions extends AppHttpOptions {
   documentDefaults?: Record<string, unknown>;
   /** REGISTRY_ADMIN_TOKEN: an admin token to accept (created if new). */
   adminToken?: string;
+  /** --admin-user and CITYEDGE_ADMIN_PASSWORD: a console admin account created when missing. */
+  adminAccount?: { username: string; password: string };
   clock?: Clock;
 }
 
@@ -59,6 +61,7 @@ export async function openRegistry(o: OpenRegistryOptions): Promise<OpenedRegist
       ...(o.clock && { clock: o.clock }),
     });
     const { token } = await services.tokens.ensureBootstrapAdmin(o.adminToken);
+    if (o.adminAccount && (await services.accounts.ensureAdmin(o.adminAccount.username, o.adminAccount.password))) o.logger.info({ username: o.adminAccount.username }, 'created the console admin account');
     const app = buildApp({
       services,
       logger: o.logger,
@@ -66,6 +69,7 @@ export async function openRegistry(o: OpenRegistryOptions): Promise<OpenedRegist
       ...(o.publicUrl !== undefined && { publicUrl: o.publicUrl }),
       ...(o.trustProxy !== undefined && { trustProxy: o.trustProxy }),
       ...(o.bodyLimit !== undefined && { bodyLimit: o.bodyLimit }),
+      ...(o.consoleDir !== undefined && { consoleDir: o.consoleDir }),
       ...(o.requestTimeoutMs !== undefined && { requestTimeoutMs: o.requestTimeoutMs }),
       ...(o.liveView && { liveView: o.liveView }),
     });

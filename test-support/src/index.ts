@@ -3,3 +3,4 @@ export { TestBroker, type ReceivedMessage } from './test-broker.js';
 export { Mqtt5TestBroker } from './mqtt5-test-broker.js';
 export { MosquittoProcess } from './mosquitto-process.js';
 export { quiet, tempDir, freePort, waitUntil, eventually } from './wait.js';
+export { RabbitCluster, type RabbitClusterOptions, type RabbitNode, type RabbitAuth } from './rabbit-cluster.js';

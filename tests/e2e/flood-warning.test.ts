@@ -92,7 +92,7 @@ describe('flood warning at the edge, offline', { timeout: 120_000 }, () => {
       forwarding: { brokerUrl: proxy.url, reconnectMinMs: 200, reconnectMaxMs: 1000 },
       lines: [
         { id: 'bus', type: 'tcp', host: '127.0.0.1', port: sim.endpoint('bus').port, devices: [{ id: 'river-radar', profile: 'geolux-lx80', unitId: 1, pollIntervalMs: 200 }, { id: 'relays', profile: 'relay-io-8', unitId: 2, pollIntervalMs: 500 }] },
-        { id: 'board', type: 'firmata', host: '127.0.0.1', port: board.port, devices: [{ id: 'warning-post', pollIntervalMs: 500, points: [{ name: 'siren', pin: 'D7', mode: 'digital-out' }] }] },
+        { id: 'board', type: 'firmata', host: '127.0.0.1', port: board.port, timeoutMs: 5000, handshakeTimeoutMs: 60_000, devices: [{ id: 'warning-post', pollIntervalMs: 500, points: [{ name: 'siren', pin: 'D7', mode: 'digital-out' }] }] },
       ],
       rules: {
         flood: [

@@ -1,10 +1,11 @@
-import { createHash, randomBytes as nodeRandomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes as nodeRandomBytes } from 'node:crypto';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
 import { Aedes, type Client, type PublishPacket, type Subscription } from 'aedes';
 import type { Logger } from 'pino';
 import { DEFAULT_TOPIC_PREFIX, isValidGatewayId } from '@cityedge/contract';
-import { clientIdAllowed, mayPublish, maySubscribe, principalName, type AccountRole, type AclDecision, type Principal } from './acl.js';
+import { AccountTable, type BrokerAccount } from './accounts.js';
+import { clientIdAllowed, mayPublish, maySubscribe, principalName, type AclDecision, type Principal } from './acl.js';
 import { BrokerError } from './errors.js';
 import type { MqttConnection } from './mqtt-connection.js';
 import type { BrokerAuditEvent, BrokerAuditSink, BrokerIdentityProvisioner, GatewayCredentialStore } from './ports.js';
@@ -15,12 +16,7 @@ const SERVER_UNAVAILABLE = 3;
 const BAD_USERNAME_OR_PASSWORD = 4;
 const NOT_AUTHORIZED = 5;
 
-export interface BrokerAccount {
-  /** Must not be a valid gateway id (e.g. start it with "_"). */
-  username: string;
-  password: string;
-  role: AccountRole;
-}
+export type { BrokerAccount } from './accounts.js';
 
 export interface EmbeddedBrokerOptions {
   /** 0 for an ephemeral port (tests). */
@@ -53,8 +49,6 @@ export interface EmbeddedBrokerStats {
   connected: number;
 }
 
-const digest = (s: string): Buffer => createHash('sha256').update(s, 'utf8').digest();
-
 /**
  * The single-machine broker: aedes on a TCP (or TLS) listener in the registry's process.
  * Gateways log in with username = gateway id, client id = gateway id and their password, checked
@@ -69,7 +63,7 @@ export class EmbeddedBroker implements BrokerIdentityProvisioner {
   private readonly sockets = new Set<Socket>();
   private readonly principals = new WeakMap<Client, Principal>();
   private readonly live = new Map<string, Set<Client>>();
-  private readonly accounts = new Map<string, { hash: Buffer; role: AccountRole }>();
+  private accounts = new AccountTable([]);
   private service: { username: string; password: string } | undefined;
   private readonly log: Logger;
   private readonly prefix: string;
@@ -189,13 +183,7 @@ export class EmbeddedBroker implements BrokerIdentityProvisioner {
     const username = this.opts.serviceAccount?.username ?? '_registry';
     const password = this.opts.serviceAccount?.password ?? random(32).toString('base64url');
     this.service = { username, password };
-    this.accounts.clear();
-    for (const a of [{ username, password, role: 'service' as const }, ...(this.opts.accounts ?? [])]) {
-      if (isValidGatewayId(a.username)) throw new BrokerError('REG_BROKER_CONFIG', `broker account "${a.username}" looks like a gateway id; start account names with "_"`);
-      if (!a.password) throw new BrokerError('REG_BROKER_CONFIG', `broker account "${a.username}" has an empty password`);
-      if (this.accounts.has(a.username)) throw new BrokerError('REG_BROKER_CONFIG', `broker account "${a.username}" is configured twice`);
-      this.accounts.set(a.username, { hash: digest(a.password), role: a.role });
-    }
+    this.accounts = new AccountTable([{ username, password, role: 'service' }, ...(this.opts.accounts ?? [])]);
   }
 
   private async authenticate(client: Client, username: string | undefined, password: Buffer | undefined): Promise<Principal> {
@@ -215,11 +203,11 @@ export class EmbeddedBroker implements BrokerIdentityProvisioner {
     };
     if (!username) throw refuse(BAD_USERNAME_OR_PASSWORD, 'no username', 'unknown');
     const pw = password?.toString('utf8') ?? '';
-    const account = this.accounts.get(username);
-    if (account) {
-      const principal: Principal = { kind: 'account', username, role: account.role };
+    const role = this.accounts.role(username);
+    if (role) {
+      const principal: Principal = { kind: 'account', username, role };
       const actor = principalName(principal);
-      if (!timingSafeEqual(digest(pw), account.hash)) throw refuse(BAD_USERNAME_OR_PASSWORD, 'wrong password', actor);
+      if (!this.accounts.passwordMatches(username, pw)) throw refuse(BAD_USERNAME_OR_PASSWORD, 'wrong password', actor);
       if (!clientIdAllowed(principal, clientId)) throw refuse(IDENTIFIER_REJECTED, `client id must be "${username}" or start with "${username}-"`, actor);
       return principal;
     }

@@ -5,6 +5,12 @@ import type { DeviceRecord, LineType } from '../repos/inventory-repo.js';
 import type { Site } from '../repos/sites-repo.js';
 import type { ApiToken, Role } from '../repos/tokens-repo.js';
 import type { AuditEntry } from '../repos/audit-repo.js';
+import type { AlarmRecord } from '../repos/alarms-repo.js';
+import type { DiscoveredCameraRecord } from '../repos/camera-status-repo.js';
+import type { CommandRecord } from '../repos/commands-repo.js';
+import type { StoredReading } from '../repos/telemetry-repo.js';
+import type { AlarmView as AlarmWithHistory } from '../service/alarm-service.js';
+import type { SentCommand } from '../service/command-service.js';
 import type { IssuedConfig } from '../service/config-service.js';
 import type { DeviceInput, LineInput } from '../service/device-service.js';
 import type { GatewayView } from '../service/gateway-service.js';
@@ -56,6 +62,11 @@ export interface RegistryClientOptions {
   timeoutMs?: number;
   /** Aborts every request (Ctrl-C). */
   signal?: AbortSignal;
+  /**
+   * In a browser signed in with the session cookie (the console): the session's CSRF token,
+   * sent as `x-csrf-token` on unsafe methods. Change it with `setCsrfToken` after sign-in.
+   */
+  csrfToken?: string;
 }
 
 /** A 4xx/5xx answer of the registry: `{ error: { code, message, field?, problems? } }`. */
@@ -128,12 +139,18 @@ export class RegistryClient {
   private readonly token: string | undefined;
   private readonly timeoutMs: number;
   private readonly signal: AbortSignal | undefined;
+  private csrfToken: string | undefined;
 
   constructor(o: RegistryClientOptions) {
     this.baseUrl = o.baseUrl.replace(/\/+$/, '');
     this.token = o.token;
     this.timeoutMs = o.timeoutMs ?? 10_000;
     this.signal = o.signal;
+    this.csrfToken = o.csrfToken;
+  }
+
+  setCsrfToken(token: string | undefined): void {
+    this.csrfToken = token;
   }
 
   async request<T>(method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', path: string, body?: unknown, query?: Record<string, string | undefined>): Promise<T> {
@@ -145,10 +162,11 @@ export class RegistryClient {
     const headers: Record<string, string> = { accept: 'application/json' };
     if (this.token !== undefined) headers.authorization = `Bearer ${this.token}`;
     if (body !== undefined) headers['content-type'] = 'application/json';
+    if (this.csrfToken !== undefined && method !== 'GET') headers['x-csrf-token'] = this.csrfToken;
     let res: Response;
     let text: string;
     try {
-      res = await fetch(url, { method, headers, signal, ...(body !== undefined && { body: JSON.stringify(body) }) });
+      res = await fetch(url, { method, headers, signal, credentials: 'same-origin', ...(body !== undefined && { body: JSON.stringify(body) }) });
       text = await res.text();
     } catch (err) {
       if (this.signal?.aborted) throw this.signal.reason;
@@ -295,4 +313,88 @@ export class RegistryClient {
     const query = { limit: q.limit?.toString(), before: q.before?.toString(), targetType: q.targetType, targetId: q.targetId, action: q.action };
     return (await this.request<{ entries: AuditEntry[] }>('GET', '/v1/audit', undefined, query)).entries;
   }
+
+  // --- console session (cookie; the browser keeps it) ---
+  session(): Promise<SessionView> {
+    return this.request('GET', '/v1/session');
+  }
+  signIn(username: string, password: string): Promise<SessionView> {
+    return this.request('POST', '/v1/session', { username, password });
+  }
+  async signOut(): Promise<void> {
+    await this.request('DELETE', '/v1/session');
+  }
+
+  // --- telemetry ---
+  async recentReadings(gatewayId: string, device: string, point?: string, limit?: number): Promise<ReadingRow[]> {
+    return (await this.request<{ readings: ReadingRow[] }>('GET', `/v1/gateways/${seg(gatewayId)}/readings`, undefined, { device, point, limit: limit?.toString() })).readings;
+  }
+
+  // --- alarms ---
+  async listAlarms(q: { state?: string; site?: string; gateway?: string; limit?: number } = {}): Promise<AlarmView[]> {
+    return (await this.request<{ alarms: AlarmView[] }>('GET', '/v1/alarms', undefined, { state: q.state, site: q.site, gateway: q.gateway, limit: q.limit?.toString() })).alarms;
+  }
+  acknowledgeAlarm(id: number, note?: string): Promise<AlarmWithHistory> {
+    return this.request('POST', `/v1/alarms/${seg(id)}/ack`, note === undefined ? {} : { note });
+  }
+
+  // --- commands ---
+  sendCommand(gatewayId: string, name: string, args?: Record<string, unknown>): Promise<SentCommand> {
+    return this.request('POST', `/v1/gateways/${seg(gatewayId)}/commands`, { name, ...(args !== undefined && { args }) });
+  }
+  getCommand(id: string): Promise<CommandRecord> {
+    return this.request('GET', `/v1/commands/${seg(id)}`);
+  }
+
+  // --- cameras ---
+  async cameraStatuses(gatewayId?: string): Promise<CameraStatusView[]> {
+    const path = gatewayId === undefined ? '/v1/cameras/status' : `/v1/gateways/${seg(gatewayId)}/cameras/status`;
+    return (await this.request<{ cameras: CameraStatusView[] }>('GET', path)).cameras;
+  }
+  async discoveredCameras(gatewayId: string): Promise<DiscoveredCameraRecord[]> {
+    return (await this.request<{ discovered: DiscoveredCameraRecord[] }>('GET', `/v1/gateways/${seg(gatewayId)}/discovered-cameras`)).discovered;
+  }
+  decideDiscoveredCamera(gatewayId: string, epr: string, decision: 'accept' | 'dismiss', body: Record<string, unknown> = {}): Promise<unknown> {
+    return this.request('POST', `/v1/gateways/${seg(gatewayId)}/discovered-cameras/${seg(epr)}/${decision}`, body);
+  }
+  liveTicket(gatewayId: string, cameraId: string): Promise<LiveTicket> {
+    return this.request('POST', `/v1/gateways/${seg(gatewayId)}/cameras/${seg(cameraId)}/live`, {});
+  }
+}
+
+/** A reading as GET /v1/gateways/{id}/readings returns it. */
+export type ReadingRow = Omit<StoredReading, 'gw'>;
+export type AlarmView = AlarmRecord;
+export type { AlarmWithHistory, CommandRecord, DiscoveredCameraRecord, SentCommand };
+
+export interface SessionView {
+  user: { username: string; displayName: string | null; role: Role };
+  csrfToken: string;
+}
+
+
+
+
+export interface CameraStatusView {
+  gatewayId: string;
+  cameraId: string;
+  siteId?: string | null;
+  registered: boolean;
+  name: string | null;
+  state: string;
+  reasons: string[];
+  code: string | null;
+  since: number | null;
+  thumbnail: { ts: number; width: number; height: number } | null;
+  updatedAt: number | null;
+}
+
+
+export interface LiveTicket {
+  wsUrl: string;
+  expiresAt: number;
+  profile: string;
+  width: number;
+  height: number;
+  format: 'jsmpeg';
 }

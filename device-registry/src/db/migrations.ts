@@ -1,8 +1,10 @@
 import { type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import { accountsSessionsMigration } from './migration-accounts-sessions.js';
 import { cameraStatusMigration } from './migration-camera-status.js';
 import { gatewayProblemsMigration } from './migration-gateway-problems.js';
 import { eventsAlarmsCommandsMigration } from './migration-events-alarms-commands.js';
 import { gatewayRulesMigration } from './migration-gateway-rules.js';
+import { telemetryPartitionsMigration } from './migration-0007-telemetry-partitions.js';
 import type { Dialect } from './schema.js';
 
 /**
@@ -208,6 +210,8 @@ function migrations(dialect: Dialect): Record<string, Migration> {
     '0003_gateway_problems': gatewayProblemsMigration,
     '0004_events_alarms_commands': eventsAlarmsCommandsMigration(dialect),
     '0005_gateway_rules': gatewayRulesMigration,
+    '0006_accounts_sessions': accountsSessionsMigration,
+    '0007_telemetry_partitions': telemetryPartitionsMigration(dialect),
   };
 }
 

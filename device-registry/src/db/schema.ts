@@ -1,4 +1,5 @@
 import type { Generated } from 'kysely';
+import type { AccountTables } from './accounts-schema.js';
 import type { CameraTables } from './camera-schema.js';
 import type { OpsTables } from './ops-schema.js';
 import type { RulesTables } from './migration-gateway-rules.js';
@@ -189,7 +190,7 @@ export interface TelemetryTable {
   err: string | null;
 }
 
-export interface RegistryTables extends CameraTables, OpsTables, RulesTables {
+export interface RegistryTables extends CameraTables, OpsTables, RulesTables, AccountTables {
   sites: SitesTable;
   gateways: GatewaysTable;
   enrollment_codes: EnrollmentCodesTable;

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
 import pg from 'pg';
+import { AccountsRepo } from '../repos/accounts-repo.js';
 import { AlarmsRepo } from '../repos/alarms-repo.js';
 import { AuditRepo } from '../repos/audit-repo.js';
 import { CameraStatusRepo } from '../repos/camera-status-repo.js';
@@ -34,8 +35,12 @@ export class Repos {
   readonly alarms: AlarmsRepo;
   readonly commands: CommandsRepo;
   readonly rules: RulesRepo;
+  readonly accounts: AccountsRepo;
 
-  constructor(readonly db: Kysely<RegistryTables>) {
+  constructor(
+    readonly db: Kysely<RegistryTables>,
+    readonly dialect: Dialect,
+  ) {
     this.sites = new SitesRepo(db);
     this.gateways = new GatewaysRepo(db);
     this.inventory = new InventoryRepo(db);
@@ -43,12 +48,13 @@ export class Repos {
     this.rollouts = new RolloutsRepo(db);
     this.tokens = new TokensRepo(db);
     this.audit = new AuditRepo(db);
-    this.telemetry = new TelemetryRepo(db);
+    this.telemetry = new TelemetryRepo(db, dialect);
     this.cameraStatus = new CameraStatusRepo(db);
     this.events = new EventsRepo(db);
     this.alarms = new AlarmsRepo(db);
     this.commands = new CommandsRepo(db);
     this.rules = new RulesRepo(db);
+    this.accounts = new AccountsRepo(db);
   }
 }
 
@@ -59,19 +65,20 @@ export class Repos {
 export class RegistryStore extends Repos {
   constructor(
     db: Kysely<RegistryTables>,
-    readonly dialect: Dialect,
+    dialect: Dialect,
   ) {
-    super(db);
+    super(db, dialect);
   }
 
   /** Runs `fn` in one transaction; repositories passed to it see and write only inside it. */
   transaction<T>(fn: (tx: Repos) => Promise<T>): Promise<T> {
-    return this.db.transaction().execute((trx) => fn(new Repos(trx)));
+    return this.db.transaction().execute((trx) => fn(new Repos(trx, this.dialect)));
   }
 
   /** Brings the schema up to date; safe to call on every start. */
   async migrate(): Promise<void> {
-    const migrator = new Migrator({ db: this.db, provider: migrationProvider(this.dialect) });
+    // Migration numbers are reserved per change and may land out of order (0007 before 0005).
+    const migrator = new Migrator({ db: this.db, provider: migrationProvider(this.dialect), allowUnorderedMigrations: true });
     const { error, results } = await migrator.migrateToLatest();
     if (error) {
       const failed = results?.find((r) => r.status === 'Error')?.migrationName;

@@ -57,7 +57,7 @@ describe('the OpenAPI document', () => {
     expect(ops.filter((o) => !o.operationId).map((o) => o.route)).toEqual([]);
     expect(new Set(ops.map((o) => o.operationId)).size).toBe(ops.length);
     const open = ops.filter((o) => Array.isArray(o.security) && o.security.length === 0).map((o) => o.route);
-    expect(open.sort()).toEqual(['GET /healthz', 'GET /v1/gateways/{id}/cameras/{cameraId}/live.html', 'POST /v1/enroll']);
+    expect(open.sort()).toEqual(['GET /healthz', 'GET /v1/gateways/{id}/cameras/{cameraId}/live.html', 'POST /v1/enroll', 'POST /v1/session']);
     expect(ops.filter((o) => o.security === undefined).map((o) => o.route)).toEqual([]);
     expect(doc.servers).toEqual([{ url: 'https://registry.ioc.example.vn', description: 'this registry' }]);
     expect(doc.info.license).toEqual({ name: 'Apache-2.0', identifier: 'Apache-2.0' });

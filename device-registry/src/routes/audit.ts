@@ -6,7 +6,7 @@ import type { RouteOptions } from './route-options.js';
 const entrySchema = object({
   id: { type: 'integer' },
   ts,
-  actor: object({ id: { type: 'string', description: 'token:<id>, gateway:<id>, enrollment or system' }, name: strOrNull }),
+  actor: object({ id: { type: 'string', description: 'token:<id>, user:<username>, gateway:<id>, enrollment or system' }, name: strOrNull }),
   action: { type: 'string' },
   target: object({ type: { type: 'string' }, id: strOrNull }),
   details: { type: ['object', 'null'], additionalProperties: true },

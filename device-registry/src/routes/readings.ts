@@ -11,24 +11,30 @@ const readingSchema = {
 };
 
 export async function readingRoutes(app: FastifyInstance, { services }: RouteOptions): Promise<void> {
-  app.get<{ Params: { id: string }; Querystring: { device: string; point?: string; limit?: string } }>(
+  app.get<{ Params: { id: string }; Querystring: { device: string; point?: string; limit?: string; since?: string; until?: string } }>(
     '/v1/gateways/:id/readings',
     {
       onRequest: requireRole(services, 'viewer'),
       schema: {
         tags: ['telemetry'],
         operationId: 'listReadings', summary: "A device's most recent readings as ingested from the gateway's telemetry, newest first",
+        description: 'since and until bound the reading time (ms, until exclusive); on PostgreSQL only the partitions of those days are read.',
         security: BEARER_SECURITY,
         params: params('id'),
-        querystring: { ...query({ device: text(64), point: text(64), limit: digits(4) }), required: ['device'] },
+        querystring: { ...query({ device: text(64), point: text(64), limit: digits(4), since: digits(15), until: digits(15) }), required: ['device'] },
         response: { 200: object({ gatewayId: { type: 'string' }, device: { type: 'string' }, readings: { type: 'array', items: readingSchema } }), ...errorResponses },
       },
     },
     async (req) => {
       const { id } = req.params;
       const limit = parseCount(req.query.limit, 'querystring.limit', 1, 1000, 100);
+      const q = req.query;
+      const window = {
+        ...(q.since !== undefined && { since: parseCount(q.since, 'querystring.since', 0, Number.MAX_SAFE_INTEGER) }),
+        ...(q.until !== undefined && { until: parseCount(q.until, 'querystring.until', 0, Number.MAX_SAFE_INTEGER) }),
+      };
       if (!(await services.store.gateways.get(id))) throw notFound('gateway', id);
-      return { gatewayId: id, device: req.query.device, readings: await services.store.telemetry.recentReadings(id, req.query.device, req.query.point, limit) };
+      return { gatewayId: id, device: q.device, readings: await services.store.telemetry.recentReadings(id, q.device, q.point, limit, window) };
     },
   );
 }

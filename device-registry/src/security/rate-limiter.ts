@@ -42,6 +42,11 @@ export class RateLimiter {
     return Math.max(1, Math.ceil((w.start + this.limit.windowMs - now) / 1000));
   }
 
+  /** Forgets the key's attempts (e.g. a successful sign-in). */
+  reset(key: string): void {
+    this.windows.delete(key);
+  }
+
   private sweep(now: number): void {
     for (const [k, w] of this.windows) if (now - w.start >= this.limit.windowMs) this.windows.delete(k);
     while (this.windows.size >= this.maxKeys) {

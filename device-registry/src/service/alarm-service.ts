@@ -3,7 +3,7 @@ import type { Repos, RegistryStore } from '../db/store.js';
 import { conflict, notFound } from '../errors.js';
 import type { AlarmHistoryEntry, AlarmQuery, AlarmRecord } from '../repos/alarms-repo.js';
 import type { StoredEvent } from '../repos/events-repo.js';
-import type { CallContext, ServiceDeps } from './context.js';
+import { actorLabel, type CallContext, type ServiceDeps } from './context.js';
 
 const SEVERITY_RANK: Record<EventSeverity, number> = { info: 0, warning: 1, alarm: 2, critical: 3 };
 
@@ -11,9 +11,6 @@ export interface AlarmView extends AlarmRecord {
   history: AlarmHistoryEntry[];
 }
 
-function actorName(ctx: CallContext): string {
-  return ctx.actor.kind === 'token' ? ctx.actor.name : ctx.actor.kind === 'gateway' ? `gateway:${ctx.actor.id}` : ctx.actor.kind;
-}
 
 /**
  * Alarms from the events gateways send, with the ISA-18.2 life cycle: one occurrence per
@@ -34,13 +31,28 @@ export class AlarmService {
     private readonly deps: ServiceDeps,
   ) {}
 
-  /** Applies the alarm transitions of one stored event, inside the caller's transaction. */
-  async applyEvent(tx: Repos, e: StoredEvent): Promise<void> {
+  /** Applies the alarm transitions of one stored event, inside the caller's transaction; the ids of the alarms changed. */
+  async applyEvent(tx: Repos, e: StoredEvent): Promise<number[]> {
+    const changed: number[] = [];
     for (const t of alarmTransitions({ type: e.type, ...(e.dev !== null && { dev: e.dev }), ...(e.alarm && { alarm: e.alarm }) })) {
-      await this.apply(tx, e, t);
+      const id = await this.apply(tx, e, t);
+      if (id !== undefined) changed.push(id);
     }
     const ack = siteAcknowledgement(e);
-    if (ack) await this.acknowledgedAtSite(tx, e, ack);
+    if (ack) {
+      const id = await this.acknowledgedAtSite(tx, e, ack);
+      if (id !== undefined) changed.push(id);
+    }
+    return changed;
+  }
+
+  /** The alarms (as the alarms API returns them) to the event streams, after their transaction committed. */
+  async publish(ids: Iterable<number>): Promise<void> {
+    if (!this.deps.hub.wants('alarms')) return;
+    for (const id of new Set(ids)) {
+      const a = await this.store.alarms.get(id);
+      if (a) this.deps.hub.publish('alarms', a.gatewayId, a);
+    }
   }
 
   /**
@@ -49,19 +61,20 @@ export class AlarmService {
    * already did. The occurrence is the one active when the acknowledgement happened: the newest
    * one, if it was raised before and not cleared before the acknowledgement.
    */
-  private async acknowledgedAtSite(tx: Repos, e: StoredEvent, ack: { key: string; actor: string }): Promise<void> {
+  private async acknowledgedAtSite(tx: Repos, e: StoredEvent, ack: { key: string; actor: string }): Promise<number | undefined> {
     const target = await tx.alarms.latest(e.gatewayId, ack.key);
     if (!target || target.raisedAt > e.ts || (target.clearedAt !== null && target.clearedAt < e.ts)) {
       this.deps.logger.debug({ gatewayId: e.gatewayId, key: ack.key, seq: e.seq }, 'an acknowledgement at the gateway for an alarm central does not have open');
-      return;
+      return undefined;
     }
     const by = `${ack.actor} at ${e.gatewayId}`;
-    if (!(await tx.alarms.acknowledge(target.id, { by, note: null, now: e.ts }))) return;
+    if (!(await tx.alarms.acknowledge(target.id, { by, note: null, now: e.ts }))) return undefined;
     await tx.alarms.addHistory(target.id, { ts: e.ts, action: 'acknowledged', actor: by, seq: e.seq, severity: null, level: null, message: null, note: 'acknowledged at the gateway' });
     this.deps.logger.info({ gatewayId: e.gatewayId, key: ack.key, alarmId: target.id }, 'alarm acknowledged at the gateway');
+    return target.id;
   }
 
-  private async apply(tx: Repos, e: StoredEvent, t: AlarmTransition): Promise<void> {
+  private async apply(tx: Repos, e: StoredEvent, t: AlarmTransition): Promise<number | undefined> {
     const gw = e.gatewayId;
     const now = this.deps.clock.now();
     const actor = `gateway:${gw}`;
@@ -71,14 +84,17 @@ export class AlarmService {
     const entry = (action: AlarmHistoryEntry['action'], ts = e.ts): AlarmHistoryEntry => ({ ts, action, actor, seq: e.seq, severity: e.severity, level: t.level ?? null, message: e.message, note: null });
 
     if (t.state === 'cleared') {
-      if (stale) return this.deps.logger.debug({ gatewayId: gw, key: t.key, seq: e.seq }, 'an older clear arrived after a newer transition; ignored');
+      if (stale) {
+        this.deps.logger.debug({ gatewayId: gw, key: t.key, seq: e.seq }, 'an older clear arrived after a newer transition; ignored');
+        return undefined;
+      }
       const active = await tx.alarms.active(gw, t.key);
       // A clear without an active alarm is normal: e.g. device.online for every device at start.
-      if (!active) return;
+      if (!active) return undefined;
       await tx.alarms.update(active.id, { clearedAt: e.ts, clearedSeq: e.seq }, now);
       await tx.alarms.addHistory(active.id, entry('cleared'));
       this.deps.logger.info({ gatewayId: gw, key: t.key, alarmId: active.id }, 'alarm cleared');
-      return;
+      return active.id;
     }
 
     if (last?.state === 'cleared') {
@@ -87,12 +103,12 @@ export class AlarmService {
       if (ended) {
         await tx.alarms.update(ended.id, { reraiseCount: ended.reraiseCount + 1, raisedAt: Math.min(ended.raisedAt, e.ts) }, now);
         await tx.alarms.addHistory(ended.id, entry('re-raised'));
-        return;
+        return ended.id;
       }
       const id = await tx.alarms.insert({ ...this.fresh(e, t, now), clearedAt: last.ts, clearedSeq: last.seq });
       await tx.alarms.addHistory(id, entry('raised'));
       await tx.alarms.addHistory(id, { ...entry('cleared', last.ts), seq: last.seq, severity: null, level: null, message: null });
-      return;
+      return id;
     }
 
     const active = await tx.alarms.active(gw, t.key);
@@ -109,11 +125,12 @@ export class AlarmService {
         now,
       );
       await tx.alarms.addHistory(active.id, { ...entry('re-raised'), ...(escalated && active.acknowledgedAt !== null && { note: 'escalated: acknowledgement reset' }) });
-      return;
+      return active.id;
     }
     const id = await tx.alarms.insert(this.fresh(e, t, now));
     await tx.alarms.addHistory(id, entry('raised'));
     this.deps.logger.warn({ gatewayId: gw, key: t.key, alarmId: id, severity: e.severity, level: t.level }, 'alarm raised');
+    return id;
   }
 
   private fresh(e: StoredEvent, t: AlarmTransition, now: number) {
@@ -151,7 +168,7 @@ export class AlarmService {
    * is closed by this. Acknowledging twice is a conflict naming who did it first.
    */
   async acknowledge(id: number, note: string | undefined, ctx: CallContext): Promise<AlarmView> {
-    const by = actorName(ctx);
+    const by = actorLabel(ctx);
     await this.store.transaction(async (tx) => {
       const a = await tx.alarms.get(id);
       if (!a) throw notFound('alarm', id);
@@ -162,6 +179,7 @@ export class AlarmService {
       await tx.alarms.addHistory(id, { ts: now, action: 'acknowledged', actor: by, seq: null, severity: null, level: null, message: null, note: note ?? null });
       await this.deps.auditor.record(tx, ctx, 'alarm.acknowledge', { type: 'alarm', id: String(id) }, { gatewayId: a.gatewayId, key: a.key, state: a.state, note: note ?? null });
     });
+    await this.publish([id]);
     return this.get(id);
   }
 }

@@ -84,7 +84,17 @@ export class CameraStatusService {
         });
       }
     });
+    await this.publish(gatewayId, msg.cameras.map((c) => c.id));
     return true;
+  }
+
+  /** The cameras' states (as the camera status API returns them) to the event streams. */
+  private async publish(gatewayId: string, cameraIds: readonly string[]): Promise<void> {
+    if (!this.deps.hub.wants('cameras', gatewayId)) return;
+    for (const id of cameraIds) {
+      const view = await this.getForCamera(gatewayId, id).catch(() => undefined);
+      if (view) this.deps.hub.publish('cameras', gatewayId, view);
+    }
   }
 
   /** A camera event from the gateway's events stream; false when ignored (unknown gateway, stale). */
@@ -92,7 +102,7 @@ export class CameraStatusService {
     if (!(await this.knownGateway(gatewayId))) return false;
     const now = this.deps.clock.now();
     if (ev.kind === 'discovered') return this.discovered(gatewayId, ev, now);
-    return this.store.transaction(async (tx) => {
+    const changed = await this.store.transaction(async (tx) => {
       const prev = await tx.cameraStatus.get(gatewayId, ev.cameraId);
       const base = prev ?? blank(gatewayId, ev.cameraId, now);
       if (ev.kind === 'state') {
@@ -106,6 +116,8 @@ export class CameraStatusService {
       await tx.cameraStatus.setRecordInventory(gatewayId, ev.cameraId, ev.inventory);
       return true;
     });
+    if (changed) await this.publish(gatewayId, [ev.cameraId]);
+    return changed;
   }
 
   /** A thumbnail (already size-checked by the follower); false when ignored (unknown gateway, older than the stored one). */

@@ -6,7 +6,7 @@ import { OPEN_COMMAND_STATUSES, type CommandRecord, type CommandStatus, type Sto
 import type { StoredEvent } from '../repos/events-repo.js';
 import type { GatewayState } from '../repos/gateways-repo.js';
 import type { SigningKey } from '../security/signing-key.js';
-import { actorId, SYSTEM, type CallContext, type ServiceDeps } from './context.js';
+import { actorId, actorLabel, SYSTEM, type CallContext, type ServiceDeps } from './context.js';
 import type { CommandPublisher } from './ports.js';
 
 export interface CommandInput {
@@ -44,9 +44,6 @@ function view(c: StoredCommand): CommandRecord {
   return rest;
 }
 
-function actorName(ctx: CallContext): string {
-  return ctx.actor.kind === 'token' ? ctx.actor.name : ctx.actor.kind === 'gateway' ? `gateway:${ctx.actor.id}` : ctx.actor.kind;
-}
 
 /**
  * Commands to gateways: validated against the contract's argument schemas, signed with the
@@ -92,7 +89,7 @@ export class CommandService {
 
     const now = this.deps.clock.now();
     const args = parsed.data as Record<string, unknown>;
-    const actor = actorName(ctx);
+    const actor = actorLabel(ctx);
     const body = { id: randomBytes(16).toString('base64url'), gatewayId, name, args, actor, issuedAt: now, expiresAt: now + ttlMs };
     const signed = signCommand(body, this.signingKey.privateKeyPem);
     const record: StoredCommand = {

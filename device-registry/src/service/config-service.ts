@@ -4,7 +4,7 @@ import { notFound, RegistryError, type ProblemItem } from '../errors.js';
 import type { ConfigSource, ConfigState, ConfigVersion, ConfigVersionSummary } from '../repos/configs-repo.js';
 import type { SigningKey } from '../security/signing-key.js';
 import type { ConfigComposer, ConfigDocument } from './config-composer.js';
-import type { CallContext, ServiceDeps } from './context.js';
+import { actorLabel, type CallContext, type ServiceDeps } from './context.js';
 import type { ConfigPublisher } from './ports.js';
 import type { Gateway } from '../repos/gateways-repo.js';
 
@@ -94,7 +94,7 @@ export class ConfigService {
         basedOn,
         rolloutId: opts.rolloutId ?? null,
         note: opts.note ?? null,
-        createdBy: ctx.actor.kind === 'token' ? ctx.actor.name : ctx.actor.kind,
+        createdBy: actorLabel(ctx),
         createdAt: now,
         state: 'pending',
         reason: null,

@@ -2,10 +2,12 @@ import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
 import type { Repos } from '../db/store.js';
 import type { Role } from '../repos/tokens-repo.js';
+import type { EventHub } from './event-hub.js';
 
-/** Who does something: an operator's API token, a gateway, the enrollment endpoint or the registry itself. */
+/** Who does something: an operator's API token, a person signed in to the console, a gateway, the enrollment endpoint or the registry itself. */
 export type Actor =
   | { kind: 'token'; id: string; name: string; role: Role }
+  | { kind: 'user'; username: string; displayName: string; role: Role; /** SHA-256 of the session cookie */ sessionId: string; csrfToken: string }
   | { kind: 'gateway'; id: string }
   | { kind: 'enrollment' }
   | { kind: 'system' };
@@ -24,13 +26,27 @@ export function actorId(a: Actor): string {
       return `token:${a.id}`;
     case 'gateway':
       return `gateway:${a.id}`;
+    case 'user':
+      return `user:${a.username}`;
     default:
       return a.kind;
   }
 }
 
 function actorName(a: Actor): string | null {
-  return a.kind === 'token' ? a.name : null;
+  return a.kind === 'token' ? a.name : a.kind === 'user' ? a.displayName : null;
+}
+
+/** Who created a record, as tokens, accounts and enrollment codes keep it: `token:<id>`, `user:<username>` or the kind. */
+export function actorRef(ctx: CallContext): string {
+  const a = ctx.actor;
+  return a.kind === 'token' || a.kind === 'user' ? actorId(a) : a.kind;
+}
+
+/** Who did it, as records show it (createdBy, acknowledgedBy, a command's actor): a token's name, `user:<username>`, `gateway:<id>` or the kind. */
+export function actorLabel(ctx: CallContext): string {
+  const a = ctx.actor;
+  return a.kind === 'token' ? a.name : a.kind === 'gateway' || a.kind === 'user' ? actorId(a) : a.kind;
 }
 
 const SECRET_KEYS = /^(password|passwd|secret|token|code|enrollmentcode|passwordhash|privatekeypem|sig|authorization)$/i;
@@ -65,4 +81,6 @@ export interface ServiceDeps {
   clock: Clock;
   logger: Logger;
   auditor: Auditor;
+  /** Live changes to the console's event streams (published after commit). */
+  hub: EventHub;
 }

@@ -3,7 +3,7 @@ import type { Repos, RegistryStore } from '../db/store.js';
 import { notFound, RegistryError } from '../errors.js';
 import { hashPassword, normalizeEnrollmentCode, randomEnrollmentCode, randomPassword, sha256Hex } from '../security/secrets.js';
 import type { SigningKey } from '../security/signing-key.js';
-import type { CallContext, ServiceDeps } from './context.js';
+import { actorRef, type CallContext, type ServiceDeps } from './context.js';
 import type { BrokerIdentity, BrokerInfo } from './ports.js';
 
 export const DEFAULT_CODE_TTL_MS = 24 * 3600_000;
@@ -45,7 +45,7 @@ export class EnrollmentService {
     const code = randomEnrollmentCode();
     const expiresAt = now + Math.min(ttlMs ?? this.defaultTtlMs, MAX_CODE_TTL_MS);
     await tx.gateways.deleteUnusedCodes(gatewayId);
-    await tx.gateways.insertCode({ codeHash: sha256Hex(normalizeEnrollmentCode(code)), gatewayId, createdAt: now, createdBy: ctxName(ctx), expiresAt, usedAt: null });
+    await tx.gateways.insertCode({ codeHash: sha256Hex(normalizeEnrollmentCode(code)), gatewayId, createdAt: now, createdBy: actorRef(ctx), expiresAt, usedAt: null });
     await this.deps.auditor.record(tx, ctx, 'enrollment.code.issue', { type: 'gateway', id: gatewayId }, { expiresAt });
     return { code, expiresAt };
   }
@@ -110,9 +110,6 @@ export class EnrollmentService {
   }
 }
 
-function ctxName(ctx: CallContext): string {
-  return ctx.actor.kind === 'token' ? `token:${ctx.actor.id}` : ctx.actor.kind;
-}
 
 /** An error message from a broker client could echo the password; keep it out of the log. */
 function scrub(err: unknown, secret: string): { message: string; code?: unknown } {

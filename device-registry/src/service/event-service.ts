@@ -21,7 +21,9 @@ export class EventService implements EventsSink {
 
   async insertEventsBatch(gatewayId: string, seq: number, events: readonly IndexedEvent[]): Promise<boolean> {
     const receivedAt = this.deps.clock.now();
-    return this.store.transaction(async (tx) => {
+    const alarmIds: number[] = [];
+    const commandIds: string[] = [];
+    const stored = await this.store.transaction(async (tx) => {
       if (!(await tx.events.claimBatch(gatewayId, seq, events.length, receivedAt))) return false;
       const stored: StoredEvent[] = events.map(({ idx, event: e }) => ({
         gatewayId,
@@ -38,11 +40,31 @@ export class EventService implements EventsSink {
       }));
       await tx.events.insert(stored);
       for (const e of stored) {
-        await this.alarms.applyEvent(tx, e);
-        if (e.type.startsWith('command.')) await this.commands.applyResult(tx, e);
+        alarmIds.push(...(await this.alarms.applyEvent(tx, e)));
+        if (e.type.startsWith('command.')) {
+          await this.commands.applyResult(tx, e);
+          const id = (e.data as { id?: unknown } | null)?.id;
+          if (typeof id === 'string') commandIds.push(id);
+        }
       }
       return true;
     });
+    if (stored) await this.publish(gatewayId, alarmIds, commandIds);
+    return stored;
+  }
+
+  /** What the message changed, to the event streams (never fails the ingest). */
+  private async publish(gatewayId: string, alarmIds: number[], commandIds: string[]): Promise<void> {
+    try {
+      await this.alarms.publish(alarmIds);
+      if (commandIds.length === 0 || !this.deps.hub.wants('commands', gatewayId)) return;
+      for (const id of new Set(commandIds)) {
+        const c = await this.commands.get(id).catch(() => undefined);
+        if (c && c.gatewayId === gatewayId) this.deps.hub.publish('commands', gatewayId, c);
+      }
+    } catch (err) {
+      this.deps.logger.warn({ err, gatewayId }, 'could not publish to the event streams');
+    }
   }
 
   /** A gateway's events, newest first. */

@@ -68,7 +68,17 @@ export class FleetService {
       ...(s.devicesFailing !== undefined && { devicesFailing: s.devicesFailing }),
     });
     if (!updated) log.debug({ gatewayId }, 'status from a gateway the registry does not know');
+    else await this.publishStatus(gatewayId);
     return updated;
+  }
+
+  /** The gateway's status to the event streams (`gateway.status`), when someone follows it. */
+  async publishStatus(gatewayId: string): Promise<void> {
+    if (!this.deps.hub.wants('status', gatewayId)) return;
+    const g = await this.store.gateways.get(gatewayId);
+    if (!g) return;
+    const s = g.status;
+    this.deps.hub.publish('status', gatewayId, { gatewayId, status: s.state, since: s.since, lastSeen: s.lastSeen, agentVersion: s.agentVersion, configVersionRunning: s.configVersionRunning, backlog: s.backlog, devicesFailing: s.devicesFailing });
   }
 
   /**
@@ -83,7 +93,9 @@ export class FleetService {
     }
     const state = await this.configs.recordReport(r);
     if (state === undefined) return false;
+    this.deps.hub.publish('config', r.gw, { gatewayId: r.gw, version: r.version, state, running: r.running, ts: r.ts, ...(r.reason !== undefined && { reason: r.reason }), ...(r.problems !== undefined && { problems: r.problems }) });
     await this.rollouts.onConfigReport(r.gw, r.version, state, r.reason ?? null);
+    await this.publishStatus(r.gw);
     return true;
   }
 }

@@ -3,6 +3,7 @@ import { systemClock, type Clock } from '../clock.js';
 import type { RegistryStore } from '../db/store.js';
 import { SecretBox } from '../security/secret-box.js';
 import type { SigningKey } from '../security/signing-key.js';
+import { AccountService, type AccountServiceOptions } from './account-service.js';
 import { AlarmService } from './alarm-service.js';
 import { AuditService } from './audit-service.js';
 import { CameraService } from './camera-service.js';
@@ -13,6 +14,7 @@ import { ConfigService } from './config-service.js';
 import { Auditor, type ServiceDeps } from './context.js';
 import { DeviceService } from './device-service.js';
 import { EnrollmentService } from './enrollment-service.js';
+import { EventHub } from './event-hub.js';
 import { EventService } from './event-service.js';
 import { FleetService } from './fleet-service.js';
 import { GatewayCredentials } from './gateway-credentials.js';
@@ -21,6 +23,7 @@ import { NoBrokerCommandPublisher, type BrokerIdentity, type BrokerInfo, type Co
 import { RolloutService } from './rollout-service.js';
 import { RulesService } from './rules-service.js';
 import { SiteService } from './site-service.js';
+import { TelemetryFeed } from './telemetry-feed.js';
 import { TokenService } from './token-service.js';
 
 export interface RegistryServiceOptions {
@@ -43,6 +46,8 @@ export interface RegistryServiceOptions {
   extraPublicKeys?: string[];
   /** Fleet-wide settings every composed configuration starts from (buffer, ota, http, log, cameras...). */
   documentDefaults?: Record<string, unknown>;
+  /** Console sessions: idle and absolute lifetimes, lockout and sign-in rate limits. */
+  accountOptions?: AccountServiceOptions;
 }
 
 /** The registry's logic, shared by the HTTP routes and the broker module's MQTT follower. */
@@ -66,6 +71,8 @@ export interface RegistryServices {
   rollouts: RolloutService;
   fleet: FleetService;
   tokens: TokenService;
+  /** Console accounts (people with a password) and their sessions. */
+  accounts: AccountService;
   audit: AuditService;
   /** Commands to gateways: signed, published, answered through events. */
   commands: CommandService;
@@ -73,11 +80,16 @@ export interface RegistryServices {
   alarms: AlarmService;
   /** Events gateways send (the EventsSink of the events ingest). */
   events: EventService;
+  /** Live changes for the console's event streams (GET /v1/stream). */
+  hub: EventHub;
+  /** The telemetry ingest's sink: stores readings, then feeds the streams of that gateway. */
+  telemetry: TelemetryFeed;
 }
 
 export function createServices(o: RegistryServiceOptions): RegistryServices {
   const clock = o.clock ?? systemClock();
-  const deps = (module: string): ServiceDeps => ({ clock, logger: o.logger.child({ module }), auditor: new Auditor(clock) });
+  const hub = new EventHub();
+  const deps = (module: string): ServiceDeps => ({ clock, logger: o.logger.child({ module }), auditor: new Auditor(clock), hub });
   const composer = new ConfigComposer(o.brokerInfo, o.documentDefaults);
   const enrollment = new EnrollmentService(o.store, deps('enrollment'), {
     brokerInfo: o.brokerInfo,
@@ -109,9 +121,12 @@ export function createServices(o: RegistryServiceOptions): RegistryServices {
     rollouts,
     fleet: new FleetService(o.store, deps('fleet'), configs, rollouts),
     tokens: new TokenService(o.store, deps('tokens')),
+    accounts: new AccountService(o.store, deps('accounts'), o.accountOptions),
     audit: new AuditService(o.store, deps('audit')),
     commands,
     alarms,
     events: new EventService(o.store, deps('events'), alarms, commands),
+    hub,
+    telemetry: new TelemetryFeed(o.store, hub, clock),
   };
 }

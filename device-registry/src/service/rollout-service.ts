@@ -4,7 +4,7 @@ import type { ConfigState } from '../repos/configs-repo.js';
 import type { Rollout, RolloutItem, RolloutItemState } from '../repos/rollouts-repo.js';
 import { randomId } from '../security/secrets.js';
 import type { ConfigService } from './config-service.js';
-import { SYSTEM, type CallContext, type ServiceDeps } from './context.js';
+import { actorLabel, SYSTEM, type CallContext, type ServiceDeps } from './context.js';
 
 export interface RolloutInput {
   /** Exactly one of site and tag. */
@@ -67,7 +67,7 @@ export class RolloutService {
     }
     const now = this.deps.clock.now();
     const canarySize = Math.min(input.canary, gateways.length);
-    const rollout: Rollout = { id: randomId(), target, canarySize, state: canarySize > 0 ? 'canary' : 'rolling', reason: null, note: input.note ?? null, createdBy: ctxName(ctx), createdAt: now, updatedAt: now };
+    const rollout: Rollout = { id: randomId(), target, canarySize, state: canarySize > 0 ? 'canary' : 'rolling', reason: null, note: input.note ?? null, createdBy: actorLabel(ctx), createdAt: now, updatedAt: now };
     const items: RolloutItem[] = gateways.map((g, i) => ({ rolloutId: rollout.id, gatewayId: g.id, phase: i < canarySize ? 'canary' : 'rest', position: i, version: null, state: 'waiting', reason: null, updatedAt: now }));
     await this.store.transaction(async (tx) => {
       await tx.rollouts.insert(rollout, items);
@@ -76,7 +76,9 @@ export class RolloutService {
     this.deps.logger.info({ rolloutId: rollout.id, target, canarySize, gateways: gateways.length }, 'rollout started');
     await this.publishPhase(rollout, canarySize > 0 ? 'canary' : 'rest', ctx);
     await this.evaluate(rollout.id);
-    return this.get(rollout.id);
+    const view = await this.get(rollout.id);
+    this.deps.hub.publish('rollouts', null, view);
+    return view;
   }
 
   async get(id: string): Promise<RolloutView> {
@@ -96,6 +98,12 @@ export class RolloutService {
     if (!item || ITEM_RANK[state] <= ITEM_RANK[item.state]) return;
     await this.store.rollouts.setItem(item.rolloutId, gatewayId, { state, reason, now: this.deps.clock.now() });
     await this.evaluate(item.rolloutId);
+    await this.publish(item.rolloutId);
+  }
+
+  /** The rollout (progress, state, halt reason) to the event streams. */
+  private async publish(id: string): Promise<void> {
+    if (this.deps.hub.wants('rollouts')) this.deps.hub.publish('rollouts', null, await this.get(id));
   }
 
   private async publishPhase(rollout: Rollout, phase: 'canary' | 'rest', ctx: CallContext): Promise<void> {
@@ -151,6 +159,3 @@ export class RolloutService {
   }
 }
 
-function ctxName(ctx: CallContext): string {
-  return ctx.actor.kind === 'token' ? ctx.actor.name : ctx.actor.kind;
-}

@@ -2,7 +2,7 @@ import type { RegistryStore } from '../db/store.js';
 import { conflict, invalid, notFound } from '../errors.js';
 import type { ApiToken, Role } from '../repos/tokens-repo.js';
 import { randomApiToken, randomId, sha256Hex } from '../security/secrets.js';
-import { SYSTEM, type Actor, type CallContext, type ServiceDeps } from './context.js';
+import { actorRef, SYSTEM, type Actor, type CallContext, type ServiceDeps } from './context.js';
 
 export const ROLES: readonly Role[] = ['viewer', 'technician', 'admin'];
 
@@ -65,7 +65,7 @@ export class TokenService {
   }
 
   private async insert(name: string, role: Role, token: string, ctx: CallContext): Promise<{ token: string; info: ApiToken }> {
-    const info: ApiToken = { id: randomId(), name, role, createdAt: this.deps.clock.now(), createdBy: ctx.actor.kind === 'token' ? `token:${ctx.actor.id}` : ctx.actor.kind, revokedAt: null };
+    const info: ApiToken = { id: randomId(), name, role, createdAt: this.deps.clock.now(), createdBy: actorRef(ctx), revokedAt: null };
     await this.store.transaction(async (tx) => {
       await tx.tokens.insert({ ...info, tokenHash: sha256Hex(token) });
       await this.deps.auditor.record(tx, ctx, 'token.create', { type: 'token', id: info.id }, { name, role });

@@ -3,12 +3,15 @@ import {
   Channel,
   encodeEvent,
   encodeEventsMessage,
+  encodeReading,
   encodeStatus,
+  encodeTelemetryMessage,
   topicFor,
   verifyCommand,
   type CommandResult,
   type EnrollResponse,
   type GatewayEvent,
+  type Reading,
   type VerifiedCommand,
 } from '@cityedge/contract';
 
@@ -34,6 +37,7 @@ export class FakeGateway {
   closed = false;
   private client: MqttClient | undefined;
   private seq = 0;
+  private telemetrySeq = 0;
 
   constructor(
     readonly identity: EnrollResponse,
@@ -120,6 +124,13 @@ export class FakeGateway {
   /** Sends an events message under a given seq (a resend after a lost PUBACK uses the same one). */
   async sendAt(seq: number, ...events: GatewayEvent[]): Promise<void> {
     await this.publish(this.topic(Channel.events), encodeEventsMessage(this.id, seq, events.map(encodeEvent)));
+  }
+
+  /** Sends one telemetry message under the next telemetry seq; resolves once the broker took it. */
+  async sendReadings(readings: readonly Reading[]): Promise<number> {
+    const seq = ++this.telemetrySeq;
+    await this.publish(this.topic(Channel.telemetry), encodeTelemetryMessage(this.id, seq, readings.map(encodeReading)));
+    return seq;
   }
 
   /** Answers a command with a `command.*` event. */

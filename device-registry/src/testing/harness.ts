@@ -8,6 +8,7 @@ import { ManualClock } from '../clock.js';
 import type { RegistryStore } from '../db/store.js';
 import type { LiveViewOptions } from '../live/live-view.js';
 import type { RateLimit } from '../security/rate-limiter.js';
+import type { AccountServiceOptions } from '../service/account-service.js';
 import { signingKeyFromPem, type SigningKey } from '../security/signing-key.js';
 import { SYSTEM } from '../service/context.js';
 import type { BrokerIdentity, CommandPublisher, ConfigPublisher } from '../service/ports.js';
@@ -99,7 +100,7 @@ export interface TestRegistry {
 export const TEST_BROKER_URL = 'mqtt://127.0.0.1:18830';
 
 /** A registry over `store` with a manual clock, recording ports and a captured pino stream. */
-export async function startTestRegistry(store: RegistryStore, opts: { enrollRateLimit?: RateLimit; liveView?: LiveViewOptions } = {}): Promise<TestRegistry> {
+export async function startTestRegistry(store: RegistryStore, opts: { enrollRateLimit?: RateLimit; liveView?: LiveViewOptions; accountOptions?: AccountServiceOptions; trustProxy?: boolean } = {}): Promise<TestRegistry> {
   const logs: string[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _enc, cb) {
@@ -113,8 +114,8 @@ export async function startTestRegistry(store: RegistryStore, opts: { enrollRate
   const publisher = new RecordingPublisher();
   const brokerIdentity = new RecordingBrokerIdentity();
   const commandPublisher = new RecordingCommandPublisher();
-  const services = createServices({ store, signingKey, secretKey: randomBytes(32), publisher, commandPublisher, brokerIdentity, brokerInfo: { url: TEST_BROKER_URL }, logger, clock });
-  const app = buildApp({ services, logger, enrollRateLimit: opts.enrollRateLimit ?? { max: 1000, windowMs: 60_000 }, ...(opts.liveView && { liveView: opts.liveView }) });
+  const services = createServices({ store, signingKey, secretKey: randomBytes(32), publisher, commandPublisher, brokerIdentity, brokerInfo: { url: TEST_BROKER_URL }, logger, clock, ...(opts.accountOptions && { accountOptions: opts.accountOptions }) });
+  const app = buildApp({ services, logger, enrollRateLimit: opts.enrollRateLimit ?? { max: 1000, windowMs: 60_000 }, ...(opts.liveView && { liveView: opts.liveView }), ...(opts.trustProxy !== undefined && { trustProxy: opts.trustProxy }) });
   await app.ready();
   const admin = (await services.tokens.create({ name: 'admin-ines', role: 'admin' }, SYSTEM)).token;
   const technician = (await services.tokens.create({ name: 'tech-ana', role: 'technician' }, SYSTEM)).token;

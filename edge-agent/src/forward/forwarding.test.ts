@@ -274,6 +274,31 @@ describe('forwarding: the MQTT session and the outbox drain', () => {
     await waitFor('second command', () => (publish('two'), got.includes('two')));
   });
 
+  it('fails over through brokerUrls when its node dies, and on round the list: nothing lost, in order', async () => {
+    const nodes = [await startBroker(), await startBroker(), await startBroker()];
+    const outbox = makeOutbox();
+    const fwd = makeForwarder(outbox, { brokerUrl: nodes[0]!.url, brokerUrls: [nodes[1]!.url, nodes[2]!.url] });
+    const drained = () => outbox.stats().backlogRows === 0 && outbox.stats().pending === 0;
+    fwd.start();
+    outbox.appendReadings(readings(0, 10));
+    await waitFor('delivery to the first node', drained);
+    expect(fwd.stats().brokerUrl).toBe(nodes[0]!.url);
+    await nodes[0]!.stop();
+    outbox.appendReadings(readings(10, 10));
+    await waitFor('delivery to the second node', () => drained() && fwd.stats().connected);
+    expect(fwd.stats().brokerUrl).toBe(nodes[1]!.url);
+    // The first node comes back, the second and third die: the list wraps round.
+    await nodes[0]!.start();
+    await nodes[1]!.stop();
+    await nodes[2]!.stop();
+    outbox.appendReadings(readings(20, 10));
+    await waitFor('delivery to the first node again', () => drained() && fwd.stats().connected, 15_000);
+    expect(fwd.stats().brokerUrl).toBe(nodes[0]!.url);
+    const all = nodes.flatMap((n) => n.received);
+    expect(values(bySeq(all))).toEqual(readings(0, 30).map((r) => r.v));
+    expect(logs.filter((l) => l.msg === 'connected to the broker').map((l) => l.broker)).toEqual(expect.arrayContaining([nodes[0]!.url, nodes[1]!.url]));
+  });
+
   it('moves to another broker in place: subscriptions, retained state and the backlog carry over', async () => {
     const a = await startBroker();
     const b = await startBroker();

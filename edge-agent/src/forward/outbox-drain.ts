@@ -4,7 +4,7 @@ import type { Batch, Outbox } from '../store/outbox.js';
 import { PublishError, type MqttSession } from '../mqtt/mqtt-session.js';
 
 /** What the drain needs of the outbox. */
-export type DrainOutbox = Pick<Outbox, 'inflight' | 'takeBatches' | 'ack' | 'onCommit'>;
+export type DrainOutbox = Pick<Outbox, 'takeInflight' | 'takeBatches' | 'ack' | 'onCommit' | 'batchAhead'>;
 
 /** What the drain needs of the session. */
 export type DrainSession = Pick<MqttSession, 'publish' | 'onConnection' | 'dropConnection' | 'topic' | 'isConnected'>;
@@ -68,6 +68,9 @@ export class OutboxDrain {
     if (this.running) return;
     this.running = true;
     this.unsubscribe = [this.opts.outbox.onCommit(() => this.schedulePump()), this.opts.session.onConnection((up) => (up ? this.connectionUp() : this.connectionLost()))];
+    // Each commit makes the batches the window has room for in its own transaction (one fsync per poll cycle).
+    this.opts.outbox.batchAhead(() => (this.running && this.opts.session.isConnected ? { maxMessages: this.inflightWindow - this.window.size - this.resend.length, maxReadings: this.maxBatchReadings } : undefined));
+    this.unsubscribe.push(() => this.opts.outbox.batchAhead(undefined));
     if (this.opts.session.isConnected) this.connectionUp();
   }
 
@@ -94,7 +97,7 @@ export class OutboxDrain {
   private connectionUp(): void {
     this.generation++;
     this.window.clear();
-    this.resend = this.opts.outbox.inflight();
+    this.resend = this.opts.outbox.takeInflight();
     this.pump();
   }
 

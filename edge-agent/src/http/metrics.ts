@@ -25,8 +25,11 @@ export class AgentMetrics {
 
   constructor(sources: MetricSources) {
     const registers = [this.registry];
-    // Process memory, CPU and event-loop lag: what tells a gateway is short of resources.
-    collectDefaultMetrics({ register: this.registry, prefix: 'cityedge_', eventLoopMonitoringPrecision: 20 });
+    // Process memory, CPU and event-loop lag: what tells a gateway is short of resources. The lag
+    // histogram samples with a timer of this period: at 20 ms it woke an idle agent 50 times a
+    // second (most of its idle CPU); a stall long enough to matter still shows at 1 s, and poll
+    // slip (cityedge_poll_slip_max_seconds) measures lateness where it counts.
+    collectDefaultMetrics({ register: this.registry, prefix: 'cityedge_', eventLoopMonitoringPrecision: 1000 });
     // prom-client's totals of handles, requests and resources are gauges named *_total, which
     // Prometheus reserves for counters (promtool check metrics refuses them); the by-type gauges stay.
     for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) this.registry.removeSingleMetric(`cityedge_${name}`);

@@ -26,6 +26,8 @@ export interface MqttSessionOptions {
 
 export interface MqttSessionStats {
   connected: boolean;
+  /** The broker URL of the current (or next) attempt, without credentials. */
+  brokerUrl: string;
   /** Connection attempts after the first. */
   reconnects: number;
   lastError: string | undefined;
@@ -77,6 +79,8 @@ export class MqttSession {
   private startedAt = 0;
   private retryNow = false;
   private reconnects = 0;
+  /** Position in brokerUrls(config) of the current (or next) attempt. */
+  private urlIndex = 0;
   private lastError: string | undefined;
   private reconnectTimer: NodeJS.Timeout | undefined;
   private statusTimer: NodeJS.Timeout | undefined;
@@ -136,6 +140,7 @@ export class MqttSession {
       this.protocolVersion = config.protocolVersion;
       this.statusTopic = this.topic(Channel.status);
       this.backoff = this.makeBackoff();
+      this.urlIndex = 0;
       if (!this.running) return;
       clearTimeout(this.reconnectTimer);
       await this.closeClient(true);
@@ -152,7 +157,7 @@ export class MqttSession {
   }
 
   stats(): MqttSessionStats {
-    return { connected: this.connected, reconnects: this.reconnects, lastError: this.lastError, protocolVersion: this.protocolVersion };
+    return { connected: this.connected, brokerUrl: redactBrokerUrl(this.currentUrl()), reconnects: this.reconnects, lastError: this.lastError, protocolVersion: this.protocolVersion };
   }
 
   /** Called with true when a connection comes up, false when it is lost. Returns an unsubscribe function. */
@@ -223,6 +228,12 @@ export class MqttSession {
     });
   }
 
+  /** The URL of the current (or next) attempt. */
+  private currentUrl(): string {
+    const urls = brokerUrls(this.config);
+    return urls[this.urlIndex % urls.length]!;
+  }
+
   private makeBackoff(): Backoff {
     return new Backoff({ minMs: this.config.reconnectMinMs, maxMs: this.config.reconnectMaxMs, random: this.opts.random ?? Math.random });
   }
@@ -266,12 +277,13 @@ export class MqttSession {
       ...(secrets.cert && { cert: secrets.cert }),
       ...(secrets.key && { key: secrets.key }),
     };
+    const url = this.currentUrl();
     let client: MqttClient;
     try {
-      client = mqtt.connect(config.brokerUrl, options);
+      client = mqtt.connect(url, options);
     } catch (err) {
       this.lastError = (err as Error).message;
-      this.log.error({ broker: redactBrokerUrl(config.brokerUrl), err }, 'cannot create the MQTT client');
+      this.log.error({ broker: redactBrokerUrl(url), err }, 'cannot create the MQTT client');
       this.connectionLost(epoch);
       return;
     }
@@ -285,7 +297,7 @@ export class MqttSession {
   private connectionUp(epoch: number): void {
     if (epoch !== this.epoch || !this.running) return;
     this.connected = true;
-    this.log.info({ broker: redactBrokerUrl(this.config.brokerUrl), protocolVersion: this.protocolVersion, attempts: this.backoff.attempts }, 'connected to the broker');
+    this.log.info({ broker: redactBrokerUrl(this.currentUrl()), protocolVersion: this.protocolVersion, attempts: this.backoff.attempts }, 'connected to the broker');
     this.stableTimer = setTimeout(() => this.backoff.reset(), this.opts.stableAfterMs ?? 10_000);
     // Subscriptions first: the registry republishes pending commands when it sees the gateway
     // online, and the broker handles our packets in order.
@@ -321,6 +333,8 @@ export class MqttSession {
     if (this.client) this.discard(this.client);
     this.client = undefined;
     const delay = this.retryNow ? 0 : this.backoff.next();
+    // A cluster: the next attempt goes to the next node (the same one when only the MQTT version changes).
+    if (!this.retryNow) this.urlIndex = (this.urlIndex + 1) % brokerUrls(this.config).length;
     this.retryNow = false;
     this.reconnects++;
     if (wasConnected) {
@@ -393,6 +407,11 @@ export class MqttSession {
       }
     }
   }
+}
+
+/** brokerUrl first, then the further cluster nodes of brokerUrls, each once. */
+export function brokerUrls(config: Pick<ForwardingConfig, 'brokerUrl' | 'brokerUrls'>): string[] {
+  return [...new Set([config.brokerUrl, ...(config.brokerUrls ?? [])])];
 }
 
 function withTimeout(ms: number, run: (done: () => void) => void): Promise<void> {

@@ -99,6 +99,51 @@ describe('Outbox round trip', () => {
     expect(outbox.stats()).toMatchObject({ backlogRows: 26, nextSeq: 5 });
   });
 
+  it('with batchAhead, a commit also makes the batches asked for and deletes acked rows, in one transaction; made batches survive a restart', async () => {
+    const outbox = make({ commitIntervalMs: 5 });
+    let window = 2;
+    outbox.batchAhead(() => ({ maxMessages: window, maxReadings: 10 }));
+    const committed = () => new Promise<void>((resolve) => {
+      const off = outbox.onCommit(() => (off(), resolve()));
+    });
+    const batchRows = () => {
+      const db = new Database(fx.path, { readonly: true });
+      try {
+        return db.prepare('SELECT seq FROM batches ORDER BY seq').pluck().all();
+      } finally {
+        db.close();
+      }
+    };
+
+    let done = committed();
+    outbox.appendReadings(readings(0, 15));
+    await done;
+    // The commit made both batches (their seqs and ranges are in the file): taking them needs no transaction.
+    expect(batchRows()).toEqual([1, 2]);
+    const first = outbox.takeBatches(2, 10);
+    expect(first.map((b) => [b.seq, b.count])).toEqual([[1, 10], [2, 5]]);
+    expect(JSON.parse(first[0]!.payload)).toMatchObject({ seq: 1, readings: readings(0, 10) });
+
+    // An ack while a commit is due is deleted by that commit, which also makes the next batch.
+    window = 1;
+    done = committed();
+    outbox.appendReadings(readings(15, 3));
+    outbox.ack(1);
+    await nextTurn();
+    expect(batchRows()).toEqual([1, 2]);
+    await done;
+    expect(batchRows()).toEqual([2, 3]);
+    expect(outbox.stats()).toMatchObject({ backlogRows: 8, acked: { telemetry: 10 } });
+
+    // Batch 3 was made and never taken: after a restart it comes back with its seq and bytes.
+    const made = outbox.takeBatches(1, 10)[0]!;
+    outbox.batchAhead(undefined);
+    close(outbox);
+    const reopened = make();
+    expect(reopened.inflight().map((b) => [b.seq, b.payload])).toEqual([[2, first[1]!.payload], [3, made.payload]]);
+    expect(reopened.takeBatches(5, 10)).toEqual([]);
+  });
+
   it('accounts bytes of bodies exactly (UTF-8), across a restart', () => {
     let outbox = make();
     const rs = [reading(1, { u: 'µg/m³' }), reading(2, { v: null, q: 'bad', err: 'EDGE_MODBUS_TIMEOUT', u: undefined }), reading(3)];
