@@ -179,6 +179,7 @@ async function main(argv: string[]): Promise<number> {
     await step('cameras', '8. cameras', () => benchCameras(root, { logger, benchScript: paths.bench, ticksPerSecond: ticks }));
     await step('rules', '9. rules', () => benchRules(root, { logger }));
     await step('firmata', '10. Firmata board line', () => benchFirmataLine(root, { benchScript: paths.bench, windowMs, warmupMs }));
+    await step('firmata', '10b. agent with rules and a Firmata board', () => benchAgentWithRulesAndBoard(root, { benchScript: paths.bench, agentScript: paths.agent, agentNodeArgs, ticksPerSecond: ticks, windowMs, warmupMs }));
     await step('idle', '13. nearly idle agent', async () => {
       const s = root.child();
       try {
@@ -191,7 +192,6 @@ async function main(argv: string[]): Promise<number> {
     await step('storm', '14. reconnect storm', () =>
       benchReconnectStorm(root, { logger, benchScript: paths.bench, gateways: Number(values['storm-gateways']), outageMs: Number(values['storm-outage-seconds']) * 1000, withMosquitto: !values['no-mosquitto'] }),
     );
-    await step('firmata', '10b. agent with rules and a Firmata board', () => benchAgentWithRulesAndBoard(root, { benchScript: paths.bench, agentScript: paths.agent, agentNodeArgs, ticksPerSecond: ticks, windowMs, warmupMs }));
     await step('outage', '11. broker outage', () =>
       benchOutageDrain(root, { logger, benchScript: paths.bench, agentScript: paths.agent, agentNodeArgs, outageMs: Number(values['outage-seconds']) * 1000 }),
     );

@@ -48,8 +48,7 @@ function rulesOverStations(): RulesConfigInput {
 export async function benchAgentWithRulesAndBoard(scope: Scope, opts: { benchScript: string; agentScript: string; agentNodeArgs: readonly string[]; ticksPerSecond: number; windowMs: number; warmupMs: number }): Promise<Row[]> {
   const s = scope.child();
   try {
-    // The machine may still be busy with the emulator of the section before: a generous start.
-    const broker = await startAedesChild(s, opts.benchScript, 0, 60_000);
+    const broker = await startAedesChild(s, opts.benchScript);
     const sim = new JsonChild(s, opts.benchScript, SIM_FLAG);
     sim.send({
       start: {

@@ -187,7 +187,8 @@ describe('flood warning at the edge, offline', { timeout: 120_000 }, () => {
       const res = await api('POST', `/v1/gateways/${GW}/devices`, { ...d, lineId: 'bus' });
       expect(res.status, JSON.stringify(res.body)).toBe(201);
     }
-    const boardLine = await api('PUT', `/v1/gateways/${GW}/lines/board`, { type: 'firmata', host: '127.0.0.1', port: board.port, devices: [{ id: 'warning-post', pollIntervalMs: 500, points: [{ name: 'siren', pin: 'D7', mode: 'digital-out' }] }] });
+    // the lines as the running document has them, so the push changes only the rules (a rebuilt board line would handshake again)
+    const boardLine = await api('PUT', `/v1/gateways/${GW}/lines/board`, { type: 'firmata', host: '127.0.0.1', port: board.port, timeoutMs: 5000, handshakeTimeoutMs: 60_000, devices: [{ id: 'warning-post', pollIntervalMs: 500, points: [{ name: 'siren', pin: 'D7', mode: 'digital-out' }] }] });
     expect(boardLine.status, JSON.stringify(boardLine.body)).toBe(201);
     // BD I raised to 2.50 m (a new decision): the rules record changes, then a push composes it
     const file = join(stateDir, '..', 'dongha-rules.json');
