@@ -2,6 +2,7 @@ import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Channel, encodeReading, encodeStatus, encodeTelemetryMessage, generateSigningKey, signCommand, signConfig, topicFor, verifySignedConfig, type StatusMessage } from '@cityedge/contract';
+import { PUBLISH_DENIED, SUBSCRIBE_DENIED } from '../../device-registry/src/broker/testing/acl-cases.js';
 import { DynsecClient, FleetFollower, MemoryTelemetrySink, MosquittoDynsec, MosquittoDynsecProcess, MqttConfigPublisher, TelemetryIngest, type MqttConnection } from '@cityedge/device-registry';
 
 /**
@@ -120,7 +121,7 @@ describe('Mosquitto dynamic security driven by the registry', () => {
 
   it('does not deliver what a gateway publishes to another gateway\'s topics, or to its own config and commands', async () => {
     const a = await login('gw-a', 'pass-a', 'gw-a');
-    for (const t of [topicFor('gw-b', 'telemetry'), topicFor('gw-b', 'status'), topicFor('gw-a', 'config'), `${topicFor('gw-a', 'config')}/x`, topicFor('gw-a', 'cmd'), `${topicFor('gw-a', 'cmd')}/reboot`, `${topicFor('gw-a', 'cmd')}/result`, topicFor('gw-b', 'cmd'), 'edge/v1/gw-a', '$SYS/forged']) {
+    for (const t of [...PUBLISH_DENIED, '$SYS/forged']) {
       expect({ t, rc: await a.pub(t, 'forged', true) }).toEqual({ t, rc: NOT_AUTHORIZED });
     }
     await a.pub(topicFor('gw-a', 'telemetry'), 'after the forgeries');
@@ -135,7 +136,7 @@ describe('Mosquitto dynamic security driven by the registry', () => {
     try {
       await publisher.publish('gw-b', signConfig({ gatewayId: 'gw-b', version: 1, config: { secret: 'b-only' } }, key.privateKeyPem));
       const a = await login('gw-a', 'pass-a', 'gw-a');
-      for (const f of ['#', '+/#', 'edge/v1/#', 'edge/v1/+/config', topicFor('gw-b', 'config'), topicFor('gw-b', 'cmd'), `${topicFor('gw-b', 'cmd')}/#`, 'edge/v1/gw-a/#', topicFor('gw-a', 'telemetry'), '$share/g/edge/v1/+/telemetry', '$CONTROL/dynamic-security/#']) {
+      for (const f of [...SUBSCRIBE_DENIED, '$share/g/edge/v1/+/telemetry', '$CONTROL/dynamic-security/#']) {
         expect({ f, rc: await a.sub(f) }).toEqual({ f, rc: NOT_AUTHORIZED });
       }
       expect(await a.sub(topicFor('gw-a', 'config'))).toBe(1);

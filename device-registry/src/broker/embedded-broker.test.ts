@@ -1,6 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { topicFor } from '@cityedge/contract';
 import { EmbeddedBroker } from './embedded-broker.js';
+import { PUBLISH_DENIED, SUBSCRIBE_DENIED } from './testing/acl-cases.js';
 import { AuditLog, MemoryCredentials, TestClient, connackCode, quiet, waitUntil } from './testing/mqtt-test-kit.js';
 
 const A = 'gw-a';
@@ -83,7 +84,7 @@ describe('embedded broker: identity and topic ACLs (reliability case 8)', () => 
   });
 
   it('does not let a gateway write its own config or send a command, to itself or another', async () => {
-    for (const topic of [topicFor(A, 'config'), topicFor(A, 'cmd'), `${topicFor(A, 'cmd')}/reboot`, `${topicFor(A, 'cmd')}/result`, topicFor(B, 'cmd'), topicFor(B, 'config'), `${topicFor(A, 'config')}/x`, 'edge/v1', '$SYS/x']) {
+    for (const topic of [...PUBLISH_DENIED, '$SYS/x']) {
       const a = await gateway(A, 'pass-a');
       a.client.publish(topic, 'forged', { qos: 1, retain: true });
       await a.waitClosed();
@@ -102,10 +103,11 @@ describe('embedded broker: identity and topic ACLs (reliability case 8)', () => 
     await service.client.publishAsync(topicFor(B, 'config'), 'config of b', { qos: 1, retain: true });
     const a = await gateway(A, 'pass-a');
     const before = audit.of('mqtt.subscribe.denied').length;
-    for (const filter of ['#', '+/#', 'edge/#', 'edge/v1/+/config', topicFor(B, 'config'), topicFor(B, 'cmd'), `${topicFor(B, 'cmd')}/#`, 'edge/v1/gw-a/#', topicFor(A, 'telemetry'), '$share/g/edge/v1/gw-a/config', '$SYS/#']) {
+    const denied = [...SUBSCRIBE_DENIED, '$share/g/edge/v1/gw-a/config', '$SYS/#'];
+    for (const filter of denied) {
       expect({ filter, granted: await a.subscribe(filter) }).toEqual({ filter, granted: 0x80 });
     }
-    expect(audit.of('mqtt.subscribe.denied').length - before).toBe(11);
+    expect(audit.of('mqtt.subscribe.denied').length - before).toBe(denied.length);
     expect(await a.subscribe(topicFor(A, 'config'))).toBe(1);
     await service.client.publishAsync(topicFor(B, 'cmd'), 'cmd for b', { qos: 1 });
     await service.client.publishAsync(topicFor(A, 'config'), 'config of a', { qos: 1, retain: true });
