@@ -17,8 +17,10 @@ import { readFileSync } from 'node:fs';
  *      round trip, and the AVR emulator's speed (`firmata`)
  *  11. the agent at 5,000 readings/s through a broker outage: RSS and outbox file size before,
  *      during and after the drain (`outage`; `--outage-seconds`, default 60)
+ *  12. the console in Chromium: first-load size and time, registry CPU with 20 pages on a gateway
+ *      at 500 points/s (`console`; needs the built console and /usr/bin/chromium)
  *
- * Sections: --only append,drain,mosquitto,live,enroll,config-delivery,ingest,cameras,rules,firmata,outage
+ * Sections: --only append,drain,mosquitto,live,enroll,config-delivery,ingest,cameras,rules,firmata,outage,console
  * `node dist/bench.js --aedes-broker <port>`, `--bench-sim`, `--bench-fleet` and `--bench-firmata` are the child
  * processes the benchmark starts itself.
  */
@@ -30,6 +32,7 @@ import { BROKER_FLAG, runAedesBrokerChild } from './broker-child.js';
 import { benchCameras } from './camera-probe.js';
 import { buildPaths, findMosquitto, startAedesChild, startMosquitto } from './children.js';
 import { benchConfigDelivery } from './config-delivery.js';
+import { benchConsole } from './console.js';
 import { FLEET_FLAG, runFleetChild } from './fleet-child.js';
 import { benchLive } from './live.js';
 import { formatMachine, loadAverageNow, machineFacts } from './machine.js';
@@ -142,6 +145,7 @@ async function main(argv: string[]): Promise<number> {
     await step('outage', '11. broker outage', () =>
       benchOutageDrain(root, { logger, benchScript: paths.bench, agentScript: paths.agent, agentNodeArgs, outageMs: Number(values['outage-seconds']) * 1000 }),
     );
+    await step('console', '12. console in Chromium', () => benchConsole(root, { logger, ticksPerSecond: ticks, windowMs: Math.min(windowMs, 15_000) }));
   } catch (err) {
     failures.push((err as Error).message);
   } finally {
