@@ -121,11 +121,14 @@ export async function benchConsole(scope: Scope, o: ConsoleBenchOptions): Promis
     first.on('pageerror', (err) => process.stderr.write(`bench: console page error: ${String(err)}\n`));
     const pages: Page[] = [first];
     for (let i = 1; i < nPages; i++) pages.push(await browser.newPage());
-    await Promise.all(pages.map(async (p) => {
+    // One after another: twenty renderers starting at once on a small machine only time out.
+    for (const p of pages) {
       await p.goto(`${central.url}/#/gateway/gw-bench`, { waitUntil: 'domcontentloaded' });
-      await p.waitForSelector('[data-device="meter"] .value', { timeout: 180_000 });
+      await p.waitForSelector('[data-device="meter"] .value', { timeout: 180_000 }).catch(async (err: unknown) => {
+        throw new Error(`${(err as Error).message}; the page shows: ${JSON.stringify((await p.evaluate(() => document.body.innerText).catch(() => '')).slice(0, 200))}`);
+      });
       await p.waitForSelector('body[data-stream="open"]', { timeout: 180_000 });
-    }));
+    }
     const stats = (central.registry.app as unknown as { streamStats: { open: number; droppedReadings: number; closedSlow: number } }).streamStats;
     const dropped0 = stats.droppedReadings;
     await sleep(2000);
