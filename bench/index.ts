@@ -22,7 +22,9 @@ import { cpus } from 'node:os';
  *  11. the agent at 5,000 readings/s through a broker outage: RSS and outbox file size before,
  *      during and after the drain (`outage`; `--outage-seconds`, default 60)
  *  12. the console's event stream: registry CPU at 500 points/s without and with 20 SSE clients
- *      on the gateway (`console`)
+ *      on the gateway (`console`); 12b. the console in Chromium: first-load size and time, registry
+ *      CPU with 20 pages on a gateway at 500 points/s (`console`; needs the built console and
+ *      /usr/bin/chromium)
  *  15. the province load: N simulated gateways (own identities, MQTT 5) through Mosquitto, ingest
  *      workers on PostgreSQL; connect storm, steady telemetry, lost readings by sequence, config
  *      rollout (`province`, only when asked: `--only province --gateways N`, `--province-seconds`,
@@ -47,6 +49,7 @@ import { benchCameras } from './camera-probe.js';
 import { buildPaths, findMosquitto, startAedesChild, startMosquitto } from './children.js';
 import { benchConfigDelivery } from './config-delivery.js';
 import { benchConsoleStream } from './console-stream.js';
+import { benchConsole } from './console.js';
 import { FLEET_FLAG, runFleetChild } from './fleet-child.js';
 import { benchIdle } from './idle.js';
 import { benchLive } from './live.js';
@@ -203,6 +206,7 @@ async function main(argv: string[]): Promise<number> {
         await s.close();
       }
     });
+    await step('console', '12b. console in Chromium', () => benchConsole(root, { logger, ticksPerSecond: ticks, windowMs: Math.min(windowMs, 15_000) }));
     // Minutes long and machine-filling: only when asked for.
     if (only?.includes('province')) {
       await step('province', '15. province load', () =>

@@ -1,4 +1,4 @@
-import { useEffect, useMemo, useState } from 'preact/hooks';
+import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { api, errorText, type DeviceRecord, type GatewayView, type LineView, type ReadingRow, type ReadingSeries, type User } from '../api';
 import { Chart } from '../chart';
 import { fmtAgo, fmtTime, fmtValue, t } from '../i18n';
@@ -11,7 +11,7 @@ import { DeviceEditor } from './gateway-edit';
 interface ReadingsEvent {
   gatewayId: string;
   deviceId: string;
-  readings: Array<{ point: string; value: unknown; unit?: string; quality: string; ts: number }>;
+  readings: Array<{ point: string; value: unknown; unit?: string | null; quality: string; ts: number }>;
 }
 
 /** Latest value of each device point: `dev/pt` → reading. */
@@ -34,6 +34,9 @@ export function GatewayPage({ id, user }: { id: string; user: User }) {
   const [editing, setEditing] = useState<DeviceRecord | 'new'>();
   const [chartOf, setChartOf] = useState<{ dev: string; pt: string }>();
   const canEdit = user.role !== 'viewer';
+  const pendingReadings = useRef<Latest>({});
+  const flushTimer = useRef<ReturnType<typeof setTimeout>>();
+  useEffect(() => () => clearTimeout(flushTimer.current), []);
 
   const loadInventory = async () => {
     const [l, d] = await Promise.all([api.listLines(id), api.listDevices(id)]);
@@ -68,11 +71,14 @@ export function GatewayPage({ id, user }: { id: string; user: User }) {
       } else {
         const e = data as ReadingsEvent;
         if (e.gatewayId !== id) return;
-        setLatest((old) => {
-          const next = { ...old };
-          for (const r of e.readings) next[`${e.deviceId}/${r.point}`] = { v: r.value, u: r.unit, q: r.quality, ts: r.ts };
-          return next;
-        });
+        // Drawn at most twice a second, however fast readings come (a phone keeps up).
+        for (const r of e.readings) pendingReadings.current[`${e.deviceId}/${r.point}`] = { v: r.value, u: r.unit ?? undefined, q: r.quality, ts: r.ts };
+        flushTimer.current ??= setTimeout(() => {
+          flushTimer.current = undefined;
+          const batch = pendingReadings.current;
+          pendingReadings.current = {};
+          setLatest((old) => ({ ...old, ...batch }));
+        }, 500);
       }
     },
     id,
