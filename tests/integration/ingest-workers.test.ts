@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { build } from 'tsup';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -159,7 +160,11 @@ workersScenario('ingest workers on PostgreSQL and Mosquitto (shared subscription
 const cluster = new RabbitCluster();
 workersScenario('ingest workers on PostgreSQL and the 3-node RabbitMQ cluster (one telemetry quorum queue), a node killed -9 midway', {
   start: async () => void (await cluster.start()),
-  stop: () => cluster.stop(),
+  // A node restarted during the test may still be writing its files for a moment after kill -9.
+  stop: async () => {
+    await cluster.stop(true);
+    rmSync(cluster.dir, { recursive: true, force: true, maxRetries: 20, retryDelay: 250 });
+  },
   // The workers log in as the cluster's administrator (the test cluster's internal user).
   workerArgs: () => ['--source', 'amqp', '--broker-url', cluster.nodes.map((n) => `amqp://127.0.0.1:${n.amqpPort}`).join(','), '--username', cluster.user],
   get password() {

@@ -22,7 +22,7 @@ export interface IngestWorkerOptions {
   /** Shared-subscription group (default registry-ingest); none on a broker without `$share`. */
   sharedGroup?: string | null;
   protocolVersion?: 4 | 5;
-  /** PostgreSQL connections (default 2: the ingest stores one message at a time). */
+  /** PostgreSQL connections (default: 2 for MQTT, which stores one message at a time; 8 for AMQP, which stores its prefetch concurrently). */
   maxConnections?: number;
   logger: Logger;
 }
@@ -34,13 +34,13 @@ export interface IngestWorker {
 
 /**
  * A telemetry ingest worker (`cityedge-registry ingest`): only the telemetry consumer, on
- * PostgreSQL, no HTTP API, no keys. Several run side by side (and beside the registry) in one
- * shared-subscription group: the broker splits the stream, each message is stored once by
- * (gateway, seq) whichever worker gets it (or both, after a redelivery), and acknowledged only
- * after its transaction committed.
+ * PostgreSQL, no HTTP API, no keys. Several run side by side (with MQTT beside the registry, in
+ * one shared-subscription group; with AMQP on one quorum queue): the broker splits the stream,
+ * each message is stored once by (gateway, seq) whichever worker gets it (or both, after a
+ * redelivery), and acknowledged only after its transaction committed.
  */
 export async function startIngestWorker(o: IngestWorkerOptions): Promise<IngestWorker> {
-  const store: RegistryStore = await openPostgresStore({ databaseUrl: o.databaseUrl, maxConnections: o.maxConnections ?? 2 });
+  const store: RegistryStore = await openPostgresStore({ databaseUrl: o.databaseUrl, maxConnections: o.maxConnections ?? (o.source === 'amqp' ? 8 : 2) });
   const group = o.sharedGroup === undefined ? INGEST_GROUP : o.sharedGroup;
   const withCredentials = (url: string) => {
     const u = new URL(url);
@@ -52,12 +52,12 @@ export async function startIngestWorker(o: IngestWorkerOptions): Promise<IngestW
     o.source === 'amqp'
       ? new AmqpTelemetryIngest({ urls: o.brokerUrls.map(withCredentials), sink: store.telemetry, logger: o.logger, prefix: o.prefix })
       : new TelemetryIngest({
-    connection: { url: o.brokerUrls[0]!, username: o.username, password: o.password, clientId: `${o.username}-ingest-${o.workerId}`, protocolVersion: o.protocolVersion ?? 5 },
-    sink: store.telemetry,
-    logger: o.logger,
-    prefix: o.prefix,
-    ...(group !== null && { sharedGroup: group }),
-  });
+          connection: { url: o.brokerUrls[0]!, username: o.username, password: o.password, clientId: `${o.username}-ingest-${o.workerId}`, protocolVersion: o.protocolVersion ?? 5 },
+          sink: store.telemetry,
+          logger: o.logger,
+          prefix: o.prefix,
+          ...(group !== null && { sharedGroup: group }),
+        });
   try {
     await ingest.start();
   } catch (err) {
