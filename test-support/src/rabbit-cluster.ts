@@ -278,7 +278,7 @@ export class RabbitCluster {
     await Promise.all(this.nodes.map((n) => this.kill(n.index)));
     for (const l of this.logs.values()) l.end();
     this.logs.clear();
-    if (!keep) rmSync(this.dir, { recursive: true, force: true });
+    if (!keep) rmSync(this.dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
   }
 }
 

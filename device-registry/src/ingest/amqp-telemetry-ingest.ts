@@ -1,13 +1,13 @@
 import amqp from 'amqplib';
 import type { Logger } from 'pino';
 import { Channel, TelemetryMessage } from '@cityedge/contract';
-import { MQTT_EXCHANGE, routingKeyToTopic, topicToRoutingKey } from '../broker/rabbitmq-topology.js';
+import { INGEST_QUEUE, MQTT_EXCHANGE, routingKeyToTopic, topicToRoutingKey } from '../broker/rabbitmq-topology.js';
 import type { TelemetrySink } from './ports.js';
 import { checkSequenced } from './sequenced-ingest.js';
 import type { TelemetryIngestStats } from './telemetry-ingest.js';
 
-/** The telemetry-only quorum queue the AMQP ingest workers share. */
-export const TELEMETRY_QUEUE = 'cityedge.ingest.telemetry';
+/** The telemetry-only quorum queue the AMQP ingest workers share (declared with its bindings in rabbitmq-topology.ts). */
+export const TELEMETRY_QUEUE = INGEST_QUEUE;
 
 export interface AmqpTelemetryIngestOptions {
   /** amqp:// URLs of the cluster's nodes, credentials included; tried in turn. */
