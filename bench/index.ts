@@ -17,8 +17,9 @@ import { readFileSync } from 'node:fs';
  *      round trip, and the AVR emulator's speed (`firmata`)
  *  11. the agent at 5,000 readings/s through a broker outage: RSS and outbox file size before,
  *      during and after the drain (`outage`; `--outage-seconds`, default 60)
- *  12. the console in Chromium: first-load size and time, registry CPU with 20 pages on a gateway
- *      at 500 points/s (`console`; needs the built console and /usr/bin/chromium)
+ *  12. the console in Chromium: first-load size and time, registry CPU with browser pages on a
+ *      gateway at 500 points/s (`console`, BENCH_CONSOLE_PAGES, default 4; needs the built console
+ *      and /usr/bin/chromium)
  *
  * Sections: --only append,drain,mosquitto,live,enroll,config-delivery,ingest,cameras,rules,firmata,outage,console
  * `node dist/bench.js --aedes-broker <port>`, `--bench-sim`, `--bench-fleet` and `--bench-firmata` are the child
