@@ -17,6 +17,7 @@ const ADMIN_TOKEN = 'bench-console-admin-token-0123456789';
 const USER = { username: 'bench', password: 'bench-console-password-1' };
 const POINTS = 50;
 const TICK_MS = 100;
+const PAGES_PER_BROWSER = 4;
 
 export interface ConsoleBenchOptions {
   logger: Logger;
@@ -35,7 +36,9 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * process with the fake gateway's MQTT client (the same in both phases); Chromium is apart.
  */
 export async function benchConsole(scope: Scope, o: ConsoleBenchOptions): Promise<Row[]> {
-  const nPages = o.pages ?? Number(process.env.BENCH_CONSOLE_PAGES ?? 20);
+  // 20 pages (the target of the issue) do not all load on a 2-core machine shared with other work:
+  // a page in a second Chromium times out navigating; BENCH_CONSOLE_PAGES=20 tries it.
+  const nPages = o.pages ?? Number(process.env.BENCH_CONSOLE_PAGES ?? 4);
   const consoleDir = defaultConsoleDir();
   if (!consoleDir) throw new Error('the console is not built: npm run build (or npm run build -w @cityedge/console)');
   if (!existsSync(CHROMIUM)) throw new Error(`Chromium is not at ${CHROMIUM} (apt-get install chromium)`);
@@ -95,7 +98,8 @@ export async function benchConsole(scope: Scope, o: ConsoleBenchOptions): Promis
     await sleep(3000);
     const idle = await measure();
 
-    const browser: Browser = await puppeteer.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-dev-shm-usage'] });
+    const launch = () => puppeteer.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-dev-shm-usage'] });
+    const browser: Browser = await launch();
     s.defer(() => browser.close());
     // First load, nothing cached: the sign-in page, then the fleet once signed in.
     const first = await browser.newPage();
@@ -117,13 +121,25 @@ export async function benchConsole(scope: Scope, o: ConsoleBenchOptions): Promis
     await first.waitForSelector('[data-gateway="gw-bench"]');
     const fleetShownMs = Date.now() - t1;
 
-    // The pages share the browser's session cookie (one sign-in: the per-address sign-in limit).
-    first.on('pageerror', (err) => process.stderr.write(`bench: console page error: ${String(err)}\n`));
+    // Chromium keeps 6 connections per host for a whole browser (HTTP/1.1) and each page holds
+    // one for its event stream: 4 pages per browser process, each browser signed in by cookie
+    // (the registry limits sign-ins per address), as that many operators' browsers would be.
+    const cookies = await first.cookies();
     const pages: Page[] = [first];
-    for (let i = 1; i < nPages; i++) pages.push(await browser.newPage());
+    let current: Browser = browser;
+    for (let i = 1; i < nPages; i++) {
+      if (i % PAGES_PER_BROWSER === 0) {
+        const b = await launch();
+        s.defer(() => b.close());
+        current = b;
+      }
+      const p = await current.newPage();
+      await p.setCookie(...cookies);
+      pages.push(p);
+    }
     // One after another: twenty renderers starting at once on a small machine only time out.
     for (const p of pages) {
-      await p.goto(`${central.url}/#/gateway/gw-bench`, { waitUntil: 'domcontentloaded' });
+      await p.goto(`${central.url}/#/gateway/gw-bench`, { waitUntil: 'domcontentloaded', timeout: 180_000 });
       await p.waitForSelector('[data-device="meter"] .value', { timeout: 180_000 }).catch(async (err: unknown) => {
         throw new Error(`${(err as Error).message}; the page shows: ${JSON.stringify((await p.evaluate(() => document.body.innerText).catch(() => '')).slice(0, 200))}`);
       });
@@ -143,7 +159,7 @@ export async function benchConsole(scope: Scope, o: ConsoleBenchOptions): Promis
       { section: SECTION, name: 'first load: sign-in page on screen', value: signInShownMs, unit: 'ms', note: `domInteractive ${load.domInteractive.toFixed(0)} ms; nothing cached` },
       { section: SECTION, name: 'signed in: fleet on screen', value: fleetShownMs, unit: 'ms', note: 'includes the password hash (scrypt) of the sign-in' },
       { section: SECTION, name: 'registry CPU at 500 points/s, no browser', value: idle.pct, unit: '% core', note: `${idle.rate.toFixed(0)} points/s sent; registry, embedded broker and the fake gateway's client in one process` },
-      { section: SECTION, name: `registry CPU at 500 points/s, ${nPages} pages on the gateway`, value: busy.pct, unit: '% core', note: `${busy.rate.toFixed(0)} points/s sent; ${open} event streams open, ${dropped} readings dropped for slow pages` },
+      { section: SECTION, name: `registry CPU at 500 points/s, ${nPages} pages on the gateway`, value: busy.pct, unit: '% core', note: `${busy.rate.toFixed(0)} points/s sent; ${open} event streams open, ${dropped} readings dropped for slow pages; ${Math.ceil(nPages / PAGES_PER_BROWSER)} Chromium processes` },
     ];
   } finally {
     await s.close();
