@@ -89,7 +89,7 @@ describe('commands to a gateway, and alarms at central', { timeout: 60_000 }, ()
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/succeeded/);
-    const id = /\b(\S+) (?:pending|sent)\b/.exec(r.out)?.[1];
+    const id = /(?:^|\s)(\S+) (?:pending|sent)\b/m.exec(r.out)?.[1];
     const c = (await api('GET', `/v1/commands/${id}`)).body;
     expect(c).toMatchObject({ state: 'succeeded', result: { dev: 'lamp-1', pt: 'arc_power', written: 40, readBack: 40, confirmed: true } });
     // the simulated DALI gateway took it: the ballast's set-point is 40 %
@@ -139,7 +139,7 @@ describe('commands to a gateway, and alarms at central', { timeout: 60_000 }, ()
     const r = await edgectl('cmd', 'scan', GW, 'field', '--from', '1', '--to', '50', '--watch', '--timeout', '110');
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/progress|\d+\/50/);
-    const id = /\b(\S+) (?:pending|sent)\b/.exec(r.out)?.[1];
+    const id = /(?:^|\s)(\S+) (?:pending|sent)\b/m.exec(r.out)?.[1];
     const c = (await api('GET', `/v1/commands/${id}`)).body;
     expect(c.result).toMatchObject({ line: 'field', probed: 50, total: 50, complete: true });
     expect(c.result.found.map((f: any) => f.unitId)).toEqual([3, 17, 42]);
