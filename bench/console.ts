@@ -17,7 +17,6 @@ const ADMIN_TOKEN = 'bench-console-admin-token-0123456789';
 const USER = { username: 'bench', password: 'bench-console-password-1' };
 const POINTS = 50;
 const TICK_MS = 100;
-const PAGES_PER_BROWSER = 4;
 
 export interface ConsoleBenchOptions {
   logger: Logger;
@@ -121,19 +120,15 @@ export async function benchConsole(scope: Scope, o: ConsoleBenchOptions): Promis
     await first.waitForSelector('[data-gateway="gw-bench"]');
     const fleetShownMs = Date.now() - t1;
 
-    // Chromium keeps 6 connections per host for a whole browser (HTTP/1.1) and each page holds
-    // one for its event stream: 4 pages per browser process, each browser signed in by cookie
-    // (the registry limits sign-ins per address), as that many operators' browsers would be.
+    // Chromium keeps 6 connections per host for a browser context (HTTP/1.1) and each page holds
+    // one for its event stream: every further page gets a browser context of its own (its own
+    // connections and cookies, as that many operators' browsers would have), signed in by cookie
+    // (the registry limits sign-ins per address).
     const cookies = await first.cookies();
     const pages: Page[] = [first];
-    let current: Browser = browser;
     for (let i = 1; i < nPages; i++) {
-      if (i % PAGES_PER_BROWSER === 0) {
-        const b = await launch();
-        s.defer(() => b.close());
-        current = b;
-      }
-      const p = await current.newPage();
+      const context = await browser.createBrowserContext();
+      const p = await context.newPage();
       await p.setCookie(...cookies);
       pages.push(p);
     }
@@ -159,7 +154,7 @@ export async function benchConsole(scope: Scope, o: ConsoleBenchOptions): Promis
       { section: SECTION, name: 'first load: sign-in page on screen', value: signInShownMs, unit: 'ms', note: `domInteractive ${load.domInteractive.toFixed(0)} ms; nothing cached` },
       { section: SECTION, name: 'signed in: fleet on screen', value: fleetShownMs, unit: 'ms', note: 'includes the password hash (scrypt) of the sign-in' },
       { section: SECTION, name: 'registry CPU at 500 points/s, no browser', value: idle.pct, unit: '% core', note: `${idle.rate.toFixed(0)} points/s sent; registry, embedded broker and the fake gateway's client in one process` },
-      { section: SECTION, name: `registry CPU at 500 points/s, ${nPages} pages on the gateway`, value: busy.pct, unit: '% core', note: `${busy.rate.toFixed(0)} points/s sent; ${open} event streams open, ${dropped} readings dropped for slow pages; ${Math.ceil(nPages / PAGES_PER_BROWSER)} Chromium processes` },
+      { section: SECTION, name: `registry CPU at 500 points/s, ${nPages} pages on the gateway`, value: busy.pct, unit: '% core', note: `${busy.rate.toFixed(0)} points/s sent; ${open} event streams open, ${dropped} readings dropped for slow pages; one Chromium, a browser context per page` },
     ];
   } finally {
     await s.close();

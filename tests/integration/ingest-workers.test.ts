@@ -134,16 +134,18 @@ function workersScenario(name: string, broker: Broker): void {
         expect(seqs.rows.map((r) => Number(r.seq))).toEqual(Array.from({ length: SEQS }, (_, i) => i + 1));
       }
 
-      // Each worker, stopped cleanly, says what it did: all three took part, the copies were seen as duplicates.
-      const stats = [];
-      for (const w of workers.values()) {
+      // Each worker, stopped cleanly, says what it did: the two never killed took part (the restarted
+      // w2 speaks only for its second life, which may find the queue drained already), and the
+      // copies were seen as duplicates.
+      const stats = new Map<string, { received: number; stored: number; duplicates: number }>();
+      for (const [id, w] of workers) {
         w.proc.kill('SIGTERM');
         expect(await w.exited).toBe(0);
         const line = w.out.split('\n').find((l) => l.includes('ingest worker stopped'));
-        stats.push((JSON.parse(line!) as { stats: { received: number; stored: number; duplicates: number } }).stats);
+        stats.set(id, (JSON.parse(line!) as { stats: { received: number; stored: number; duplicates: number } }).stats);
       }
-      expect(stats.every((s) => s.received > 0)).toBe(true);
-      expect(stats.reduce((n, s) => n + s.duplicates, 0)).toBeGreaterThan(0);
+      expect([...stats].filter(([id]) => id !== 'w2').every(([, s]) => s.received > 0)).toBe(true);
+      expect([...stats.values()].reduce((n, s) => n + s.duplicates, 0)).toBeGreaterThan(0);
     }, 300_000);
   });
 }
