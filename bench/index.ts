@@ -24,7 +24,7 @@ import { cpus } from 'node:os';
  *  12. the console's event stream: registry CPU at 500 points/s without and with 20 SSE clients
  *      on the gateway (`console`); 12b. the console in Chromium: first-load size and time, registry
  *      CPU with browser pages on a gateway at 500 points/s (`console`, BENCH_CONSOLE_PAGES,
- *      default 4; needs the built console and /usr/bin/chromium)
+ *      default 20; needs the built console and /usr/bin/chromium)
  *  15. the province load: N simulated gateways (own identities, MQTT 5) through Mosquitto, ingest
  *      workers on PostgreSQL; connect storm, steady telemetry, lost readings by sequence, config
  *      rollout (`province`, only when asked: `--only province --gateways N`, `--province-seconds`,
