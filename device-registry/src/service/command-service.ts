@@ -90,7 +90,8 @@ export class CommandService {
     const now = this.deps.clock.now();
     const args = parsed.data as Record<string, unknown>;
     const actor = actorLabel(ctx);
-    const body = { id: randomBytes(16).toString('base64url'), gatewayId, name, args, actor, issuedAt: now, expiresAt: now + ttlMs };
+    // Hex, not base64url: an id that began with '-' would read as an option on edgectl's command line.
+    const body = { id: randomBytes(16).toString('hex'), gatewayId, name, args, actor, issuedAt: now, expiresAt: now + ttlMs };
     const signed = signCommand(body, this.signingKey.privateKeyPem);
     const record: StoredCommand = {
       ...body,
