@@ -227,9 +227,7 @@ export async function connectMosquitto(o: {
   await admin.start();
   const dynsec = new MosquittoDynsec({ transport: admin, logger: o.logger, ...(o.topicPrefix !== undefined && { prefix: o.topicPrefix }) });
   await dynsec.ensureDefaults();
-  const secretPath = join(o.dataDir, 'mqtt-service.secret');
-  if (!existsSync(secretPath)) writeFileSync(secretPath, randomBytes(24).toString('base64url') + '\n', { mode: 0o600, flag: 'wx' });
-  const password = readFileSync(secretPath, 'utf8').trim();
+  const password = serviceSecret(o.dataDir);
   await dynsec.ensureAccount('_registry', password, 'service');
   return {
     mode: 'external',
@@ -260,9 +258,7 @@ export async function connectRabbitmq(o: {
   /** Further accounts (consumers, more service clients). */
   accounts?: BrokerAccount[];
 }): Promise<Extract<CentralOptions['broker'], { mode: 'external' }> & { auth: RabbitmqAuthBackend; close: () => Promise<void> }> {
-  const secretPath = join(o.dataDir, 'mqtt-service.secret');
-  if (!existsSync(secretPath)) writeFileSync(secretPath, randomBytes(24).toString('base64url') + '\n', { mode: 0o600, flag: 'wx' });
-  const password = readFileSync(secretPath, 'utf8').trim();
+  const password = serviceSecret(o.dataDir);
   const late: { credentials?: GatewayCredentialStore; audit?: BrokerAuditSink } = {};
   const auth = new RabbitmqAuthBackend({
     credentials: { verifyGatewayPassword: (gw, pw) => (late.credentials ? late.credentials.verifyGatewayPassword(gw, pw) : Promise.reject(new Error('the registry is not open yet'))) },
@@ -288,4 +284,11 @@ export async function connectRabbitmq(o: {
     auth,
     close: () => auth.stop(),
   };
+}
+
+/** The registry's own broker password (service account `_registry`): made once, kept in the data directory (0600). */
+function serviceSecret(dataDir: string): string {
+  const secretPath = join(dataDir, 'mqtt-service.secret');
+  if (!existsSync(secretPath)) writeFileSync(secretPath, randomBytes(24).toString('base64url') + '\n', { mode: 0o600, flag: 'wx' });
+  return readFileSync(secretPath, 'utf8').trim();
 }

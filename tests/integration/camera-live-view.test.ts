@@ -5,7 +5,7 @@ import { WebSocket } from 'ws';
 import { Channel, encodeCamerasStatus, encodeEvent, encodeEventsMessage, topicFor, type EnrollResponse } from '@cityedge/contract';
 import { startCentral, type Central } from '@cityedge/device-registry';
 import { startCameraSimulation, type CameraSimulation } from '@cityedge/simulators';
-import { eventually, quiet, tempDir, waitUntil } from '../support/fixtures.js';
+import { eventually, quiet, reportedInventory, tempDir, waitUntil } from '../support/fixtures.js';
 
 const ADMIN = 'test-admin-token-live-0123456789';
 const GW = 'gw-live-01';
@@ -75,14 +75,7 @@ describe('camera live view through the registry (real ffmpeg)', () => {
   it('shows the camera the gateway reports, with its inventory and no credentials', async () => {
     const info = sim.camera('cam-1').info();
     const ts = Date.now();
-    const inventory = {
-      manufacturer: info.manufacturer,
-      model: info.model,
-      firmware: info.firmware,
-      serial: info.serial,
-      profiles: info.profiles.map((p) => ({ token: p.token, name: p.name, encoding: p.encoding, width: p.width, height: p.height, fps: p.fps, streamUri: p.rtspUrl })),
-      snapshotUri: info.snapshotUrl,
-    };
+    const inventory = reportedInventory(info);
     const events = [encodeEvent({ type: 'camera.inventory', ts, severity: 'info', dev: 'cam-1', message: 'inventory', data: inventory }), encodeEvent({ type: 'camera.online', ts, severity: 'info', dev: 'cam-1', message: 'online', data: { state: 'online', previous: 'unknown', reasons: [] } })];
     await gateway.publishAsync(topicFor(GW, Channel.events), encodeEventsMessage(GW, 1, events), { qos: 1 });
     await gateway.publishAsync(topicFor(GW, Channel.cameras), encodeCamerasStatus({ v: 1, gw: GW, ts, cameras: [{ id: 'cam-1', state: 'online', reasons: [], since: ts, checkedAt: ts, codec: 'JPEG', width: 320, height: 184 }] }), { qos: 1, retain: true });

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Channel, encodeCamerasStatus, encodeEvent, encodeEventsMessage, topicFor, type GatewayEvent } from '@cityedge/contract';
 import { startCameraSimulation, type CameraSimulation } from '@cityedge/simulators';
 import { eventually, quiet } from '@cityedge/test-support';
+import { reportedInventory } from '../support/fixtures.js';
 import type { FakeGateway } from '../../device-registry/src/testing/fake-gateway.js';
 import { buildConsole, launchChromium, newPage, screenshot, signIn, startConsoleStack, type ConsoleStack } from '../support/console.js';
 
@@ -82,14 +83,7 @@ describe('the console live: alarms and camera view', { timeout: 120_000 }, () =>
     const info = sim.camera('cam-1').info();
     expect((await stack.api('POST', `/v1/gateways/${gw.id}/cameras`, { id: 'cam-1', name: 'Cổng trạm', host: info.host, onvifPort: info.httpPort, username: 'admin', password: CAM_PASSWORD })).status).toBe(201);
     const ts = Date.now();
-    const inventory = {
-      manufacturer: info.manufacturer,
-      model: info.model,
-      firmware: info.firmware,
-      serial: info.serial,
-      profiles: info.profiles.map((p) => ({ token: p.token, name: p.name, encoding: p.encoding, width: p.width, height: p.height, fps: p.fps, streamUri: p.rtspUrl })),
-      snapshotUri: info.snapshotUrl,
-    };
+    const inventory = reportedInventory(info);
     await sendEvents({ type: 'camera.inventory', ts, severity: 'info', dev: 'cam-1', message: 'inventory', data: inventory });
     await gw.publish(topicFor(gw.id, Channel.cameras, gw.identity.mqtt.topicPrefix), encodeCamerasStatus({ v: 1, gw: gw.id, ts, cameras: [{ id: 'cam-1', state: 'online', reasons: [], since: ts, checkedAt: ts, codec: 'JPEG', width: 320, height: 184 }] }));
     await eventually(async () => ((await stack.api<{ cameras: Array<{ inventory: unknown }> }>('GET', `/v1/gateways/${gw.id}/cameras/status`)).body.cameras[0]?.inventory ? true : undefined), 30_000, 'the reported camera');

@@ -1,5 +1,6 @@
 import { formatProblems, type GatewayConfigInput, type Reading } from '@cityedge/contract';
 import { Agent, resolveDocument } from '@cityedge/edge-agent';
+import type { CameraSimulation } from '@cityedge/simulators';
 import { quiet, tempDir } from '@cityedge/test-support';
 
 export { quiet, tempDir, waitUntil, eventually } from '@cityedge/test-support';
@@ -16,4 +17,16 @@ export function latest(readings: readonly Reading[]): Map<string, Reading> {
   const m = new Map<string, Reading>();
   for (const r of readings) m.set(`${r.dev}.${r.pt}`, r);
   return m;
+}
+
+/** The `camera.inventory` event data a gateway reports for a simulated camera. */
+export function reportedInventory(info: ReturnType<ReturnType<CameraSimulation['camera']>['info']>) {
+  return {
+    manufacturer: info.manufacturer,
+    model: info.model,
+    firmware: info.firmware,
+    serial: info.serial,
+    profiles: info.profiles.map((p) => ({ token: p.token, name: p.name, encoding: p.encoding, width: p.width, height: p.height, fps: p.fps, streamUri: p.rtspUrl })),
+    snapshotUri: info.snapshotUrl,
+  };
 }
