@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signCommand, topicFor, Channel, enrollmentLink, type SignedCommand } from '@cityedge/contract';
@@ -7,20 +7,11 @@ import { IntesisDali, RelayIo, startSimulation, type Simulation } from '@cityedg
 import { AGENT_BUILD, EDGECTL_BUILD } from '../global-setup.js';
 import { startTestCentral } from '../support/central.js';
 import { eventually, quiet, tempDir } from '../support/fixtures.js';
+import { registryApi, runEnrolledAgent, runProgram, stopProcess } from '../support/programs.js';
 
 const ADMIN = 'test-admin-token-commands-0123456789';
 const GW = 'gw-cmd';
 
-function run(program: string, args: string[], env: Record<string, string> = {}) {
-  return new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
-    const p = spawn(process.execPath, [program, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
-    let out = '';
-    let err = '';
-    p.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    p.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    p.once('exit', (code) => resolve({ code, out, err }));
-  });
-}
 
 /**
  * Commands end to end, with the real agent and edgectl processes, the registry and its broker,
@@ -34,11 +25,8 @@ describe('commands to a gateway, and alarms at central', { timeout: 60_000 }, ()
   let sim: Simulation;
   let agent: ChildProcess | undefined;
   const stateDir = tempDir('cityedge-gw-cmd-');
-  const edgectl = (...args: string[]) => run(EDGECTL_BUILD, ['--registry', central.url, ...args], { EDGECTL_TOKEN: ADMIN });
-  const api = async (method: string, path: string, body?: unknown) => {
-    const res = await fetch(`${central.url}${path}`, { method, headers: { authorization: `Bearer ${ADMIN}`, ...(body !== undefined && { 'content-type': 'application/json' }) }, ...(body !== undefined && { body: JSON.stringify(body) }) });
-    return { status: res.status, body: (await res.json()) as any };
-  };
+  const edgectl = (...args: string[]) => runProgram(EDGECTL_BUILD, ['--registry', central.url, ...args], { EDGECTL_TOKEN: ADMIN });
+  const api = registryApi(() => central.url, ADMIN);
   const relays = () => sim.device('relays', RelayIo);
   /** Publishes a signed command as the registry does (its own broker account). */
   const publishAsRegistry = async (cmd: SignedCommand) => {
@@ -70,16 +58,15 @@ describe('commands to a gateway, and alarms at central', { timeout: 60_000 }, ()
       { id: 'relays', lineId: 'bus', profile: 'relay-io-8', unitId: 2, pollIntervalMs: 500 },
       { id: 'th-3', lineId: 'field', profile: 'sht20', unitId: 3, pollIntervalMs: 250 },
     ]) expect((await api('POST', `/v1/gateways/${GW}/devices`, d)).status).toBe(201);
-    const enrolled = await run(AGENT_BUILD, ['enroll', enrollmentLink(central.url, gw.body.enrollment.code), '--state-dir', stateDir]);
+    const enrolled = await runProgram(AGENT_BUILD, ['enroll', enrollmentLink(central.url, gw.body.enrollment.code), '--state-dir', stateDir]);
     expect(enrolled.code).toBe(0);
-    agent = spawn(process.execPath, [AGENT_BUILD, 'run', '--state-dir', stateDir, '--log-level', process.env.TEST_AGENT_LOG ?? 'info'], { stdio: ['ignore', process.env.TEST_AGENT_LOG ? 'inherit' : 'ignore', 'inherit'] });
+    agent = runEnrolledAgent(stateDir, 'info');
     const pushed = await edgectl('config', 'push', GW, '--watch', '--timeout', '30');
     expect(pushed.code).toBe(0);
   }, 120_000);
 
   afterAll(async () => {
-    agent?.kill('SIGTERM');
-    if (agent && agent.exitCode === null) await new Promise((r) => agent!.once('exit', r));
+    await stopProcess(agent);
     await sim?.stop();
     await central?.stop();
   });

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Central } from '@cityedge/device-registry';
 import { startSimulation, type Simulation } from '@cityedge/simulators';
@@ -6,6 +6,7 @@ import { AGENT_BUILD, EDGECTL_BUILD } from '../global-setup.js';
 import { startTestCentral } from '../support/central.js';
 import { TelemetryConsumer } from '../support/consumer.js';
 import { eventually, quiet, tempDir, waitUntil } from '../support/fixtures.js';
+import { runEnrolledAgent, runProgram, stopProcess } from '../support/programs.js';
 
 const ADMIN = 'test-admin-token-feedback-0123456789';
 const CONSUMER = { username: '_central-feedback', password: 'consumer-secret-feedback-01', role: 'consumer' as const };
@@ -13,16 +14,6 @@ const GW = 'gw-feedback';
 // A serial adapter this machine does not have (a valid device name, no such file).
 const MISSING_PORT = '/dev/ttyCITYEDGE9';
 
-function run(program: string, args: string[], env: Record<string, string> = {}) {
-  return new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
-    const p = spawn(process.execPath, [program, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
-    let out = '';
-    let err = '';
-    p.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    p.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    p.once('exit', (code) => resolve({ code, out, err }));
-  });
-}
 
 /**
  * Feedback a technician can act on, with the real agent and edgectl processes: a push to a gateway
@@ -38,7 +29,7 @@ describe('configuration feedback for the technician', { timeout: 60_000 }, () =>
   let agent: ChildProcess | undefined;
   const stateDir = tempDir('cityedge-gw-');
   let code = '';
-  const edgectl = (...args: string[]) => run(EDGECTL_BUILD, ['--registry', central.url, ...args], { EDGECTL_TOKEN: ADMIN });
+  const edgectl = (...args: string[]) => runProgram(EDGECTL_BUILD, ['--registry', central.url, ...args], { EDGECTL_TOKEN: ADMIN });
   const api = async (path: string) => (await fetch(`${central.url}${path}`, { headers: { authorization: `Bearer ${ADMIN}` } })).json() as Promise<any>;
 
   beforeAll(async () => {
@@ -50,8 +41,7 @@ describe('configuration feedback for the technician', { timeout: 60_000 }, () =>
   });
 
   afterAll(async () => {
-    agent?.kill('SIGTERM');
-    if (agent && agent.exitCode === null) await new Promise((r) => agent!.once('exit', r));
+    await stopProcess(agent);
     await consumer?.stop();
     await sim?.stop();
     await central?.stop();
@@ -79,14 +69,14 @@ describe('configuration feedback for the technician', { timeout: 60_000 }, () =>
     const push = await edgectl('config', 'push', GW);
     expect(push.code, push.err).toBe(0);
     expect(push.out).toContain(`${GW}: gateway ${GW} has never connected (not enrolled yet): it gets v1 when it is enrolled and connects`);
-    const enrolled = await run(AGENT_BUILD, ['enroll', '--registry', central.url, '--code', code, '--state-dir', stateDir]);
+    const enrolled = await runProgram(AGENT_BUILD, ['enroll', '--registry', central.url, '--code', code, '--state-dir', stateDir]);
     expect(enrolled.code, enrolled.err).toBe(0);
     const json = await edgectl('config', 'push', GW, '--json');
     expect(JSON.parse(json.out)).toMatchObject({ version: 2, delivery: { gateway: 'never-connected', message: expect.stringContaining('was enrolled but has never connected') } });
   });
 
   it('commits a configuration whose serial port does not exist, and the watch lists the line and device and exits 4', { timeout: 60_000 }, async () => {
-    agent = spawn(process.execPath, [AGENT_BUILD, 'run', '--state-dir', stateDir, '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'inherit'] });
+    agent = runEnrolledAgent(stateDir);
     await eventually(async () => ((await api(`/v1/gateways/${GW}`)).config?.state === 'committed' ? true : undefined), 20_000, 'v2 committed');
     await waitUntil(() => consumer.readings.some((r) => r.dev === 'aq' && r.pt === 'pm2_5'), 10_000, 'air-quality readings');
 

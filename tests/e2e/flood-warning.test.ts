@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -7,6 +7,7 @@ import { startCentral, type Central } from '@cityedge/device-registry';
 import { RelayIo, startSimulation, type Simulation } from '@cityedge/simulators';
 import { AGENT_BUILD, EDGECTL_BUILD } from '../global-setup.js';
 import { eventually, quiet, tempDir } from '../support/fixtures.js';
+import { registryApi, runEnrolledAgent, runProgram, stopProcess } from '../support/programs.js';
 import { freePort } from '@cityedge/test-support';
 import { TcpProxy } from '../support/tcp-proxy.js';
 
@@ -14,16 +15,6 @@ const ADMIN = 'test-admin-token-flood-0123456789ab';
 const GW = 'gw-flood';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function run(program: string, args: string[], env: Record<string, string> = {}) {
-  return new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
-    const p = spawn(process.execPath, [program, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
-    let out = '';
-    let err = '';
-    p.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    p.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    p.once('exit', (code) => resolve({ code, out, err }));
-  });
-}
 
 /** On/off changes of an output between two instants, as [ms since `from`, on]. */
 function changes(history: ReadonlyArray<{ at: number; on: boolean }>, from: number, to: number): Array<[number, boolean]> {
@@ -47,10 +38,7 @@ describe('flood warning at the edge, offline', { timeout: 120_000 }, () => {
   let station: Record<string, unknown>;
   const stateDir = tempDir('cityedge-gw-flood-');
   const marks: Record<string, number> = {};
-  const api = async (method: string, path: string, body?: unknown) => {
-    const res = await fetch(`${central.url}${path}`, { method, headers: { authorization: `Bearer ${ADMIN}`, ...(body !== undefined && { 'content-type': 'application/json' }) }, ...(body !== undefined && { body: JSON.stringify(body) }) });
-    return { status: res.status, body: (await res.json()) as any };
-  };
+  const api = registryApi(() => central.url, ADMIN);
   const setStage = (m: number) => sim.device('river').setValue('level', m);
   const relay = () => relays().history.map((h) => ({ at: h.t, on: h.relays[0]! }));
   const relays = () => sim.device('relays', RelayIo);
@@ -81,9 +69,9 @@ describe('flood warning at the edge, offline', { timeout: 120_000 }, () => {
     setStage(1.2);
     expect((await api('POST', '/v1/sites', { id: 'dongha', name: 'Dong Ha', timeZone: 'Asia/Ho_Chi_Minh' })).status).toBe(201);
     const gw = await api('POST', '/v1/gateways', { id: GW, siteId: 'dongha' });
-    const enrolled = await run(AGENT_BUILD, ['enroll', enrollmentLink(central.url, gw.body.enrollment.code), '--state-dir', stateDir]);
+    const enrolled = await runProgram(AGENT_BUILD, ['enroll', enrollmentLink(central.url, gw.body.enrollment.code), '--state-dir', stateDir]);
     expect(enrolled.code).toBe(0);
-    agent = spawn(process.execPath, [AGENT_BUILD, 'run', '--state-dir', stateDir, '--log-level', process.env.TEST_AGENT_LOG ?? 'warn'], { stdio: ['ignore', process.env.TEST_AGENT_LOG ? 'inherit' : 'ignore', 'inherit'] });
+    agent = runEnrolledAgent(stateDir);
     board = sim.firmataBoards[0]!;
     const document = {
       gateway: { id: GW },
@@ -118,13 +106,12 @@ describe('flood warning at the edge, offline', { timeout: 120_000 }, () => {
     };
     const issued = await api('PUT', `/v1/gateways/${GW}/config`, { document });
     expect(issued.status, JSON.stringify(issued.body)).toBe(201);
-    const watched = await run(EDGECTL_BUILD, ['--registry', central.url, 'config', 'watch', GW, '--version', String(issued.body.version), '--timeout', '40'], { EDGECTL_TOKEN: ADMIN });
+    const watched = await runProgram(EDGECTL_BUILD, ['--registry', central.url, 'config', 'watch', GW, '--version', String(issued.body.version), '--timeout', '40'], { EDGECTL_TOKEN: ADMIN });
     expect(watched.code, watched.out + watched.err).toBe(0);
   }, 120_000);
 
   afterAll(async () => {
-    agent?.kill('SIGTERM');
-    if (agent && agent.exitCode === null) await new Promise((r) => agent!.once('exit', r));
+    await stopProcess(agent);
     await sim?.stop();
     await central?.stop();
     await proxy?.stop();
@@ -193,9 +180,9 @@ describe('flood warning at the edge, offline', { timeout: 120_000 }, () => {
     // BD I raised to 2.50 m (a new decision): the rules record changes, then a push composes it
     const file = join(stateDir, '..', 'dongha-rules.json');
     writeFileSync(file, JSON.stringify({ flood: [{ ...station, levels: { bd1: 2.5, bd2: 3.0, bd3: 4.0, ref: 'raised BD I' } }] }));
-    const set = await run(EDGECTL_BUILD, ['--registry', central.url, 'rules', 'set', GW, file], { EDGECTL_TOKEN: ADMIN });
+    const set = await runProgram(EDGECTL_BUILD, ['--registry', central.url, 'rules', 'set', GW, file], { EDGECTL_TOKEN: ADMIN });
     expect(set.code, set.out + set.err).toBe(0);
-    const pushed = await run(EDGECTL_BUILD, ['--registry', central.url, 'config', 'push', GW, '--watch', '--timeout', '40'], { EDGECTL_TOKEN: ADMIN });
+    const pushed = await runProgram(EDGECTL_BUILD, ['--registry', central.url, 'config', 'push', GW, '--watch', '--timeout', '40'], { EDGECTL_TOKEN: ADMIN });
     expect(pushed.code, pushed.out + pushed.err).toBe(0);
     const readings = async () => (await api('GET', `/v1/gateways/${GW}/readings?device=dongha&limit=200`)).body.readings as Array<{ pt: string; ts: number; v: number }>;
     /** The station's alarm level the gateway decided at a stage reading within 5 cm of `stage`, taken after `since`. */

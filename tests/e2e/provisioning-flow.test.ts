@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,6 +9,7 @@ import { enrollmentLink } from '@cityedge/contract';
 import { AGENT_BUILD } from '../global-setup.js';
 import { TelemetryConsumer } from '../support/consumer.js';
 import { eventually, quiet, tempDir, waitUntil } from '../support/fixtures.js';
+import { registryApi, runEnrolledAgent, runProgram, stopProcess } from '../support/programs.js';
 
 const ADMIN = 'test-admin-token-0123456789';
 const CONSUMER = { username: '_central-scada', password: 'consumer-secret-0123456789', role: 'consumer' as const };
@@ -27,24 +28,8 @@ describe('provisioning: enroll, configure over the air, telemetry', () => {
   const stateDir = tempDir('cityedge-gw-');
   let code = '';
 
-  const api = async (method: string, path: string, body?: unknown) => {
-    const res = await fetch(`${central.url}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${ADMIN}`, ...(body !== undefined && { 'content-type': 'application/json' }) },
-      ...(body !== undefined && { body: JSON.stringify(body) }),
-    });
-    return { status: res.status, body: (await res.json().catch(() => undefined)) as any };
-  };
-  // Asynchronous: the registry answering the CLI runs in this process.
-  const agentCli = (...args: string[]) =>
-    new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
-      const p = spawn(process.execPath, [AGENT_BUILD, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-      let stdout = '';
-      let stderr = '';
-      p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-      p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-      p.once('exit', (status) => resolve({ status, stdout, stderr }));
-    });
+  const api = registryApi(() => central.url, ADMIN);
+  const agentCli = (...args: string[]) => runProgram(AGENT_BUILD, args);
 
   beforeAll(async () => {
     central = await startCentral({
@@ -62,8 +47,7 @@ describe('provisioning: enroll, configure over the air, telemetry', () => {
   });
 
   afterAll(async () => {
-    agent?.kill('SIGTERM');
-    if (agent && agent.exitCode === null) await new Promise((r) => agent!.once('exit', r));
+    await stopProcess(agent);
     await consumer?.stop();
     await sim?.stop();
     await central?.stop();
@@ -85,18 +69,18 @@ describe('provisioning: enroll, configure over the air, telemetry', () => {
 
   it('enrolls the gateway with the link its QR code carries, once', async () => {
     const r = await agentCli('enroll', enrollmentLink(central.url, code), '--state-dir', stateDir);
-    expect(r.stderr).toBe('');
-    expect(r.status).toBe(0);
-    expect(r.stdout).toContain('enrolled as gw-dongha-01');
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('enrolled as gw-dongha-01');
     expect(statSync(join(stateDir, 'identity.json')).mode & 0o777).toBe(0o600);
     const again = await agentCli('enroll', '--registry', central.url, '--code', code, '--state-dir', tempDir(), '--force');
-    expect(again.status).toBe(2);
-    expect(again.stderr).toMatch(/the registry refused the code: .*\(REG_CODE_USED\)/);
-    expect(again.stderr).not.toMatch(/\n\s+at /);
+    expect(again.code).toBe(2);
+    expect(again.err).toMatch(/the registry refused the code: .*\(REG_CODE_USED\)/);
+    expect(again.err).not.toMatch(/\n\s+at /);
   });
 
   it('receives its configuration over the air, commits it, and its telemetry reaches central systems', async () => {
-    agent = spawn(process.execPath, [AGENT_BUILD, 'run', '--state-dir', stateDir, '--log-level', process.env.TEST_AGENT_LOG ?? 'warn'], { stdio: ['ignore', process.env.TEST_AGENT_LOG ? 'inherit' : 'ignore', 'inherit'] });
+    agent = runEnrolledAgent(stateDir);
     const pushed = await api('POST', '/v1/gateways/gw-dongha-01/configs', {});
     expect(pushed.status).toBe(201);
     const version = pushed.body.version as number;

@@ -6,6 +6,7 @@ import { Channel, encodeCamerasStatus, encodeEvent, encodeEventsMessage, topicFo
 import { startCentral, type Central } from '@cityedge/device-registry';
 import { startCameraSimulation, type CameraSimulation } from '@cityedge/simulators';
 import { eventually, quiet, reportedInventory, tempDir, waitUntil } from '../support/fixtures.js';
+import { registryApi } from '../support/programs.js';
 
 const ADMIN = 'test-admin-token-live-0123456789';
 const GW = 'gw-live-01';
@@ -37,14 +38,7 @@ describe('camera live view through the registry (real ffmpeg)', () => {
   let sim: CameraSimulation;
   let gateway: mqtt.MqttClient;
 
-  const api = async (method: string, path: string, body?: unknown) => {
-    const res = await fetch(`${central.url}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${ADMIN}`, ...(body !== undefined && { 'content-type': 'application/json' }) },
-      ...(body !== undefined && { body: JSON.stringify(body) }),
-    });
-    return { status: res.status, body: (await res.json().catch(() => undefined)) as any };
-  };
+  const api = registryApi(() => central.url, ADMIN);
 
   beforeAll(async () => {
     if ((await ffmpegVersion()) !== 0) throw new Error('ffmpeg is required for this test (apt-get install ffmpeg)');
