@@ -3,7 +3,7 @@ import { isDeepStrictEqual } from 'node:util';
 import type { ModbusLineConfig, PointSpec, Reading, ResolvedDevice, ResolvedLine } from '@cityedge/contract';
 import { encodeValue, ModbusError, type ModbusTransport } from '@cityedge/drivers';
 import { Sleeper } from './sleeper.js';
-import { DevicePoller, toModbusError, type DeviceStats, type ReadingSink } from './device-poller.js';
+import { badReading, DevicePoller, toModbusError, type DeviceStats, type ReadingSink } from './device-poller.js';
 import { systemCause } from './system-cause.js';
 
 export interface LineSchedulerOptions {
@@ -344,7 +344,8 @@ export class LineScheduler {
     const portError = await this.ensureOpen();
     let result: Awaited<ReturnType<DevicePoller['poll']>>;
     if (portError) {
-      result = { outcome: 'failed', readings: poller.device.points.map((p) => ({ dev: poller.device.id, pt: p.name, ts: this.now(), v: null, q: 'bad' as const, err: portError.code, ...(p.unit !== undefined && { u: p.unit }) })), error: portError };
+      const ts = this.now();
+      result = { outcome: 'failed', readings: poller.device.points.map((p) => badReading(poller.device.id, p, ts, portError.code)), error: portError };
     } else {
       result = await poller.poll(this.opts.transport, {
         attempts: poller.stats.quarantined ? 1 : line.retries + 1,

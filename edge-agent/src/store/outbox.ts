@@ -4,7 +4,7 @@ import { encodeEvent, encodeReading, encodeStreamMessage, EventType, type Gatewa
 import { openOutboxDatabase } from './outbox-schema.js';
 import { prepareStatements, type OutboxStatements } from './outbox-sql.js';
 import { OverflowMonitor, type StreamCounts } from './overflow-monitor.js';
-import { CapacityPolicy, copyState, emptyState, totalBytes, totalRows, type Encoded, type OutboxState } from './capacity-policy.js';
+import { CapacityPolicy, copyState, emptyState, totalBytes, totalRows, type Encoded, type OutboxState, type PendingReadings } from './capacity-policy.js';
 import { DiskSpace } from './disk-space.js';
 import { DEFAULT_MAX_PENDING_BYTES, type Batch, type OutboxOptions, type OutboxStats } from './outbox-options.js';
 import { PendingRows, type PendingPart } from './pending-rows.js';
@@ -30,6 +30,12 @@ export const IMMEDIATE_COMMIT_ROWS = 5000;
  * takeBatches); only then does it get a transaction of its own.
  */
 export const ACK_LINGER_MS = 5000;
+
+/** Readings a commit has just inserted as rows firstId.. in order, all of them the next to be batched. */
+interface FreshRows {
+  firstId: number;
+  readings: PendingReadings;
+}
 
 /** How many batches a consumer (the drain) would take right now, asked inside each commit; undefined: none. */
 export type BatchDemand = () => { maxMessages: number; maxReadings: number } | undefined;
@@ -285,13 +291,17 @@ export class Outbox {
     return out.concat(made);
   }
 
-  /** Inside a transaction: the next rows as at most maxMessages batches of at most maxReadings rows, events first, with their seqs and ranges written. */
-  private makeBatches(st: OutboxStatements, maxMessages: number, maxReadings: number): BatchRecord[] {
+  /**
+   * Inside a transaction: the next rows as at most maxMessages batches of at most maxReadings
+   * rows, events first, with their seqs and ranges written. Telemetry rows the same transaction
+   * has just inserted (`fresh`) are taken from memory rather than read back.
+   */
+  private makeBatches(st: OutboxStatements, maxMessages: number, maxReadings: number, fresh?: FreshRows): BatchRecord[] {
     const made: BatchRecord[] = [];
     for (const stream of STREAMS) {
       const t = this.s.t[stream];
       while (made.length < maxMessages) {
-        const rows = st.streams[stream].after.all(t.cursor, maxReadings);
+        const rows = fresh && stream === 'telemetry' ? freshRows(fresh, t.cursor, maxReadings) : st.streams[stream].after.all(t.cursor, maxReadings);
         const first = rows[0];
         const last = rows[rows.length - 1];
         if (!first || !last) break;
@@ -420,6 +430,9 @@ export class Outbox {
         const before = { ...this.s.dropped };
         if (overLimit) this.capacity.shrinkTo(limits);
         inserted += this.capacity.placeEvents(events, limits);
+        const telemetry = this.s.t.telemetry;
+        // Everything committed before is batched: the rows now inserted are the next ones.
+        const freshFrom = telemetry.cursor + 1 === telemetry.nextId ? telemetry.nextId : undefined;
         inserted += this.capacity.placeReadings(part.readings, limits);
         const drops = { telemetry: this.s.dropped.telemetry - before.telemetry, events: this.s.dropped.events - before.events };
         const usage = { rows: this.backlogRows(), bytes: this.backlogBytes(), maxRows: limits.rows, maxBytes: limits.bytes };
@@ -432,7 +445,9 @@ export class Outbox {
         }
         this.persistDropped();
         const want = ahead ? this.demand?.() : undefined;
-        if (want && want.maxMessages > this.ready.length && want.maxReadings > 0) made = this.makeBatches(st, want.maxMessages - this.ready.length, want.maxReadings);
+        // Only when nothing was dropped: then the rows inserted are exactly the pending readings.
+        const fresh = freshFrom !== undefined && !notice && this.s.dropped.telemetry === before.telemetry && this.s.dropped.events === before.events ? { firstId: freshFrom, readings: part.readings } : undefined;
+        if (want && want.maxMessages > this.ready.length && want.maxReadings > 0) made = this.makeBatches(st, want.maxMessages - this.ready.length, want.maxReadings, fresh);
       })();
     } catch (err) {
       this.s = snap;
@@ -641,6 +656,14 @@ export class Outbox {
     this.ackTimer = undefined;
     this.ackImmediate = undefined;
   }
+}
+
+/** Rows of `fresh` after `cursor`, at most `max`, as the `after` statement returns them: [id, body, bytes]. */
+function freshRows(fresh: FreshRows, cursor: number, max: number): Array<[number, string, number]> {
+  const { json, bytes } = fresh.readings;
+  const rows: Array<[number, string, number]> = [];
+  for (let i = cursor + 1 - fresh.firstId; i < json.length && rows.length < max; i++) rows.push([fresh.firstId + i, json[i] as string, bytes[i] as number]);
+  return rows;
 }
 
 function encode(event: GatewayEvent): Encoded {
