@@ -26,8 +26,8 @@ const STREAMS: readonly Stream[] = ['events', 'telemetry'];
 /** Pending readings that trigger a commit without waiting for the linger. */
 export const IMMEDIATE_COMMIT_ROWS = 5000;
 /**
- * Longest wait of an acknowledged batch for a transaction to delete it in (the next commit or
- * takeBatches); only then does it get a transaction of its own.
+ * Default longest wait of an acknowledged batch for a transaction to delete it in (the next
+ * commit or takeBatches); only then does it get a transaction of its own.
  */
 export const ACK_LINGER_MS = 5000;
 
@@ -325,7 +325,7 @@ export class Outbox {
   /**
    * The broker has the batch: its rows go. While a drain runs and space is plentiful they go in
    * the next transaction the outbox makes anyway (a commit, or taking batches), at the latest
-   * after ACK_LINGER_MS; otherwise acks are coalesced into one transaction per turn of the event loop.
+   * after ackLingerMs; otherwise acks are coalesced into one transaction per turn of the event loop.
    */
   ack(seq: number): void {
     const b = this.batches.get(seq);
@@ -337,7 +337,7 @@ export class Outbox {
       this.ackTimer ??= setTimeout(() => {
         this.ackTimer = undefined;
         this.flushAcks();
-      }, ACK_LINGER_MS);
+      }, this.opts.ackLingerMs ?? ACK_LINGER_MS);
       return;
     }
     this.ackImmediate ??= setImmediate(() => {
