@@ -14,8 +14,8 @@ export interface LineSchedulerOptions {
   sink: ReadingSink;
   logger: Logger;
   now?: () => number;
-  /** Called after every poll, e.g. to count it in metrics. */
-  onPoll?: (deviceId: string, outcome: 'ok' | 'partial' | 'failed', durationMs: number) => void;
+  /** Called after every poll, e.g. to count it in metrics; `failingBefore`: the device's previous poll had failed. */
+  onPoll?: (deviceId: string, outcome: 'ok' | 'partial' | 'failed', durationMs: number, failingBefore: boolean) => void;
 }
 
 /** Why a line's port or socket cannot be opened, while it cannot. */
@@ -357,6 +357,7 @@ export class LineScheduler {
       if (result.error?.code === 'EDGE_MODBUS_PORT') await this.opts.transport.close().catch(() => undefined);
     }
     const finished = this.now();
+    const failingBefore = poller.stats.consecutiveFailures > 0;
     const event = poller.record(result.outcome, result.error, finished, line.quarantineAfter);
     this.opts.sink.appendReadings(result.readings);
     if (event) {
@@ -365,7 +366,7 @@ export class LineScheduler {
     } else if (result.outcome !== 'ok') {
       this.log.debug({ device: poller.device.id, outcome: result.outcome, err: result.error?.code }, 'poll incomplete');
     }
-    this.opts.onPoll?.(poller.device.id, result.outcome, finished - started);
+    this.opts.onPoll?.(poller.device.id, result.outcome, finished - started, failingBefore);
     if (!scheduled) return result.readings;
     // Fixed rate: the next slot follows the previous one; missed slots are skipped, not bunched.
     const interval = poller.intervalMs(line.maxBackoffMs, line.quarantineAfter);
