@@ -9,12 +9,15 @@ const HEADER = 7; // transaction id (2), protocol id (2), length (2), unit id (1
 /** The largest length field a Modbus TCP reply can carry: unit id + a 253-byte PDU. */
 const MAX_LENGTH = 254;
 
+/** Never written into: `buffer` is only ever replaced. */
+const NO_BYTES = Buffer.alloc(0);
+
 export class MbapGuard {
-  private buffer: Buffer = Buffer.alloc(0);
+  private buffer: Buffer = NO_BYTES;
 
   /** Forgets bytes seen so far (a new request starts clean, as TcpPort's buffer does). */
   reset(): void {
-    this.buffer = Buffer.alloc(0);
+    this.buffer = NO_BYTES;
   }
 
   /** Feeds received bytes; returns why they cannot be Modbus TCP, or undefined. */

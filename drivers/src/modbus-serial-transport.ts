@@ -57,11 +57,14 @@ function pendingBytes(port: PortInternals | undefined): Buffer | undefined {
   return Buffer.isBuffer(bytes) ? bytes : undefined;
 }
 
+/** Shared by every port: the ports only ever replace their buffer (Buffer.concat), never write into it. */
+const NO_BYTES = Buffer.alloc(0);
+
 /** Drops received bytes that are not part of a frame yet: nothing is outstanding, so they are stale. */
 function discardPending(port: PortInternals | undefined): void {
   if (!port) return;
-  if (Buffer.isBuffer(port._buffer)) port._buffer = Buffer.alloc(0);
-  if (Buffer.isBuffer(port._clientRcvData)) port._clientRcvData = Buffer.alloc(0);
+  if (Buffer.isBuffer(port._buffer) && port._buffer.length > 0) port._buffer = NO_BYTES;
+  if (Buffer.isBuffer(port._clientRcvData) && port._clientRcvData.length > 0) port._clientRcvData = NO_BYTES;
 }
 
 export function describeEndpoint(endpoint: ModbusEndpoint): string {

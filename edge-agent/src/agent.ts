@@ -223,9 +223,12 @@ export class Agent {
       transportFactory: this.opts.transportFactory,
       random: this.opts.random,
       retain: (channel, payload) => this.session.retain(channel, payload),
-      onPoll: (line, device, outcome, ms) => {
+      onPoll: (line, device, outcome, ms, failingBefore) => {
         this.metrics.recordPoll(line, device, outcome, ms);
-        this.problems.poke();
+        // Problems are devices whose last poll failed (and lines that cannot be opened, whose
+        // polls fail): only a failed poll, or the first good one after, can change them. Looking
+        // after every poll cost a timer and a pass over every device's stats 5 times a second.
+        if (outcome === 'failed' || failingBefore) this.problems.poke();
       },
     });
     await this.sources.build(resolved);

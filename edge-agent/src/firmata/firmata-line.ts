@@ -17,7 +17,7 @@ export interface FirmataLineOptions {
   /** Jitter of the reconnect backoff, uniform in [0, 1). */
   random?: () => number;
   /** Called after every poll, e.g. to count it in metrics. */
-  onPoll?: (deviceId: string, outcome: 'ok' | 'partial' | 'failed', durationMs: number) => void;
+  onPoll?: (deviceId: string, outcome: 'ok' | 'partial' | 'failed', durationMs: number, failingBefore: boolean) => void;
 }
 
 export interface FirmataLineStats extends LineStats {
@@ -238,6 +238,7 @@ export class FirmataLine {
     const at = this.now();
     const staleAfterMs = 10 * this.cfg.samplingIntervalMs + this.cfg.timeoutMs;
     const result = device.read(this.opts.transport, { now: at, session: this.session, staleAfterMs, alive, outputs });
+    const failingBefore = device.stats.consecutiveFailures > 0;
     const event = device.record(result.outcome, result.error, at, this.cfg.quarantineAfter, this.id);
     this.opts.sink.appendReadings(result.readings);
     if (event) {
@@ -251,7 +252,7 @@ export class FirmataLine {
       await this.opts.transport.close().catch(() => undefined);
       this.reopenAt = this.now() + this.backoff.next();
     }
-    this.opts.onPoll?.(device.device.id, result.outcome, this.now() - started);
+    this.opts.onPoll?.(device.device.id, result.outcome, this.now() - started, failingBefore);
     const interval = device.device.pollIntervalMs;
     let due = device.nextDue + interval;
     if (due <= at) due = at + interval - ((at - device.nextDue) % interval);

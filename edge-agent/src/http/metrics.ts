@@ -4,6 +4,14 @@ import type { OutboxStats } from '../store/outbox.js';
 import type { MqttSessionStats } from '../mqtt/mqtt-session.js';
 import type { OutboxDrainStats } from '../forward/outbox-drain.js';
 
+type PollResult = 'ok' | 'partial' | 'failed';
+const POLL_RESULTS: readonly PollResult[] = ['ok', 'partial', 'failed'];
+
+/** One device's poll counts, kept as plain numbers and handed to prom-client at scrape time. */
+interface PollCounts extends Record<PollResult, number> {
+  seconds: number;
+}
+
 export interface MetricSources {
   lines: () => LineStats[];
   outbox: () => OutboxStats;
@@ -20,8 +28,11 @@ export interface MetricSources {
  */
 export class AgentMetrics {
   readonly registry = new Registry();
-  private readonly polls: Counter<'line' | 'device' | 'result'>;
-  private readonly pollSeconds: Counter<'line' | 'device'>;
+  /**
+   * Poll counts by line and device. prom-client hashes and validates the labels on every inc();
+   * at 50 polls a second that cost more than the rest of the bookkeeping of a poll.
+   */
+  private readonly pollCounts = new Map<string, Map<string, PollCounts>>();
 
   constructor(sources: MetricSources) {
     const registers = [this.registry];
@@ -33,8 +44,27 @@ export class AgentMetrics {
     // prom-client's totals of handles, requests and resources are gauges named *_total, which
     // Prometheus reserves for counters (promtool check metrics refuses them); the by-type gauges stay.
     for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) this.registry.removeSingleMetric(`cityedge_${name}`);
-    this.polls = new Counter({ name: 'cityedge_polls_total', help: 'Device polls by result (ok, partial, failed).', labelNames: ['line', 'device', 'result'], registers });
-    this.pollSeconds = new Counter({ name: 'cityedge_poll_seconds_total', help: 'Time spent polling a device.', labelNames: ['line', 'device'], registers });
+    const pollCounts = this.pollCounts;
+    new Counter({
+      name: 'cityedge_polls_total',
+      help: 'Device polls by result (ok, partial, failed).',
+      labelNames: ['line', 'device', 'result'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [line, devices] of pollCounts) for (const [device, c] of devices) for (const result of POLL_RESULTS) if (c[result] > 0) this.inc({ line, device, result }, c[result]);
+      },
+    });
+    new Counter({
+      name: 'cityedge_poll_seconds_total',
+      help: 'Time spent polling a device.',
+      labelNames: ['line', 'device'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [line, devices] of pollCounts) for (const [device, c] of devices) this.inc({ line, device }, c.seconds);
+      },
+    });
 
     new Gauge({
       name: 'cityedge_device_up',
@@ -106,9 +136,13 @@ export class AgentMetrics {
     cumulative(this.registry, 'cityedge_mqtt_reconnects_total', 'Connection attempts after the first.', [], () => [[{}, sources.session().reconnects]]);
   }
 
-  recordPoll(line: string, device: string, result: 'ok' | 'partial' | 'failed', durationMs: number): void {
-    this.polls.inc({ line, device, result });
-    this.pollSeconds.inc({ line, device }, durationMs / 1000);
+  recordPoll(line: string, device: string, result: PollResult, durationMs: number): void {
+    let devices = this.pollCounts.get(line);
+    if (!devices) this.pollCounts.set(line, (devices = new Map()));
+    let c = devices.get(device);
+    if (!c) devices.set(device, (c = { ok: 0, partial: 0, failed: 0, seconds: 0 }));
+    c[result]++;
+    c.seconds += durationMs / 1000;
   }
 
   text(): Promise<string> {

@@ -121,11 +121,13 @@ describe('line scheduler', () => {
     bus.registers.set(1, 305).set(2, 546);
     bus.dead.add(1);
     const sink = new Sink();
+    const polls: Array<[string, boolean]> = [];
     const s = new LineScheduler({
       line: line([{ id: 'sht', profile: 'sht20', unitId: 1, pollIntervalMs: 1000 }], { quarantineAfter: 2, maxBackoffMs: 4000 }),
       transport: bus,
       sink,
       logger: pino({ level: 'silent' }),
+      onPoll: (_device, outcome, _ms, failingBefore) => polls.push([outcome, failingBefore]),
     });
     s.start();
     await vi.advanceTimersByTimeAsync(10_000);
@@ -133,6 +135,9 @@ describe('line scheduler', () => {
     await vi.advanceTimersByTimeAsync(10_000);
     await stop(s);
     expect(sink.events.map((e) => e.type)).toEqual(['device.offline', 'device.online']);
+    // What the agent looks at for problem reports: failed polls, and the first good one after them.
+    const back = polls.findIndex(([outcome]) => outcome === 'ok');
+    expect(polls.slice(0, back + 2)).toEqual([['failed', false], ...polls.slice(1, back).map(() => ['failed', true]), ['ok', true], ['ok', false]]);
     const last = sink.readings.filter((r) => r.dev === 'sht').slice(-2);
     expect(last.map((r) => [r.pt, r.v, r.q, r.u])).toEqual([
       ['temperature', 30.5, 'good', 'C'],

@@ -3,7 +3,7 @@ import { isDeepStrictEqual } from 'node:util';
 import type { ModbusLineConfig, PointSpec, Reading, ResolvedDevice, ResolvedLine } from '@cityedge/contract';
 import { encodeValue, ModbusError, type ModbusTransport } from '@cityedge/drivers';
 import { Sleeper } from './sleeper.js';
-import { DevicePoller, toModbusError, type DeviceStats, type ReadingSink } from './device-poller.js';
+import { badReading, DevicePoller, toModbusError, type DeviceStats, type ReadingSink } from './device-poller.js';
 import { systemCause } from './system-cause.js';
 
 export interface LineSchedulerOptions {
@@ -14,8 +14,8 @@ export interface LineSchedulerOptions {
   sink: ReadingSink;
   logger: Logger;
   now?: () => number;
-  /** Called after every poll, e.g. to count it in metrics. */
-  onPoll?: (deviceId: string, outcome: 'ok' | 'partial' | 'failed', durationMs: number) => void;
+  /** Called after every poll, e.g. to count it in metrics; `failingBefore`: the device's previous poll had failed. */
+  onPoll?: (deviceId: string, outcome: 'ok' | 'partial' | 'failed', durationMs: number, failingBefore: boolean) => void;
 }
 
 /** Why a line's port or socket cannot be opened, while it cannot. */
@@ -344,7 +344,8 @@ export class LineScheduler {
     const portError = await this.ensureOpen();
     let result: Awaited<ReturnType<DevicePoller['poll']>>;
     if (portError) {
-      result = { outcome: 'failed', readings: poller.device.points.map((p) => ({ dev: poller.device.id, pt: p.name, ts: this.now(), v: null, q: 'bad' as const, err: portError.code, ...(p.unit !== undefined && { u: p.unit }) })), error: portError };
+      const ts = this.now();
+      result = { outcome: 'failed', readings: poller.device.points.map((p) => badReading(poller.device.id, p, ts, portError.code)), error: portError };
     } else {
       result = await poller.poll(this.opts.transport, {
         attempts: poller.stats.quarantined ? 1 : line.retries + 1,
@@ -356,6 +357,7 @@ export class LineScheduler {
       if (result.error?.code === 'EDGE_MODBUS_PORT') await this.opts.transport.close().catch(() => undefined);
     }
     const finished = this.now();
+    const failingBefore = poller.stats.consecutiveFailures > 0;
     const event = poller.record(result.outcome, result.error, finished, line.quarantineAfter);
     this.opts.sink.appendReadings(result.readings);
     if (event) {
@@ -364,7 +366,7 @@ export class LineScheduler {
     } else if (result.outcome !== 'ok') {
       this.log.debug({ device: poller.device.id, outcome: result.outcome, err: result.error?.code }, 'poll incomplete');
     }
-    this.opts.onPoll?.(poller.device.id, result.outcome, finished - started);
+    this.opts.onPoll?.(poller.device.id, result.outcome, finished - started, failingBefore);
     if (!scheduled) return result.readings;
     // Fixed rate: the next slot follows the previous one; missed slots are skipped, not bunched.
     const interval = poller.intervalMs(line.maxBackoffMs, line.quarantineAfter);

@@ -24,7 +24,7 @@ export interface SourceSetOptions {
   /** Retained camera state and thumbnails go through the MQTT session. */
   retain: (channel: Channel, payload: string) => void;
   /** Called after every poll of any line. */
-  onPoll: (line: string, device: string, outcome: 'ok' | 'partial' | 'failed', ms: number) => void;
+  onPoll: (line: string, device: string, outcome: 'ok' | 'partial' | 'failed', ms: number, failingBefore: boolean) => void;
 }
 
 /**
@@ -132,7 +132,7 @@ export class SourceSet {
       logger: this.opts.logger,
       now: this.opts.now,
       ...(this.opts.random && { random: this.opts.random }),
-      onPoll: (device, outcome, ms) => this.opts.onPoll(line.config.id, device, outcome, ms),
+      onPoll: (device, outcome, ms, failingBefore) => this.opts.onPoll(line.config.id, device, outcome, ms, failingBefore),
     });
   }
 
@@ -145,7 +145,7 @@ export class SourceSet {
       sink: this.opts.sink,
       logger: this.opts.logger,
       now: this.opts.now,
-      onPoll: (device, outcome, ms) => this.opts.onPoll(line.config.id, device, outcome, ms),
+      onPoll: (device, outcome, ms, failingBefore) => this.opts.onPoll(line.config.id, device, outcome, ms, failingBefore),
     });
   }
 

@@ -2,7 +2,7 @@ import Database from 'better-sqlite3';
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Outbox } from './outbox.js';
-import { drain, event, eventsOf, eventTypes, nextTurn, OutboxFixture, readings, values } from './testing/outbox-fixtures.js';
+import { drain, event, eventsOf, eventTypes, nextTurn, OutboxFixture, readings, until, values } from './testing/outbox-fixtures.js';
 
 /**
  * Reliability case 14 on a real SQLite file: PRAGMA max_page_count makes writes fail with
@@ -11,11 +11,6 @@ import { drain, event, eventsOf, eventTypes, nextTurn, OutboxFixture, readings, 
 const fx = new OutboxFixture();
 beforeEach(() => fx.setup());
 afterEach(() => fx.cleanup());
-
-async function until(what: string, check: () => boolean): Promise<void> {
-  for (let i = 0; i < 2000 && !check(); i++) await new Promise((r) => setTimeout(r, 5));
-  if (!check()) throw new Error(`never happened: ${what}`);
-}
 
 /** Appends numbered readings in commits of `chunk` until a write fails; returns how many are committed. */
 function fillUntilFull(outbox: Outbox, chunk = 500): { produced: number; committed: number } {
@@ -122,7 +117,7 @@ describe('Outbox on a full disk', () => {
     other.exec('BEGIN IMMEDIATE');
     outbox.ack(first!.seq);
     await nextTurn();
-    expect(outbox.stats()).toMatchObject({ storageFailing: true, backlogRows: 100 });
+    expect(outbox.stats()).toMatchObject({ storageFailing: true, backlogRows: 50, acked: { telemetry: 0 } });
     fx.close(outbox);
     other.exec('ROLLBACK');
 
@@ -132,7 +127,7 @@ describe('Outbox on a full disk', () => {
     other.exec('BEGIN IMMEDIATE');
     outbox.ack(first!.seq);
     await nextTurn();
-    expect(outbox.stats()).toMatchObject({ storageFailing: true, backlogRows: 100 });
+    expect(outbox.stats()).toMatchObject({ storageFailing: true, backlogRows: 50, acked: { telemetry: 0 } });
     other.exec('ROLLBACK');
     other.close();
     await until('the delete to go through', () => !outbox.stats().storageFailing);

@@ -13,6 +13,8 @@ export interface OutboxOptions {
   telemetryOverflow: 'drop-oldest' | 'drop-newest';
   /** Group-commit linger for readings: what a power cut can lose. */
   commitIntervalMs: number;
+  /** While a drain runs, longest wait of an acknowledged batch for a transaction to delete it in; default 5 s. */
+  ackLingerMs?: number;
   logger: Logger;
   now?: () => number;
   /** Verification at start; default "integrity" (see docs in the report: ~1 s per 100 MB). */

@@ -25,6 +25,9 @@ export interface OutboxStatements {
   batches: Database.Statement<[], { seq: number; stream: Stream; first_id: number; last_id: number; count: number; bytes: number }>;
   getMeta: Database.Statement<[string], unknown>;
   setMeta: Database.Statement<[number, string]>;
+  /** Deletes after PUBACK commit without an fsync (see Outbox.deleteBatches); prepared once, not parsed per delete. */
+  syncNormal: Database.Statement<[]>;
+  syncFull: Database.Statement<[]>;
 }
 
 function streamStatements(db: Database.Database, table: 'events' | 'telemetry'): StreamStatements {
@@ -47,5 +50,7 @@ export function prepareStatements(db: Database.Database): OutboxStatements {
     batches: db.prepare('SELECT seq, stream, first_id, last_id, count, bytes FROM batches ORDER BY seq'),
     getMeta: db.prepare<[string], unknown>('SELECT value FROM meta WHERE key = ?').pluck(true),
     setMeta: db.prepare('UPDATE meta SET value = ? WHERE key = ?'),
+    syncNormal: db.prepare('PRAGMA synchronous = NORMAL'),
+    syncFull: db.prepare('PRAGMA synchronous = FULL'),
   };
 }

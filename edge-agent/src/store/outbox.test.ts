@@ -9,13 +9,29 @@ import { afterEach, beforeEach, describe, expect, it, onTestFinished } from 'vit
 import type { EventsMessage, TelemetryMessage } from '@cityedge/contract';
 import type { Batch, Outbox, OutboxOptions } from './outbox.js';
 import { bundleChildScript } from './testing/bundle-child.js';
-import { drain, event, eventTypes, nextTurn, OutboxFixture, reading, readings, values } from './testing/outbox-fixtures.js';
+import { drain, event, eventTypes, nextTurn, OutboxFixture, reading, readings, until, values } from './testing/outbox-fixtures.js';
 
 const fx = new OutboxFixture();
 beforeEach(() => fx.setup());
 afterEach(() => fx.cleanup());
 const make = (overrides: Partial<OutboxOptions> = {}): Outbox => fx.make(overrides);
 const close = (outbox: Outbox): void => fx.close(outbox);
+
+/** Resolves after the outbox's next commit that adds rows or batches. */
+const nextCommit = (outbox: Outbox) =>
+  new Promise<void>((resolve) => {
+    const off = outbox.onCommit(() => (off(), resolve()));
+  });
+
+/** The batch records in the file, read by another connection. */
+function batchRows(): unknown[] {
+  const db = new Database(fx.path, { readonly: true });
+  try {
+    return db.prepare('SELECT seq FROM batches ORDER BY seq').pluck().all();
+  } finally {
+    db.close();
+  }
+}
 
 describe('Outbox round trip', () => {
   it('commits, batches events first with gap-free seqs across streams, and deletes on ack', async () => {
@@ -74,7 +90,8 @@ describe('Outbox round trip', () => {
     outbox.ack(batches[0]!.seq);
     outbox.ack(999);
     expect(outbox.inflight()).toEqual([]);
-    expect(outbox.stats().backlogRows).toBe(50);
+    // acknowledged: no longer waiting to be forwarded, deleted after this turn
+    expect(outbox.stats()).toMatchObject({ backlogRows: 0, acked: { telemetry: 0 } });
     await nextTurn();
     expect(outbox.stats()).toMatchObject({ backlogRows: 0, acked: { telemetry: 50 } });
   });
@@ -99,23 +116,60 @@ describe('Outbox round trip', () => {
     expect(outbox.stats()).toMatchObject({ backlogRows: 26, nextSeq: 5 });
   });
 
+  it('with a drain (batchAhead), an acknowledged batch is deleted by the next transaction the outbox makes anyway: a commit, or taking batches', async () => {
+    const outbox = make({ commitIntervalMs: 5, ackLingerMs: 600_000 });
+    let window = 2;
+    outbox.batchAhead(() => ({ maxMessages: window, maxReadings: 10 }));
+    let done = nextCommit(outbox);
+    outbox.appendReadings(readings(0, 20));
+    await done;
+    expect(outbox.takeBatches(2, 10).map((b) => b.seq)).toEqual([1, 2]);
+    outbox.ack(1);
+    await nextTurn();
+    // Not deleted on its own; no longer counted as waiting to be forwarded.
+    expect(batchRows()).toEqual([1, 2]);
+    expect(outbox.stats()).toMatchObject({ backlogRows: 10, acked: { telemetry: 0 } });
+
+    window = 1;
+    done = nextCommit(outbox);
+    outbox.appendReadings(readings(20, 5));
+    await done;
+    expect(batchRows()).toEqual([2, 3]);
+    expect(outbox.stats()).toMatchObject({ backlogRows: 15, acked: { telemetry: 10 } });
+
+    // A commit that makes no batch (the window is full) leaves batch 2's ack to taking batches.
+    window = 0;
+    done = nextCommit(outbox);
+    outbox.appendReadings(readings(25, 4));
+    await done;
+    outbox.ack(2);
+    await nextTurn();
+    expect(batchRows()).toEqual([2, 3]);
+    expect(outbox.takeBatches(2, 10).map((b) => b.seq)).toEqual([3, 4]);
+    expect(batchRows()).toEqual([3, 4]);
+    expect(outbox.stats()).toMatchObject({ backlogRows: 9, acked: { telemetry: 20 } });
+    outbox.batchAhead(undefined);
+  });
+
+  it('with a drain and nothing else to write, an acknowledged batch is deleted after ackLingerMs', async () => {
+    const outbox = make({ ackLingerMs: 20 });
+    outbox.batchAhead(() => ({ maxMessages: 1, maxReadings: 10 }));
+    outbox.appendReadings(readings(0, 10));
+    outbox.flush();
+    const [batch] = outbox.takeBatches(1, 10);
+    outbox.ack(batch!.seq);
+    await nextTurn();
+    expect(outbox.stats().acked.telemetry).toBe(0);
+    await until('the delete', () => outbox.stats().acked.telemetry === 10);
+    expect(outbox.inflight()).toEqual([]);
+    outbox.batchAhead(undefined);
+  });
+
   it('with batchAhead, a commit also makes the batches asked for and deletes acked rows, in one transaction; made batches survive a restart', async () => {
     const outbox = make({ commitIntervalMs: 5 });
     let window = 2;
     outbox.batchAhead(() => ({ maxMessages: window, maxReadings: 10 }));
-    const committed = () => new Promise<void>((resolve) => {
-      const off = outbox.onCommit(() => (off(), resolve()));
-    });
-    const batchRows = () => {
-      const db = new Database(fx.path, { readonly: true });
-      try {
-        return db.prepare('SELECT seq FROM batches ORDER BY seq').pluck().all();
-      } finally {
-        db.close();
-      }
-    };
-
-    let done = committed();
+    let done = nextCommit(outbox);
     outbox.appendReadings(readings(0, 15));
     await done;
     // The commit made both batches (their seqs and ranges are in the file): taking them needs no transaction.
@@ -126,7 +180,7 @@ describe('Outbox round trip', () => {
 
     // An ack while a commit is due is deleted by that commit, which also makes the next batch.
     window = 1;
-    done = committed();
+    done = nextCommit(outbox);
     outbox.appendReadings(readings(15, 3));
     outbox.ack(1);
     await nextTurn();

@@ -4,7 +4,7 @@ import { encodeEvent, encodeReading, encodeStreamMessage, EventType, type Gatewa
 import { openOutboxDatabase } from './outbox-schema.js';
 import { prepareStatements, type OutboxStatements } from './outbox-sql.js';
 import { OverflowMonitor, type StreamCounts } from './overflow-monitor.js';
-import { CapacityPolicy, copyState, emptyState, totalBytes, totalRows, type Encoded, type OutboxState } from './capacity-policy.js';
+import { CapacityPolicy, copyState, emptyState, totalBytes, totalRows, type Encoded, type OutboxState, type PendingReadings } from './capacity-policy.js';
 import { DiskSpace } from './disk-space.js';
 import { DEFAULT_MAX_PENDING_BYTES, type Batch, type OutboxOptions, type OutboxStats } from './outbox-options.js';
 import { PendingRows, type PendingPart } from './pending-rows.js';
@@ -25,6 +25,17 @@ const NOTICE_ROOM = 8192;
 const STREAMS: readonly Stream[] = ['events', 'telemetry'];
 /** Pending readings that trigger a commit without waiting for the linger. */
 export const IMMEDIATE_COMMIT_ROWS = 5000;
+/**
+ * Default longest wait of an acknowledged batch for a transaction to delete it in (the next
+ * commit or takeBatches); only then does it get a transaction of its own.
+ */
+export const ACK_LINGER_MS = 5000;
+
+/** Readings a commit has just inserted as rows firstId.. in order, all of them the next to be batched. */
+interface FreshRows {
+  firstId: number;
+  readings: PendingReadings;
+}
 
 /** How many batches a consumer (the drain) would take right now, asked inside each commit; undefined: none. */
 export type BatchDemand = () => { maxMessages: number; maxReadings: number } | undefined;
@@ -57,6 +68,8 @@ export class Outbox {
   private ready: BatchRecord[] = [];
   private demand: BatchDemand | undefined;
   private readonly ackQueue = new Set<number>();
+  /** Rows and bytes of the batches in ackQueue: acknowledged, not deleted yet, no longer waiting to be forwarded. */
+  private readonly ackedWaiting = { rows: 0, bytes: 0 };
   private readonly pending = new PendingRows();
   private readonly appended: StreamCounts = { telemetry: 0, events: 0 };
   private readonly acked: StreamCounts = { telemetry: 0, events: 0 };
@@ -70,6 +83,7 @@ export class Outbox {
   private commitTimer: NodeJS.Timeout | undefined;
   private probeTimer: NodeJS.Timeout | undefined;
   private ackImmediate: NodeJS.Immediate | undefined;
+  private ackTimer: NodeJS.Timeout | undefined;
 
   constructor(opts: OutboxOptions) {
     this.opts = opts;
@@ -145,6 +159,8 @@ export class Outbox {
     this.batches.clear();
     this.ready = [];
     this.ackQueue.clear();
+    this.ackedWaiting.rows = 0;
+    this.ackedWaiting.bytes = 0;
     this.pending.clear();
   }
 
@@ -214,8 +230,8 @@ export class Outbox {
 
   stats(): OutboxStats {
     return {
-      backlogRows: this.backlogRows(),
-      backlogBytes: this.backlogBytes(),
+      backlogRows: this.backlogRows() - this.ackedWaiting.rows,
+      backlogBytes: this.backlogBytes() - this.ackedWaiting.bytes,
       pending: this.pending.rows,
       pendingBytes: this.pending.bytes,
       inflightBatches: this.batches.size - this.ackQueue.size,
@@ -253,11 +269,15 @@ export class Outbox {
     const st = this.st;
     if (!db || !st || maxMessages < 1 || maxReadings < 1) return [];
     const out: Batch[] = this.ready.splice(0, maxMessages);
-    if (out.length === maxMessages) return out;
+    // Nothing committed is unbatched: no transaction (the drain asks after every PUBACK).
+    if (out.length === maxMessages || !this.unbatched()) return out;
     const snap = this.snapshot();
+    // Acknowledged batches waiting for a transaction are deleted in this one (on low space: one at a time, see flushAcks).
+    const acked = this.space.low ? [] : [...this.ackQueue];
     let made: BatchRecord[] = [];
     try {
       db.transaction(() => {
+        this.deleteAckedRows(st, acked);
         made = this.makeBatches(st, maxMessages - out.length, maxReadings);
       })();
     } catch (err) {
@@ -265,18 +285,23 @@ export class Outbox {
       this.storageFailed(err, 'take batches');
       return out;
     }
+    this.forgetAcked(acked);
     for (const b of made) this.batches.set(b.seq, b);
     if (made.length > 0) this.afterWrite(db, 'take batches');
     return out.concat(made);
   }
 
-  /** Inside a transaction: the next rows as at most maxMessages batches of at most maxReadings rows, events first, with their seqs and ranges written. */
-  private makeBatches(st: OutboxStatements, maxMessages: number, maxReadings: number): BatchRecord[] {
+  /**
+   * Inside a transaction: the next rows as at most maxMessages batches of at most maxReadings
+   * rows, events first, with their seqs and ranges written. Telemetry rows the same transaction
+   * has just inserted (`fresh`) are taken from memory rather than read back.
+   */
+  private makeBatches(st: OutboxStatements, maxMessages: number, maxReadings: number, fresh?: FreshRows): BatchRecord[] {
     const made: BatchRecord[] = [];
     for (const stream of STREAMS) {
       const t = this.s.t[stream];
       while (made.length < maxMessages) {
-        const rows = st.streams[stream].after.all(t.cursor, maxReadings);
+        const rows = fresh && stream === 'telemetry' ? freshRows(fresh, t.cursor, maxReadings) : st.streams[stream].after.all(t.cursor, maxReadings);
         const first = rows[0];
         const last = rows[rows.length - 1];
         if (!first || !last) break;
@@ -297,17 +322,37 @@ export class Outbox {
     return made;
   }
 
-  /** The broker has the batch: its rows go. Acks are coalesced into one transaction per turn of the event loop. */
+  /**
+   * The broker has the batch: its rows go. While a drain runs and space is plentiful they go in
+   * the next transaction the outbox makes anyway (a commit, or taking batches), at the latest
+   * after ackLingerMs; otherwise acks are coalesced into one transaction per turn of the event loop.
+   */
   ack(seq: number): void {
-    if (!this.batches.has(seq) || this.ackQueue.has(seq)) return;
+    const b = this.batches.get(seq);
+    if (!b || this.ackQueue.has(seq)) return;
     this.ackQueue.add(seq);
-    // A commit due within the linger deletes it in its own transaction.
-    if (this.demand && this.commitTimer && this.space.reserveHeld && !this.space.low && !this.overflow.active && !this.failure.failing) return;
+    this.ackedWaiting.rows += b.count;
+    this.ackedWaiting.bytes += b.bytes;
+    if (this.deletesMayWait()) {
+      this.ackTimer ??= setTimeout(() => {
+        this.ackTimer = undefined;
+        this.flushAcks();
+      }, this.opts.ackLingerMs ?? ACK_LINGER_MS);
+      return;
+    }
     this.ackImmediate ??= setImmediate(() => {
       this.ackImmediate = undefined;
       // Deleted rows leave room: an overflow may be over, and rows held in memory may now fit.
       if (this.flushAcks() && (this.overflow.active || this.constrained())) this.commit();
     });
+  }
+
+  /**
+   * A delete lost in a crash only means a resend with the same seq, so it may wait for the next
+   * transaction, unless the space it frees is needed now (full or nearly full disk, overflow).
+   */
+  private deletesMayWait(): boolean {
+    return this.demand !== undefined && this.space.reserveHeld && !this.space.low && !this.overflow.active && !this.failure.failing;
   }
 
   private load(): void {
@@ -385,6 +430,9 @@ export class Outbox {
         const before = { ...this.s.dropped };
         if (overLimit) this.capacity.shrinkTo(limits);
         inserted += this.capacity.placeEvents(events, limits);
+        const telemetry = this.s.t.telemetry;
+        // Everything committed before is batched: the rows now inserted are the next ones.
+        const freshFrom = telemetry.cursor + 1 === telemetry.nextId ? telemetry.nextId : undefined;
         inserted += this.capacity.placeReadings(part.readings, limits);
         const drops = { telemetry: this.s.dropped.telemetry - before.telemetry, events: this.s.dropped.events - before.events };
         const usage = { rows: this.backlogRows(), bytes: this.backlogBytes(), maxRows: limits.rows, maxBytes: limits.bytes };
@@ -397,7 +445,9 @@ export class Outbox {
         }
         this.persistDropped();
         const want = ahead ? this.demand?.() : undefined;
-        if (want && want.maxMessages > this.ready.length && want.maxReadings > 0) made = this.makeBatches(st, want.maxMessages - this.ready.length, want.maxReadings);
+        // Only when nothing was dropped: then the rows inserted are exactly the pending readings.
+        const fresh = freshFrom !== undefined && !notice && this.s.dropped.telemetry === before.telemetry && this.s.dropped.events === before.events ? { firstId: freshFrom, readings: part.readings } : undefined;
+        if (want && want.maxMessages > this.ready.length && want.maxReadings > 0) made = this.makeBatches(st, want.maxMessages - this.ready.length, want.maxReadings, fresh);
       })();
     } catch (err) {
       this.s = snap;
@@ -414,6 +464,7 @@ export class Outbox {
     if (recovery) this.recovered(recovery, last);
     else if (failing) this.failure.countHeld(last.events, last.readings);
     this.afterWrite(db, 'commit');
+    if (inserted > 0) this.reclaimer.backlogAt(this.backlogBytes());
     if (inserted > 0 || made.length > 0) this.notify();
     return true;
   }
@@ -456,7 +507,7 @@ export class Outbox {
     // consumers drop: it need not wait for an fsync, so it does not stall the event loop.
     const snap = this.snapshot();
     try {
-      db.pragma('synchronous = NORMAL');
+      st.syncNormal.run();
       db.transaction(() => this.deleteAckedRows(st, seqs))();
     } catch (err) {
       this.s = snap;
@@ -464,7 +515,7 @@ export class Outbox {
       return false;
     } finally {
       try {
-        db.pragma('synchronous = FULL');
+        st.syncFull.run();
       } catch {
         // reported by the next write
       }
@@ -491,8 +542,14 @@ export class Outbox {
     for (const seq of seqs) {
       const b = this.batches.get(seq) as BatchRecord;
       this.acked[b.stream] += b.count;
+      this.ackedWaiting.rows -= b.count;
+      this.ackedWaiting.bytes -= b.bytes;
       this.batches.delete(seq);
       this.ackQueue.delete(seq);
+    }
+    if (this.ackQueue.size === 0) {
+      clearTimeout(this.ackTimer);
+      this.ackTimer = undefined;
     }
   }
 
@@ -592,11 +649,21 @@ export class Outbox {
   private clearTimers(): void {
     clearTimeout(this.commitTimer);
     clearTimeout(this.probeTimer);
+    clearTimeout(this.ackTimer);
     if (this.ackImmediate) clearImmediate(this.ackImmediate);
     this.commitTimer = undefined;
     this.probeTimer = undefined;
+    this.ackTimer = undefined;
     this.ackImmediate = undefined;
   }
+}
+
+/** Rows of `fresh` after `cursor`, at most `max`, as the `after` statement returns them: [id, body, bytes]. */
+function freshRows(fresh: FreshRows, cursor: number, max: number): Array<[number, string, number]> {
+  const { json, bytes } = fresh.readings;
+  const rows: Array<[number, string, number]> = [];
+  for (let i = cursor + 1 - fresh.firstId; i < json.length && rows.length < max; i++) rows.push([fresh.firstId + i, json[i] as string, bytes[i] as number]);
+  return rows;
 }
 
 function encode(event: GatewayEvent): Encoded {

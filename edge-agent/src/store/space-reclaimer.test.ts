@@ -2,7 +2,7 @@ import { existsSync, statSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Outbox } from './outbox.js';
-import { drain, OutboxFixture, readings, values } from './testing/outbox-fixtures.js';
+import { drain, OutboxFixture, readings, until, values } from './testing/outbox-fixtures.js';
 
 const fx = new OutboxFixture();
 beforeEach(() => fx.setup());
@@ -45,6 +45,17 @@ describe('Outbox file space after a drain', () => {
 
     backlogOf(outbox, 200_000, 10_000);
     expect(values(drain(outbox))).toEqual(readings(200_000, 10_000).map((r) => r.v));
+  });
+
+  it('looks for space to give back on its own once a backlog has built up, and gives it back after the drain', async () => {
+    const outbox = fx.make({ reclaim: { keepFreeBytes: 256 * 1024, intervalMs: 10, stepMs: 1 } });
+    // Past its first look the timer is off: a small flow does not wake it.
+    await new Promise((r) => setTimeout(r, 50));
+    backlogOf(outbox, 0, 50_000);
+    const full = onDisk(fx.path);
+    expect(full).toBeGreaterThan(4 * MiB);
+    expect(values(drain(outbox))).toHaveLength(50_000);
+    await until('the file to shrink', () => onDisk(fx.path) < MiB);
   });
 
   it('converts a file made without auto_vacuum once its backlog has drained', async () => {

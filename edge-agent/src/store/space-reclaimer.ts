@@ -8,7 +8,7 @@ export interface ReclaimerOptions {
   keepFreeBytes?: number;
   /** Pages returned per step; default 256 (1 MiB of 4 KiB pages), a few milliseconds of work. */
   stepPages?: number;
-  /** How often to look for work; default 1 s. */
+  /** How often to look for work while there may be some; default 1 s. */
   intervalMs?: number;
   /** Pause between steps while shrinking; default 50 ms. */
   stepMs?: number;
@@ -22,6 +22,8 @@ const CONVERT_BELOW_BYTES = DRAINED_BELOW_BYTES;
 const INCREMENTAL = 2;
 
 export type StepResult = 'idle' | 'more';
+/** What a look at the file found: shrinking under way, something to do later (a backlog, a failed write), nothing. */
+type Outlook = 'more' | 'later' | 'done';
 
 /**
  * Gives disk space back after a backlog has drained. During a broker outage the file grows to
@@ -31,6 +33,11 @@ export type StepResult = 'idle' | 'more';
  * down to `keepFreeBytes` of free pages. Then `wal_checkpoint(TRUNCATE)` applies the truncation
  * and empties the WAL. Files made before auto_vacuum was set are converted (VACUUM) once nearly
  * empty, which is cheap because only the remaining rows are copied.
+ *
+ * The timer runs only while there may be work: from the start (a file left large) and after the
+ * backlog has reached `keepFreeBytes / 2`, until a look finds nothing to give back. A backlog
+ * smaller than that cannot leave more free pages than were there before (deleted pages are reused
+ * first), so an agent that forwards as fast as it polls does not wake up for it.
  */
 export class SpaceReclaimer {
   private db: Database.Database | undefined;
@@ -54,6 +61,11 @@ export class SpaceReclaimer {
     this.schedule(this.opts.intervalMs ?? 1000);
   }
 
+  /** After a commit: a backlog this large may leave free pages to give back once drained. */
+  backlogAt(bytes: number): void {
+    if (!this.timer && this.db && bytes >= this.keepFreeBytes / 2) this.schedule(this.opts.intervalMs ?? 1000);
+  }
+
   stop(): void {
     clearTimeout(this.timer);
     this.timer = undefined;
@@ -62,8 +74,13 @@ export class SpaceReclaimer {
 
   /** One step of work now (the timer calls it; tests may too). */
   step(): StepResult {
+    return this.look() === 'more' ? 'more' : 'idle';
+  }
+
+  private look(): Outlook {
     const db = this.db;
-    if (!db || this.outbox.busy()) return 'idle';
+    if (!db) return 'done';
+    if (this.outbox.busy()) return 'later';
     try {
       if (Number(db.pragma('auto_vacuum', { simple: true })) !== INCREMENTAL) return this.convert(db);
       const pageSize = Number(db.pragma('page_size', { simple: true }));
@@ -71,7 +88,9 @@ export class SpaceReclaimer {
       const excess = Math.floor((freeBytes - this.keepFreeBytes) / pageSize);
       // Only once drained: while a backlog is still being sent, its pages are at the end of the
       // file, and moving them for vacuum would only slow the drain.
-      if (excess > 0 && this.outbox.backlogBytes() <= DRAINED_BELOW_BYTES) {
+      const backlog = this.outbox.backlogBytes();
+      if (excess > 0 && backlog > DRAINED_BELOW_BYTES) return 'later';
+      if (excess > 0) {
         this.shrinking = true;
         withNormalSync(db, () => db.pragma(`incremental_vacuum(${Math.min(excess, this.stepPages)})`));
         return 'more';
@@ -83,15 +102,16 @@ export class SpaceReclaimer {
         db.pragma('shrink_memory');
         this.opts.logger.info({ freeBytes: Number(db.pragma('freelist_count', { simple: true })) * pageSize, fileBytes: Number(db.pragma('page_count', { simple: true })) * pageSize }, 'outbox file shrunk after its backlog drained');
       }
+      return backlog >= this.keepFreeBytes / 2 ? 'later' : 'done';
     } catch (err) {
       this.opts.logger.warn({ err: describeError(err) }, 'giving outbox disk space back failed; trying again later');
+      return 'later';
     }
-    return 'idle';
   }
 
-  private convert(db: Database.Database): StepResult {
+  private convert(db: Database.Database): Outlook {
     const pages = Number(db.pragma('page_count', { simple: true }));
-    if (this.outbox.backlogBytes() > CONVERT_BELOW_BYTES || pages === this.convertFailedAt) return 'idle';
+    if (this.outbox.backlogBytes() > CONVERT_BELOW_BYTES || pages === this.convertFailedAt) return 'later';
     try {
       db.pragma(`auto_vacuum = ${INCREMENTAL}`);
       db.exec('VACUUM');
@@ -102,15 +122,15 @@ export class SpaceReclaimer {
       this.convertFailedAt = pages;
       this.opts.logger.warn({ err: describeError(err) }, 'cannot convert the outbox file to incremental vacuum yet');
     }
-    return 'idle';
+    return 'later';
   }
 
   private schedule(ms: number): void {
     this.timer = setTimeout(() => {
       this.timer = undefined;
       if (!this.db) return;
-      const r = this.step();
-      this.schedule(r === 'more' ? (this.opts.stepMs ?? 50) : (this.opts.intervalMs ?? 1000));
+      const outlook = this.look();
+      if (outlook !== 'done') this.schedule(outlook === 'more' ? (this.opts.stepMs ?? 50) : (this.opts.intervalMs ?? 1000));
     }, ms);
   }
 }

@@ -72,3 +72,9 @@ export const values = (msgs: Message[]): number[] => msgs.flatMap((m) => ('readi
 export const eventsOf = (msgs: Message[]): GatewayEvent[] => msgs.flatMap((m) => ('events' in m ? m.events : []));
 export const eventTypes = (msgs: Message[]): string[] => eventsOf(msgs).map((e) => e.type);
 export const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/** Waits (up to 10 s) until `check` holds. */
+export async function until(what: string, check: () => boolean): Promise<void> {
+  for (let i = 0; i < 2000 && !check(); i++) await new Promise((r) => setTimeout(r, 5));
+  if (!check()) throw new Error(`never happened: ${what}`);
+}
