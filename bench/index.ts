@@ -30,7 +30,8 @@ import { cpus } from 'node:os';
  *      and restarted mid-run), ingest workers on PostgreSQL; connect storm, steady telemetry, lost
  *      readings by sequence, config rollout (`province`, only when asked: `--only province
  *      --gateways N`, `--province-seconds`, `--province-interval` seconds between a gateway's
- *      messages, `--ingest-workers`, `--province-restart-after` seconds)
+ *      messages, `--ingest-workers`, `--province-restart-after` seconds, `--province-jitter` seconds of the
+ *      connect storm, `--province-clean-sessions` instead of the persistent sessions the registry composes for the cluster)
  *
  *  13. one device every second: the agent's CPU and wake-ups/s (`idle`)
  *  14. reconnect storm: 1,000 gateways with the agent's backoff lose aedes / Mosquitto (dynamic
@@ -92,6 +93,8 @@ async function main(argv: string[]): Promise<number> {
       'ingest-workers': { type: 'string', default: '3' },
       'province-broker': { type: 'string', default: 'mosquitto' },
       'province-restart-after': { type: 'string', default: '30' },
+      'province-clean-sessions': { type: 'boolean', default: false },
+      'province-jitter': { type: 'string', default: '10' },
     },
   });
   const provinceBroker = values['province-broker'] as ProvinceBroker;
@@ -229,6 +232,8 @@ async function main(argv: string[]): Promise<number> {
           workers: Number(values['ingest-workers']),
           broker: provinceBroker,
           restartAfterSec: Number(values['province-restart-after']),
+          cleanSessions: values['province-clean-sessions'],
+          jitterSec: Number(values['province-jitter']),
         }),
       );
     }

@@ -11,6 +11,13 @@ export interface LeanConnectOptions {
   keepalive: number;
   /** No CONNACK within this long: the attempt fails. */
   connectTimeoutMs: number;
+  /** false: a persistent session (the broker keeps the subscription and what is queued for it); default true. */
+  clean?: boolean;
+  /**
+   * Each PUBLISH received (after its PUBACK is sent); given here because a persistent session's
+   * queued messages may arrive in the same read as the CONNACK.
+   */
+  onMessage?: (topic: string, payload: Buffer) => void;
 }
 
 /** A CONNACK other than 0 (MQTT 3.1.1 return codes: 4 bad credentials, 5 not authorised). */
@@ -25,13 +32,12 @@ const PROTOCOL = { protocolId: 'MQTT', protocolVersion: 4 } as const;
 /**
  * The province load's simulated gateway connection (bench only): one MQTT 3.1.1 session on a raw
  * TCP socket, encoded and parsed by `mqtt-packet`, with just what a gateway does: CONNECT (clean
- * session), SUBSCRIBE QoS 1, PUBLISH QoS 1 resolved on its PUBACK, PUBACK of what it receives,
+ * or persistent session), SUBSCRIBE QoS 1, PUBLISH QoS 1 resolved on its PUBACK, PUBACK of what it receives,
  * PINGREQ on keepalive. No queue, no reconnect: when the socket closes every PUBLISH still
  * awaiting its PUBACK is rejected and `onClose` runs; the caller decides what comes next. MQTT.js
  * costs ~195 KiB and noticeable CPU per client, too much for 10,000 gateways in a few processes.
  */
 export class LeanMqtt {
-  /** Called for each PUBLISH received (after its PUBACK is sent). */
   onMessage: (topic: string, payload: Buffer) => void = () => undefined;
   /** Called once when the session ends, for whatever reason. */
   onClose: (err?: Error) => void = () => undefined;
@@ -54,6 +60,7 @@ export class LeanMqtt {
       const socket = tcpConnect(Number(u.port || 1883), u.hostname);
       socket.setNoDelay(true);
       const client = new LeanMqtt(socket, o.keepalive * 1000);
+      if (o.onMessage) client.onMessage = o.onMessage;
       const fail = (err: Error) => {
         clearTimeout(timer);
         socket.destroy();
@@ -80,7 +87,7 @@ export class LeanMqtt {
           cmd: 'connect',
           ...PROTOCOL,
           clientId: o.clientId,
-          clean: true,
+          clean: o.clean ?? true,
           keepalive: o.keepalive,
           ...(o.username !== undefined && { username: o.username }),
           ...(o.password !== undefined && { password: Buffer.from(o.password) }),

@@ -2,7 +2,7 @@ import { encodeReading, encodeTelemetryMessage, RECONNECT_MAX_MS_DEFAULT } from 
 import { Backoff } from '../edge-agent/src/forward/backoff.js';
 import { preciseNow } from './fleet-child.js';
 import { reply, serveJsonChild, type ChildMessage } from './json-child.js';
-import { LeanMqtt } from './lean-mqtt.js';
+import { ConnackError, LeanMqtt } from './lean-mqtt.js';
 
 export const PROVINCE_FLAG = '--bench-province';
 
@@ -22,15 +22,22 @@ export interface ProvinceConnect {
   backoffMinMs: number;
   /** Gateways not connected by then are reported as such. */
   timeoutMs: number;
+  /** MQTT clean session (Mosquitto, a town's agent) or persistent (the cluster's composed configurations: a quorum subscription queue per gateway). */
+  cleanSession: boolean;
 }
 
 export interface ProvinceConnected {
   count: number;
   /** Per gateway connected: ms from the storm's start to its CONNACK + SUBACK. */
   readyMs: number[];
-  /** Connection attempts that failed during the storm (refused, timed out, closed). */
-  failedAttempts: number;
+  /** Connection attempts that failed during the storm, by reason. */
+  failures: Failures;
+  /** Gateways connected per broker URL at the end of the storm. */
+  perUrl: Record<string, number>;
 }
+
+/** Failed connection attempts by reason (`no CONNACK within 30 s`, `refused (CONNACK 5)`, `ECONNREFUSED`, ...). */
+export type Failures = Record<string, number>;
 
 export interface ProvinceTelemetry {
   /** Each gateway makes one message every intervalMs (first at a random phase). */
@@ -50,8 +57,8 @@ export interface ProvinceTelemetryDone {
   connected: number;
   /** Every connection lost during the phase: [epoch ms lost, epoch ms back (CONNACK + SUBACK) or null]. */
   outages: Array<[number, number | null]>;
-  /** Connection attempts that failed during the phase (refused, timed out after 30 s, closed). */
-  failedAttempts: number;
+  /** Connection attempts that failed during the phase, by reason. */
+  failures: Failures;
 }
 
 export interface ProvinceDelivered {
@@ -77,7 +84,6 @@ class SimGateway {
   readonly acked: number[] = [];
   readonly unacked = new Map<number, Buffer>();
   resent = 0;
-  failedAttempts = 0;
   outages: Array<[number, number | null]> = [];
   private urlIndex = 0;
   private readonly backoff: Backoff;
@@ -90,8 +96,11 @@ class SimGateway {
   constructor(
     readonly g: ProvinceGateway,
     private readonly prefix: string,
+    private readonly cleanSession: boolean,
     backoffMinMs: number,
     private readonly onConfig: (gatewayId: string) => void,
+    /** This process's count of failed attempts, shared by its gateways. */
+    private readonly failures: Failures,
   ) {
     this.backoff = new Backoff({ minMs: backoffMinMs, maxMs: RECONNECT_MAX_MS_DEFAULT, random: Math.random });
     this.ready = new Promise((resolve) => (this.readyOnce = resolve));
@@ -101,20 +110,26 @@ class SimGateway {
     return this.g.gatewayId;
   }
 
+  /** The broker URL of the connection up, if any. */
+  get url(): string | undefined {
+    return this.client && this.g.urls[this.urlIndex];
+  }
+
   async connect(): Promise<void> {
     if (!this.running) return;
     const topic = `${this.prefix}/${this.id}/config`;
     let c: LeanMqtt | undefined;
     try {
-      c = await LeanMqtt.connect({ url: this.g.urls[this.urlIndex]!, clientId: this.id, username: this.id, password: this.g.password, keepalive: KEEPALIVE_S, connectTimeoutMs: CONNECT_TIMEOUT_MS });
-      c.onMessage = (t, payload) => {
+      const onMessage = (t: string, payload: Buffer) => {
         if (t === topic && payload.length > 0) this.onConfig(this.id);
       };
+      c = await LeanMqtt.connect({ url: this.g.urls[this.urlIndex]!, clientId: this.id, username: this.id, password: this.g.password, keepalive: KEEPALIVE_S, connectTimeoutMs: CONNECT_TIMEOUT_MS, clean: this.cleanSession, onMessage });
       c.onClose = () => this.lost(c!);
       if ((await c.subscribe(topic)) > 1) throw new Error(`SUBSCRIBE ${topic} refused`);
-    } catch {
+    } catch (err) {
       c?.end();
-      this.retry(true);
+      this.failures[failureReason(err as Error)] = (this.failures[failureReason(err as Error)] ?? 0) + 1;
+      this.retry();
       return;
     }
     if (!this.running) return c.end(undefined, true);
@@ -160,14 +175,13 @@ class SimGateway {
     if (this.client !== c) return;
     this.client = undefined;
     this.outages.push([Date.now(), null]);
-    this.retry(false);
+    this.retry();
   }
 
   /** The agent's rule: next node, fully jittered backoff. */
-  private retry(failedAttempt: boolean): void {
+  private retry(): void {
     clearTimeout(this.stableTimer);
     if (!this.running) return;
-    if (failedAttempt) this.failedAttempts++;
     this.urlIndex = (this.urlIndex + 1) % this.g.urls.length;
     this.retryTimer = setTimeout(() => void this.connect(), this.backoff.next());
   }
@@ -181,6 +195,7 @@ class SimGateway {
  */
 export function runProvinceChild(): void {
   const gws: SimGateway[] = [];
+  const failures: Failures = {};
   const receivedAt = new Map<string, number>();
   let configWaiter: (() => void) | undefined;
   const onConfig = (id: string) => {
@@ -195,18 +210,19 @@ export function runProvinceChild(): void {
       const t0 = preciseNow();
       const readyMs: number[] = [];
       for (const g of r.gateways) {
-        const gw = new SimGateway(g, r.prefix, r.backoffMinMs, onConfig);
+        const gw = new SimGateway(g, r.prefix, r.cleanSession, r.backoffMinMs, onConfig, failures);
         gws.push(gw);
         void gw.ready.then(() => readyMs.push(preciseNow() - t0));
         setTimeout(() => void gw.connect(), Math.random() * r.jitterMs);
       }
       await Promise.race([Promise.all(gws.map((g) => g.ready)), sleep(r.timeoutMs)]);
-      const failedAttempts = gws.reduce((a, g) => a + g.failedAttempts, 0);
-      reply({ connected: { count: readyMs.length, readyMs, failedAttempts } satisfies ProvinceConnected });
+      const perUrl: Record<string, number> = {};
+      for (const url of gws.map((g) => g.url)) if (url) perUrl[url] = (perUrl[url] ?? 0) + 1;
+      reply({ connected: { count: readyMs.length, readyMs, failures: { ...failures }, perUrl } satisfies ProvinceConnected });
       return;
     }
     if ('telemetry' in m) {
-      reply({ telemetry: await steadyTelemetry(gws, m.telemetry as ProvinceTelemetry) });
+      reply({ telemetry: await steadyTelemetry(gws, failures, m.telemetry as ProvinceTelemetry) });
       return;
     }
     if ('awaitConfig' in m) {
@@ -224,9 +240,9 @@ export function runProvinceChild(): void {
 }
 
 /** Every gateway sends one message per interval for the phase; then what is queued gets a minute to be PUBACKed. */
-async function steadyTelemetry(gws: SimGateway[], r: ProvinceTelemetry): Promise<ProvinceTelemetryDone> {
+async function steadyTelemetry(gws: SimGateway[], failures: Failures, r: ProvinceTelemetry): Promise<ProvinceTelemetryDone> {
   const from = Date.now();
-  const failedBefore = gws.reduce((a, g) => a + g.failedAttempts, 0);
+  const before = { ...failures };
   const timers: NodeJS.Timeout[] = [];
   for (const g of gws) {
     const first = setTimeout(() => {
@@ -244,8 +260,19 @@ async function steadyTelemetry(gws: SimGateway[], r: ProvinceTelemetry): Promise
     resent: gws.reduce((a, g) => a + g.resent, 0),
     connected: gws.filter((g) => g.client !== undefined).length,
     outages: gws.flatMap((g) => g.outages.filter(([lostAt]) => lostAt >= from)),
-    failedAttempts: gws.reduce((a, g) => a + g.failedAttempts, 0) - failedBefore,
+    failures: Object.fromEntries(Object.entries(failures).map(([k, v]) => [k, v - (before[k] ?? 0)]).filter(([, v]) => v !== 0)),
   };
+}
+
+/** A failed attempt's reason, as a short class (no gateway ids or ports, so they add up). */
+function failureReason(err: Error): string {
+  if (err instanceof ConnackError) return `refused (CONNACK ${err.returnCode})`;
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code) return code;
+  if (err.message.startsWith('no CONNACK')) return `no CONNACK within ${CONNECT_TIMEOUT_MS / 1000} s`;
+  if (err.message.includes('closed before CONNACK')) return 'closed before CONNACK';
+  if (err.message.startsWith('SUBSCRIBE')) return 'SUBSCRIBE refused';
+  return `closed before SUBACK`;
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

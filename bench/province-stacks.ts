@@ -24,6 +24,8 @@ export interface ProvinceStack {
   /** For the section title. */
   label: string;
   gateways: ProvinceGateway[];
+  /** The broker's MQTT URLs, node by node. */
+  brokerUrls: string[];
   /** Enrollment over the API: seconds for all, and the CPU it cost. */
   enrollSeconds: number;
   enrollCpu: string;
@@ -35,6 +37,8 @@ export interface ProvinceStack {
   registry: Watched | undefined;
   /** Broker processes, looked up again after a restart. */
   brokers(): Watched[];
+  /** Gateways keep persistent MQTT sessions, as the registry composes their configurations for this broker. */
+  persistentSessions: boolean;
   /** A broker node killed -9 and started again, when the stack has more than one. */
   chaos?: { label: string; kill(): Promise<void>; restart(): Promise<void> };
 }
@@ -47,6 +51,8 @@ export interface StackOptions {
   /** The built `cityedge-registry.js` beside the bench. */
   registryScript: string;
   prefix: string;
+  /** Clean MQTT sessions even where the registry composes persistent ones (a comparison). */
+  cleanSessions?: boolean;
 }
 
 /** Mosquitto with dynamic security, the registry in the bench process (Mosquitto mode). */
@@ -56,12 +62,14 @@ export async function mosquittoStack(s: Scope, o: StackOptions): Promise<Provinc
   return {
     label: 'mosquitto (dynamic security)',
     gateways: p.enrolled.map((g) => ({ ...g, urls: [m.mosq.url] })),
+    brokerUrls: [m.mosq.url],
     enrollSeconds: p.seconds,
     enrollCpu: p.cpu,
     api: m.bench.api,
     workerArgs: ['--broker-url', m.mosq.url],
     workerPassword: m.servicePassword,
     registry: undefined,
+    persistentSessions: false,
     brokers: () => (m.mosqPid === undefined ? [] : [{ name: 'mosquitto', pid: m.mosqPid }]),
   };
 }
@@ -111,12 +119,15 @@ export async function rabbitStack(s: Scope, o: StackOptions): Promise<ProvinceSt
     label: `RabbitMQ ${cluster.nodes.length}-node cluster (registry as HTTP auth backend)`,
     // Gateway i starts on node i mod 3 and fails over through the others in order.
     gateways: enrolled.map((g, i) => ({ ...g, urls: urls.map((_, k) => urls[(i + k) % urls.length]!) })),
+    brokerUrls: urls,
     enrollSeconds,
     enrollCpu: `CPU registry ${cpuText(cpu.percent())}`,
     api,
     workerArgs: ['--source', 'amqp', '--broker-url', cluster.nodes.map((n) => `amqp://127.0.0.1:${n.amqpPort}`).join(','), '--username', '_registry'],
     workerPassword: readFileSync(join(dataDir, 'mqtt-service.secret'), 'utf8').trim(),
     registry: { name: 'registry', pid: proc.pid! },
+    // forwarding.cleanSession false in composed configurations (config-composer.ts), unless asked otherwise.
+    persistentSessions: !o.cleanSessions,
     brokers: () => cluster.nodes.flatMap((n) => {
       const pid = cluster.pid(n.index);
       return pid === undefined ? [] : [{ name: `node ${n.index + 1}`, pid }];

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { TestBroker } from '@cityedge/test-support';
 import { ConnackError, LeanMqtt } from '../../bench/lean-mqtt.js';
 
@@ -15,7 +15,8 @@ describe('bench lean MQTT client', () => {
     broker = await new TestBroker({ authenticate: (_c, user, pw, done) => done(null, user === 'gw-1' && pw?.toString() === password) }).start();
     return broker;
   };
-  const open = (b: TestBroker, password = 'gw-secret') => LeanMqtt.connect({ url: b.url, clientId: 'gw-1', username: 'gw-1', password, keepalive: 30, connectTimeoutMs: 5000 });
+  const open = (b: TestBroker, password = 'gw-secret', clean = true, onMessage?: (topic: string, payload: Buffer) => void) =>
+    LeanMqtt.connect({ url: b.url, clientId: 'gw-1', username: 'gw-1', password, keepalive: 30, connectTimeoutMs: 5000, clean, ...(onMessage && { onMessage }) });
 
   it('publishes at QoS 1 (resolved on PUBACK), subscribes and receives', async () => {
     const b = await start();
@@ -28,6 +29,18 @@ describe('bench lean MQTT client', () => {
     expect(await got).toEqual(['edge/v1/gw-1/config', '{"v":2}']);
     c.end(undefined, true);
     expect(c.isOpen).toBe(false);
+  });
+
+  it('keeps a persistent session: what is published while it is away arrives on the next connection', async () => {
+    const b = await start();
+    const first = await open(b, 'gw-secret', false);
+    expect(await first.subscribe('edge/v1/gw-1/config')).toBe(1);
+    first.end(undefined, true);
+    await new Promise<void>((resolve) => b.broker!.publish({ cmd: 'publish', topic: 'edge/v1/gw-1/config', payload: Buffer.from('{"v":3}'), qos: 1, retain: false, dup: false }, () => resolve()));
+    const received: string[] = [];
+    const again = await open(b, 'gw-secret', false, (_t, p) => received.push(p.toString()));
+    await vi.waitFor(() => expect(received).toEqual(['{"v":3}']));
+    again.end(undefined, true);
   });
 
   it('reports a refused login by its CONNACK return code', async () => {
