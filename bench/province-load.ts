@@ -182,6 +182,8 @@ interface ChaosTimes {
   killedAt: number;
   restartedAt: number;
   restartSeconds: number;
+  /** Why the node did not come back, if it did not. */
+  restartError: string | undefined;
 }
 
 async function runChaos(chaos: NonNullable<ProvinceStack['chaos']>, killAfterMs: number, restartAfterMs: number, memory: MemoryWatch): Promise<ChaosTimes> {
@@ -190,9 +192,13 @@ async function runChaos(chaos: NonNullable<ProvinceStack['chaos']>, killAfterMs:
   await chaos.kill();
   await sleep(restartAfterMs);
   const r0 = Date.now();
-  await chaos.restart();
+  // A node that does not come back is a result of the run (its rows are kept), not a failure of the bench.
+  const restartError = await chaos.restart().then(
+    () => undefined,
+    (err: Error) => err.message.split(':')[0]!,
+  );
   memory.watchBrokers();
-  return { label: chaos.label, killedAt, restartedAt: r0, restartSeconds: (Date.now() - r0) / 1000 };
+  return { label: chaos.label, killedAt, restartedAt: r0, restartSeconds: (Date.now() - r0) / 1000, restartError };
 }
 
 /** The reconnect spread: for each connection lost after the kill, the time from the kill until it was back. */
@@ -200,7 +206,7 @@ function chaosRows(c: ChaosTimes, done: ProvinceTelemetryDone[], n: number, row:
   const outages = done.flatMap((d) => d.outages).filter(([lostAt]) => lostAt >= c.killedAt - 1000 && lostAt < c.killedAt + 10_000);
   const back = Float64Array.from(outages.filter(([, b]) => b !== null).map(([, b]) => b! - c.killedAt)).sort();
   const s = (v: number | undefined) => (v === undefined ? 'n/a' : `${(v / 1000).toFixed(1)} s`);
-  row(`${c.label} killed -9 mid-run: gateways that lost their connection`, outages.length, `of ${n}`, `restarted ${((c.restartedAt - c.killedAt) / 1000).toFixed(0)} s after the kill, listening again ${c.restartSeconds.toFixed(1)} s later`);
+  row(`${c.label} killed -9 mid-run: gateways that lost their connection`, outages.length, `of ${n}`, `restarted ${((c.restartedAt - c.killedAt) / 1000).toFixed(0)} s after the kill, ${c.restartError ? `not back: ${c.restartError}` : `listening again ${c.restartSeconds.toFixed(1)} s later`}`);
   row('reconnect spread after the kill (kill -> CONNACK + SUBACK on another node)', percentile(back, 99) === undefined ? undefined : percentile(back, 99)! / 1000, 's p99', `first ${s(back[0])}, p50 ${s(percentile(back, 50))}, last ${s(back.at(-1))}; ${outages.length - back.length} not back by the end of the phase; failed attempts during the phase: ${failuresText(done.map((d) => d.failures))}`);
 }
 
