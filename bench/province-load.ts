@@ -149,8 +149,8 @@ async function connectStorm(o: ProvinceOptions, stack: ProvinceStack, fleet: Jso
   const ready = Float64Array.from(connected.flatMap((c) => c.readyMs)).sort();
   const held = connected.reduce((a, c) => a + c.count, 0);
   row(`connect storm: gateways connected and subscribed (${stack.persistentSessions ? 'persistent' : 'clean'} MQTT sessions)`, held, `of ${n}`, `${seconds.toFixed(1)} s with ${(jitterMs / 1000).toFixed(0)} s jitter; ready p50 ${fmt(percentile(ready, 50))} ms, p99 ${fmt(percentile(ready, 99))} ms after the storm began; failed attempts, retried: ${failuresText(connected.map((c) => c.failures))}`);
-  const perNode = stack.brokerUrls.map((u, i) => `node ${i + 1} ${connected.reduce((a, c) => a + (c.perUrl[u] ?? 0), 0)}`).join(', ');
-  row('connect storm: logins accepted (CONNACK + SUBACK)', held / ((ready.at(-1) ?? 0) / 1000), '/s', `storm start to last gateway ready${registryCpu ? `; CPU registry (auth backend) ${cpuText(registryCpu.percent())}` : ''}; connected per node: ${perNode}`);
+  const perNode = stack.brokerUrls.length < 2 ? '' : `; connected per node: ${stack.brokerUrls.map((u, i) => `node ${i + 1} ${connected.reduce((a, c) => a + (c.perUrl[u] ?? 0), 0)}`).join(', ')}`;
+  row('connect storm: logins accepted (CONNACK + SUBACK)', held / ((ready.at(-1) ?? 0) / 1000), '/s', `storm start to last gateway ready${registryCpu ? `; CPU registry (auth backend) ${cpuText(registryCpu.percent())}` : ''}${perNode}`);
 }
 
 interface Steady {
