@@ -111,10 +111,15 @@ export async function benchProvince(scope: Scope, o: ProvinceOptions): Promise<R
     const memory = new MemoryWatch(stack, watched);
     s.defer(() => void memory.stop());
 
-    await connectStorm(o, stack, fleet, row);
-    const steady = await steadyPhase(o, stack, fleet, watched, memory, row);
-    await lossRows(store, steady, o.readings ?? 10, workerCount, row);
-    await rollout(stack, fleet, row);
+    try {
+      await connectStorm(o, stack, fleet, row);
+      const steady = await steadyPhase(o, stack, fleet, watched, memory, row);
+      await lossRows(store, steady, o.readings ?? 10, workerCount, row);
+      await rollout(stack, fleet, row);
+    } catch (err) {
+      // Where a size stops fitting is a result: the phases measured so far are kept.
+      row('run stopped', undefined, '', (err as Error).message.split('\n')[0]!);
+    }
     memory.rows(n, procs, row);
     if (!stack.chaos) row('broker node killed and restarted mid-run', undefined, '', 'not run: one Mosquitto here; see the rabbitmq broker (--province-broker rabbitmq)');
     return rows;
