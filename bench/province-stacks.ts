@@ -3,15 +3,13 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { RabbitCluster } from '@cityedge/test-support';
-import { freePort } from '@cityedge/test-support';
-import { provision, startMosquittoRegistry } from './config-delivery.js';
+import { freePort, RabbitCluster } from '@cityedge/test-support';
+import { cpuText, provision, startMosquittoRegistry } from './config-delivery.js';
 import { inPool } from './pool.js';
 import type { ProvinceGateway } from './province-child.js';
 import { CpuMeter } from './proc-stats.js';
 import { createGateways, RegistryApi } from './registry-api.js';
 import type { Scope } from './scope.js';
-import { cpuText } from './config-delivery.js';
 
 /** A process of the province whose CPU and memory are reported. */
 export interface Watched {
