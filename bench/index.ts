@@ -25,10 +25,13 @@ import { cpus } from 'node:os';
  *      on the gateway (`console`); 12b. the console in Chromium: first-load size and time, registry
  *      CPU with browser pages on a gateway at 500 points/s (`console`, BENCH_CONSOLE_PAGES,
  *      default 20; needs the built console and /usr/bin/chromium)
- *  15. the province load: N simulated gateways (own identities, MQTT 5) through Mosquitto, ingest
- *      workers on PostgreSQL; connect storm, steady telemetry, lost readings by sequence, config
- *      rollout (`province`, only when asked: `--only province --gateways N`, `--province-seconds`,
- *      `--province-interval` seconds between a gateway's messages, `--ingest-workers`)
+ *  15. the province load: N simulated gateways (own identities, lean MQTT 3.1.1 clients) through
+ *      Mosquitto or the 3-node RabbitMQ cluster (`--province-broker rabbitmq`: one node killed -9
+ *      and restarted mid-run), ingest workers on PostgreSQL; connect storm, steady telemetry, lost
+ *      readings by sequence, config rollout (`province`, only when asked: `--only province
+ *      --gateways N`, `--province-seconds`, `--province-interval` seconds between a gateway's
+ *      messages, `--ingest-workers`, `--province-restart-after` seconds, `--province-jitter` seconds of the
+ *      connect storm, `--province-clean-sessions` instead of the persistent sessions the registry composes for the cluster)
  *
  *  13. one device every second: the agent's CPU and wake-ups/s (`idle`)
  *  14. reconnect storm: 1,000 gateways with the agent's backoff lose aedes / Mosquitto (dynamic
@@ -67,7 +70,7 @@ import { benchRules } from './rules-eval.js';
 import { benchReconnectStorm } from './reconnect-storm.js';
 import { runStormChild, STORM_FLAG } from './storm-child.js';
 import { benchAgentWithRulesAndBoard } from './rules-agent.js';
-import { benchProvince } from './province-load.js';
+import { benchProvince, PROVINCE_BROKERS, type ProvinceBroker } from './province-load.js';
 import { PROVINCE_FLAG, runProvinceChild } from './province-child.js';
 
 const progress = (msg: string) => process.stderr.write(`bench: ${msg}\n`);
@@ -88,8 +91,17 @@ async function main(argv: string[]): Promise<number> {
       'province-seconds': { type: 'string', default: '60' },
       'province-interval': { type: 'string', default: '30' },
       'ingest-workers': { type: 'string', default: '3' },
+      'province-broker': { type: 'string', default: 'mosquitto' },
+      'province-restart-after': { type: 'string', default: '30' },
+      'province-clean-sessions': { type: 'boolean', default: false },
+      'province-jitter': { type: 'string', default: '10' },
     },
   });
+  const provinceBroker = values['province-broker'] as ProvinceBroker;
+  if (!PROVINCE_BROKERS.includes(provinceBroker)) {
+    process.stderr.write(`bench: --province-broker: expected ${PROVINCE_BROKERS.join(' or ')}, got "${values['province-broker']}"\n`);
+    return 2;
+  }
   const only = values.only?.split(',');
   const wants = (step: string) => !only || only.includes(step);
   const windowMs = Number(values['window-seconds']) * 1000;
@@ -218,6 +230,10 @@ async function main(argv: string[]): Promise<number> {
           steadySec: Number(values['province-seconds']),
           intervalSec: Number(values['province-interval']),
           workers: Number(values['ingest-workers']),
+          broker: provinceBroker,
+          restartAfterSec: Number(values['province-restart-after']),
+          cleanSessions: values['province-clean-sessions'],
+          jitterSec: Number(values['province-jitter']),
         }),
       );
     }

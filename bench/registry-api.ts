@@ -59,10 +59,10 @@ export class RegistryApi {
     private readonly token: string,
   ) {}
 
-  async call<T>(method: string, path: string, body?: unknown, auth = true): Promise<T> {
+  async call<T>(method: string, path: string, body?: unknown, auth = true, headers: Record<string, string> = {}): Promise<T> {
     const res = await fetch(`${this.baseUrl}${path}`, {
       method,
-      headers: { ...(auth && { authorization: `Bearer ${this.token}` }), ...(body !== undefined && { 'content-type': 'application/json' }) },
+      headers: { ...headers, ...(auth && { authorization: `Bearer ${this.token}` }), ...(body !== undefined && { 'content-type': 'application/json' }) },
       ...(body !== undefined && { body: JSON.stringify(body) }),
     });
     const text = await res.text();
@@ -76,9 +76,13 @@ export class RegistryApi {
     return r.enrollment.code;
   }
 
-  /** POST /v1/enroll, as `edge-agent enroll` does (no token). */
-  async enroll(code: string): Promise<Enrolled> {
-    const r = await this.call<{ gatewayId: string; mqtt: { password: string } }>('POST', '/v1/enroll', { code, hostname: 'bench' }, false);
+  /**
+   * POST /v1/enroll, as `edge-agent enroll` does (no token). `from`: the gateway's own address as
+   * a reverse proxy would pass it (X-Forwarded-For), for a registry run with --trust-proxy whose
+   * per-address enroll rate limit stays on.
+   */
+  async enroll(code: string, from?: string): Promise<Enrolled> {
+    const r = await this.call<{ gatewayId: string; mqtt: { password: string } }>('POST', '/v1/enroll', { code, hostname: 'bench' }, false, from === undefined ? {} : { 'x-forwarded-for': from });
     return { gatewayId: r.gatewayId, password: r.mqtt.password };
   }
 

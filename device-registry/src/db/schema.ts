@@ -26,7 +26,7 @@ export interface GatewaysTable {
   tags: string;
   created_at: number;
   updated_at: number;
-  /** scrypt hash of the MQTT password; null until enrolled. */
+  /** Hash of the MQTT password (sha256$ since the province load, scrypt$ for older enrollments); null until enrolled. */
   mqtt_password_hash: string | null;
   enrolled_at: number | null;
   hostname: string | null;

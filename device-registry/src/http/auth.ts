@@ -88,7 +88,7 @@ export function requireRole(services: RegistryServices, role: Role): onRequestAs
  * (its id, which must be the `:id` of the route) and password, or an operator Bearer token.
  */
 export function requireGatewayOrRole(services: RegistryServices, role: Role, maxFailuresPerMinute = 30): onRequestAsyncHookHandler {
-  // Each check costs an scrypt: failed attempts per address are capped so guessing cannot load the CPU.
+  // A check may cost an scrypt (gateways enrolled before sha256 hashes): failed attempts per address are capped so guessing cannot load the CPU.
   const failures = new RateLimiter({ max: maxFailuresPerMinute, windowMs: 60_000 }, services.clock, 10_000);
   return async (req) => {
     const creds = basic(req);

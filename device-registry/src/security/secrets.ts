@@ -1,4 +1,4 @@
-import { createHash, randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
+import { createHash, createHmac, randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
 
 /** SHA-256 hex, for high-entropy secrets (enrollment codes, API tokens) looked up by hash. */
 export function sha256Hex(text: string): string {
@@ -51,8 +51,25 @@ export async function hashPassword(password: string): Promise<string> {
   return ['scrypt', SCRYPT.N, SCRYPT.r, SCRYPT.p, salt.toString('base64'), key.toString('base64')].join('$');
 }
 
+/**
+ * `sha256$salt$hash` (HMAC-SHA-256 keyed with a fresh 16-byte salt) for machine-made secrets of
+ * 32 random bytes (gateway MQTT passwords, randomPassword): 256 bits cannot be guessed, so a slow
+ * KDF adds no protection and only costs ~50 ms of a core at every broker login and config fetch
+ * (the connect storm of a province). Human-chosen passwords (operator accounts) stay on scrypt.
+ */
+export function hashRandomSecret(secret: string): string {
+  const salt = randomBytes(16);
+  return ['sha256', salt.toString('base64'), keyedSha256(salt, secret).toString('base64')].join('$');
+}
+
+function keyedSha256(salt: Buffer, secret: string): Buffer {
+  return createHmac('sha256', salt).update(secret, 'utf8').digest();
+}
+
+/** Checks a password against a stored `scrypt$…` (hashPassword) or `sha256$…` (hashRandomSecret) hash. */
 export async function verifyPassword(password: string, stored: string): Promise<boolean> {
   const parts = stored.split('$');
+  if (parts.length === 3 && parts[0] === 'sha256') return verifyKeyedSha256(password, parts[1]!, parts[2]!);
   if (parts.length !== 6 || parts[0] !== 'scrypt') return false;
   const [N, r, p] = [Number(parts[1]), Number(parts[2]), Number(parts[3])];
   const salt = Buffer.from(parts[4]!, 'base64');
@@ -60,4 +77,10 @@ export async function verifyPassword(password: string, stored: string): Promise<
   if (!Number.isInteger(N) || !Number.isInteger(r) || !Number.isInteger(p) || expected.length === 0) return false;
   const key = await scryptAsync(password, salt, expected.length, { N, r, p, maxmem: 64 * 1024 * 1024 });
   return timingSafeEqual(key, expected);
+}
+
+function verifyKeyedSha256(password: string, salt: string, hash: string): boolean {
+  const expected = Buffer.from(hash, 'base64');
+  if (expected.length !== 32) return false;
+  return timingSafeEqual(keyedSha256(Buffer.from(salt, 'base64'), password), expected);
 }

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../clock.js';
 import { RateLimiter } from './rate-limiter.js';
 import { SecretBox } from './secret-box.js';
-import { hashPassword, normalizeEnrollmentCode, randomEnrollmentCode, verifyPassword } from './secrets.js';
+import { hashPassword, hashRandomSecret, normalizeEnrollmentCode, randomEnrollmentCode, randomPassword, verifyPassword } from './secrets.js';
 
 describe('secrets', () => {
   it('hashes passwords with a salt each and verifies only the right one', async () => {
@@ -14,6 +14,20 @@ describe('secrets', () => {
     expect(await verifyPassword('correct horse', a)).toBe(true);
     expect(await verifyPassword('correct hors', a)).toBe(false);
     expect(await verifyPassword('x', 'not-a-hash')).toBe(false);
+  });
+
+  it('hashes random secrets with a fast salted hash that verifyPassword accepts beside scrypt', async () => {
+    const secret = randomPassword();
+    const a = hashRandomSecret(secret);
+    expect(a).toMatch(/^sha256\$[A-Za-z0-9+/=]{24}\$[A-Za-z0-9+/=]{44}$/);
+    expect(hashRandomSecret(secret)).not.toBe(a);
+    expect(await verifyPassword(secret, a)).toBe(true);
+    expect(await verifyPassword(secret.slice(1), a)).toBe(false);
+    // A hash cut short or with another salt is no match, never an exception.
+    expect(await verifyPassword(secret, a.slice(0, -8))).toBe(false);
+    expect(await verifyPassword(secret, `sha256$${Buffer.alloc(16).toString('base64')}$${a.split('$')[2]}`)).toBe(false);
+    // Gateways enrolled before keep their scrypt hashes.
+    expect(await verifyPassword(secret, await hashPassword(secret))).toBe(true);
   });
 
   it('makes readable enrollment codes that survive sloppy typing', () => {

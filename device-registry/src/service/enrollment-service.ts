@@ -1,7 +1,7 @@
 import { DEFAULT_TOPIC_PREFIX, type EnrollRequest, type EnrollResponse } from '@cityedge/contract';
 import type { Repos, RegistryStore } from '../db/store.js';
 import { notFound, RegistryError } from '../errors.js';
-import { hashPassword, normalizeEnrollmentCode, randomEnrollmentCode, randomPassword, sha256Hex } from '../security/secrets.js';
+import { hashRandomSecret, normalizeEnrollmentCode, randomEnrollmentCode, randomPassword, sha256Hex } from '../security/secrets.js';
 import type { SigningKey } from '../security/signing-key.js';
 import { actorRef, type CallContext, type ServiceDeps } from './context.js';
 import type { BrokerIdentity, BrokerInfo } from './ports.js';
@@ -26,7 +26,7 @@ export interface EnrollmentOptions {
 
 /**
  * Single-use, expiring enrollment codes (stored as SHA-256) exchanged for a gateway's MQTT
- * identity (a fresh random password, stored as scrypt) and the config-signing public key.
+ * identity (a fresh random password, stored as a salted SHA-256: hashRandomSecret) and the config-signing public key.
  */
 export class EnrollmentService {
   constructor(
@@ -81,7 +81,8 @@ export class EnrollmentService {
     }
     const gatewayId = found.gatewayId;
     const password = randomPassword();
-    const passwordHash = await hashPassword(password);
+    // 32 random bytes: a fast salted hash (see hashRandomSecret), checked at every broker login.
+    const passwordHash = hashRandomSecret(password);
     const hostname = req.hostname ?? null;
     await this.store.transaction(async (tx) => {
       if (!(await tx.gateways.claimCode(codeHash, this.deps.clock.now()))) {
