@@ -4,6 +4,7 @@ import { connect } from 'node:net';
 import { delimiter, dirname, join } from 'node:path';
 import { BROKER_FLAG } from './broker-child.js';
 import type { Scope } from './scope.js';
+import { agentEnvironment } from './unit.js';
 
 export interface BrokerHandle {
   kind: 'aedes' | 'mosquitto';
@@ -121,10 +122,12 @@ export interface AgentProcess {
 /**
  * Runs the built agent (`cityedge-agent run`) as a child process, stopped with SIGTERM on close.
  * `nodeArgs` go to node before the script (e.g. --cpu-prof, --heap-prof for an investigation).
+ * It gets the environment of its systemd unit, not the benchmark's.
  */
 export function spawnAgent(scope: Scope, agentScript: string, configPath: string, stateDir: string, nodeArgs: readonly string[] = []): AgentProcess {
   const proc = spawn(process.execPath, [...nodeArgs, agentScript, 'run', '--config', configPath, '--state-dir', stateDir, '--log-level', 'warn'], {
     stdio: ['ignore', 'pipe', 'pipe'],
+    env: agentEnvironment(),
   });
   scope.process(proc, 'SIGTERM', 10_000);
   return { pid: proc.pid as number, proc, output: tail(proc) };

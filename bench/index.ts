@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 /**
  * `npm run bench`: throughput and latency figures of the edge agent on this machine, printed as
@@ -56,6 +55,7 @@ import { benchConsole } from './console.js';
 import { FLEET_FLAG, runFleetChild } from './fleet-child.js';
 import { benchIdle } from './idle.js';
 import { benchLive } from './live.js';
+import { unitNice, unitNodeFlags } from './unit.js';
 import { formatMachine, loadAverageNow, machineFacts } from './machine.js';
 import { benchOutboxAppend } from './outbox-append.js';
 import { benchOutageDrain } from './outage-drain.js';
@@ -289,24 +289,4 @@ if (process.argv[2] === BROKER_FLAG) {
       process.exit(1);
     },
   );
-}
-
-function unitFile(): string {
-  return readFileSync(new URL('../deploy/systemd/cityedge-agent.service', import.meta.url), 'utf8');
-}
-
-/** The unit's Nice= (0 when it sets none). */
-function unitNice(): number {
-  return Number(/^Nice=(-?\d+)/m.exec(unitFile())?.[1] ?? 0);
-}
-
-/** The node flags of the agent's ExecStart line in deploy/systemd/cityedge-agent.service. */
-function unitNodeFlags(): string[] {
-  try {
-    const unit = unitFile();
-    const exec = /^ExecStart=\S*node\s+(.*?)\s+\S*cityedge-agent\.js/m.exec(unit);
-    return exec?.[1]?.split(/\s+/).filter((f) => f.startsWith('--')) ?? [];
-  } catch {
-    return [];
-  }
 }

@@ -8,7 +8,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { createRandom, RiverModel, riverOptions } from '@cityedge/simulators';
-import { z } from 'zod';
+import * as z from 'zod';
 
 const HYDROGRAPH_START = Date.parse('2026-10-17T00:00:00+07:00');
 const HYDROGRAPH_STEP_MS = 60_000;

@@ -1,5 +1,5 @@
 import { build } from 'tsup';
-import { bundleOptions } from '../tsup.config.js';
+import { agentBundleOptions, bundleOptions } from '../tsup.config.js';
 
 /** Tests that run the agent as a real process (SIGKILL, CLI) use this build of it. */
 export const AGENT_BUILD = 'tests/.build/cityedge-agent.js';
@@ -7,7 +7,7 @@ export const AGENT_BUILD = 'tests/.build/cityedge-agent.js';
 export const EDGECTL_BUILD = 'tests/.build/edgectl/edgectl.js';
 
 export default async function setup(): Promise<void> {
-  await build({ ...bundleOptions, config: false, entry: { 'cityedge-agent': 'edge-agent/src/main.ts' }, outDir: 'tests/.build', sourcemap: false });
+  await build({ ...agentBundleOptions, config: false, entry: { 'cityedge-agent': 'edge-agent/src/main.ts' }, outDir: 'tests/.build', sourcemap: false });
   // Built apart so the agent's bundle (and what it loads at start) stays as it ships.
   await build({ ...bundleOptions, config: false, entry: { edgectl: 'device-registry/src/cli/edgectl.ts' }, outDir: 'tests/.build/edgectl', sourcemap: false, clean: false });
 }

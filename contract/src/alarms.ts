@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { EventType } from './telemetry.js';
 import type { GatewayEvent } from './payloads.js';
 

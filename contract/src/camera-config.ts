@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * The `cameras` section of the gateway configuration: which cameras the agent probes (over ONVIF,

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { ALARM_KEY } from './alarms.js';
 import { signCanonical, verifyCanonical } from './signed-config.js';
 

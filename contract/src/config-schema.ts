@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { DeviceProfile, SerialParity, ValueRange, WordOrder } from './profile-schema.js';
 import { DEFAULT_TOPIC_PREFIX } from './topics.js';
 import { GatewayId } from './payloads.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * A Firmata board line: one microcontroller running StandardFirmata on a serial port (USB) or

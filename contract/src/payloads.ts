@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { AlarmTransition } from './alarms.js';
 import { GATEWAY_ID } from './topics.js';
 

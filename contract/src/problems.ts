@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from 'zod';
 
 /** One thing wrong with a document, located by a path such as `lines[0].devices[2].unitId`. */
 export interface Problem {

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** Modbus data tables: coils (FC01/05/15), discrete inputs (FC02), input (FC04) and holding registers (FC03/06/16). */
 export const RegisterTable = z.enum(['coil', 'discrete', 'input', 'holding']);

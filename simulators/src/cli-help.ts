@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { CAMERA_FAULT_MODES, CameraSpec, type CameraFaultMode } from './camera/camera-spec.js';
 import { CAMERA_SYNTAX, DEVICE_SYNTAX } from './cli-args.js';
 import { MODEL_NAMES, MODELS } from './devices/models.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Random } from './random.js';
 
 const probability = { probability: z.number().min(0).max(1).default(1) };

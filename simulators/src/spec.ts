@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { CameraDiscoverySpec, CameraSpec } from './camera/camera-spec.js';
 import { FaultSpec } from './faults.js';
 import { FirmataBoardSpec } from './firmata/firmata-board-spec.js';

@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DigestSession, probeRtsp } from '@cityedge/drivers';
+import { DigestSession, probeRtsp } from '@cityedge/drivers/camera';
 import { startCameraSimulation, type CameraSimulation } from '@cityedge/simulators';
 
 /**

@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CamerasConfig, type GatewayEvent } from '@cityedge/contract';
-import { CameraError, DigestSession, InlineJpegDecoder, probeRtsp, type RtspProbeOptions } from '@cityedge/drivers';
+import { CameraError, DigestSession, InlineJpegDecoder, probeRtsp, type RtspProbeOptions } from '@cityedge/drivers/camera';
 import { CameraProber } from '@cityedge/edge-agent';
 import { GstRtspServer } from '../support/gst-rtsp.js';
 import { quiet } from '../support/fixtures.js';

@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from 'zod';
 
 /**
  * How the registry reads what gateways publish: JSON, then one of the contract's payload schemas

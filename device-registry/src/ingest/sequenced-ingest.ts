@@ -1,6 +1,6 @@
 import type { IClientOptions, MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { allGateways, DEFAULT_TOPIC_PREFIX, parseTopic, type Channel } from '@cityedge/contract';
 import { BrokerError } from '../broker/errors.js';
 import { openMqtt, type MqttConnection } from '../broker/mqtt-connection.js';

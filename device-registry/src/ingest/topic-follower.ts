@@ -1,6 +1,6 @@
 import type { MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { parseTopic } from '@cityedge/contract';
 import { BrokerError } from '../broker/errors.js';
 import { openMqtt, type MqttConnection } from '../broker/mqtt-connection.js';

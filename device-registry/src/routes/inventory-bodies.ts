@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { DeviceConfig, FirmataLineBody, problemsFromZod, RtuLine, RtuOverTcpLine, TcpLine } from '@cityedge/contract';
 import { RegistryError } from '../errors.js';
 

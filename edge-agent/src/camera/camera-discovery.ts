@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { CameraEventType, cameraUsesOnvif, type CameraConfig, type CameraDiscoveredData, type CameraDiscoveryConfig, type GatewayEvent } from '@cityedge/contract';
-import { stripUriSecrets, wsDiscover, type DiscoveryResult, type WsDiscoveryOptions } from '@cityedge/drivers';
+import { stripUriSecrets, wsDiscover, type DiscoveryResult, type WsDiscoveryOptions } from '@cityedge/drivers/camera';
 
 export interface CameraDiscoveryOptions {
   config: CameraDiscoveryConfig;

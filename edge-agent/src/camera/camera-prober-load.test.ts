@@ -1,7 +1,7 @@
 import { pino } from 'pino';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { CamerasConfig, type GatewayEvent } from '@cityedge/contract';
-import { InlineJpegDecoder, OnvifCameraClient, type CameraClient } from '@cityedge/drivers';
+import { InlineJpegDecoder, OnvifCameraClient, type CameraClient } from '@cityedge/drivers/camera';
 import { startCameraSimulation, type CameraSimulation } from '@cityedge/simulators';
 import { CameraProber } from './camera-prober.js';
 

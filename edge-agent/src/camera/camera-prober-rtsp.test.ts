@@ -1,7 +1,7 @@
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CamerasConfig, type CameraConfig, type GatewayEvent } from '@cityedge/contract';
-import { InlineJpegDecoder } from '@cityedge/drivers';
+import { InlineJpegDecoder } from '@cityedge/drivers/camera';
 import { startCameraSimulation, type CameraSimulation } from '@cityedge/simulators';
 import { CameraProber } from './camera-prober.js';
 

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CamerasConfig, type CameraConfig, type CamerasStatusMessage, type CameraThumbnailMessage, type GatewayEvent } from '@cityedge/contract';
-import { InlineJpegDecoder } from '@cityedge/drivers';
+import { InlineJpegDecoder } from '@cityedge/drivers/camera';
 import { startCameraSimulation, type CameraSimulation, type CameraSpecInput } from '@cityedge/simulators';
 import { Outbox } from '../store/outbox.js';
 import { CameraProber, type CameraProberOptions } from './camera-prober.js';

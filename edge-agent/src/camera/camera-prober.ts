@@ -13,7 +13,7 @@ import {
   type CameraStatusEntry,
   type GatewayEvent,
 } from '@cityedge/contract';
-import { JpegWorker, OnvifCameraClient, RtspCameraClient, type CameraClient, type JpegDecoder, type MediaClient } from '@cityedge/drivers';
+import { JpegWorker, OnvifCameraClient, RtspCameraClient, type CameraClient, type JpegDecoder, type MediaClient } from '@cityedge/drivers/camera';
 import { CameraDiscovery, type CameraDiscoveryOptions } from './camera-discovery.js';
 import { lookUpCredentials, type CameraCredentialsResolved, type ReadFile } from './camera-credentials.js';
 import { CameraTracker, type StateChange } from './camera-tracker.js';

@@ -1,7 +1,7 @@
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { CamerasConfig, type GatewayEvent } from '@cityedge/contract';
-import { CameraError, InlineJpegDecoder, type CameraClient } from '@cityedge/drivers';
+import { CameraError, InlineJpegDecoder, type CameraClient } from '@cityedge/drivers/camera';
 import { CameraProber } from './camera-prober.js';
 
 /**

@@ -1,5 +1,5 @@
 import type { CameraConfig, CameraInventory, CameraReason, CameraState, CameraStatusEntry } from '@cityedge/contract';
-import { SnapshotFreshness, stripUriSecrets } from '@cityedge/drivers';
+import { SnapshotFreshness, stripUriSecrets } from '@cityedge/drivers/camera';
 import type { ProbeMemory, ProbeOutcome } from './probe-outcome.js';
 
 export interface StateChange {

@@ -1,5 +1,5 @@
 import { CameraReason } from '@cityedge/contract';
-import { jpegHash, type JpegDecoder, type MediaClient, type SnapshotAnalysis } from '@cityedge/drivers';
+import { jpegHash, type JpegDecoder, type MediaClient, type SnapshotAnalysis } from '@cityedge/drivers/camera';
 import { kindOf, type OutcomeBuilder, type ProbeMemory, type ProbeSettings } from './probe-outcome.js';
 
 /** What the media checks met, beyond the reasons they added. */

@@ -1,5 +1,5 @@
 import { CameraReason } from '@cityedge/contract';
-import type { CameraClient, JpegDecoder, MediaClient } from '@cityedge/drivers';
+import type { CameraClient, JpegDecoder, MediaClient } from '@cityedge/drivers/camera';
 import { checkMedia } from './media-checks.js';
 import { kindOf, OutcomeBuilder, type ProbeMemory, type ProbeOutcome, type ProbeSettings } from './probe-outcome.js';
 

@@ -1,5 +1,5 @@
 import { CameraReason, type CameraState, type RtspCheck } from '@cityedge/contract';
-import { CameraError, type DeviceInformation, type MediaProfile, type SnapshotAnalysis, type SnapshotFreshness } from '@cityedge/drivers';
+import { CameraError, type DeviceInformation, type MediaProfile, type SnapshotAnalysis, type SnapshotFreshness } from '@cityedge/drivers/camera';
 
 export interface ProbeSettings {
   /** Profile to check; default the first (ONVIF cameras). */

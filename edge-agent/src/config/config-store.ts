@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { SignedConfig } from '@cityedge/contract';
 import { removeFileDurably, writeFileAtomic } from './atomic-file.js';
 

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { EdgeError, type EnrollResponse } from '@cityedge/contract';
 import { writeFileAtomic } from './atomic-file.js';
 

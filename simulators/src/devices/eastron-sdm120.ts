@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { float32Registers } from '../modbus/word-order.js';
 import { smoothNoise } from '../random.js';
 import type { PowerSource } from './intesis-dali.js';

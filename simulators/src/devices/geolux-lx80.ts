@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { EXCEPTION, type Table } from '../modbus/register-bank.js';
 import { uint16Register } from '../modbus/word-order.js';
 import { RiverModel, riverOptions } from './river.js';

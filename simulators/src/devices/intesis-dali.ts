@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { SimError } from '../errors.js';
 import { EXCEPTION, type Table } from '../modbus/register-bank.js';
 import { SimDevice, type DeviceContext, type Snapshot } from './sim-device.js';

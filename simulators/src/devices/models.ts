@@ -1,5 +1,5 @@
 import { builtinProfiles } from '@cityedge/contract';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { EastronSdm120, EastronSdm120Options } from './eastron-sdm120.js';
 import { GeoluxLx80, GeoluxLx80Options } from './geolux-lx80.js';
 import { IntesisDali, IntesisDaliOptions } from './intesis-dali.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { EXCEPTION, type Table } from '../modbus/register-bank.js';
 import { int16Register, registerToInt16 } from '../modbus/word-order.js';
 import { RiverModel, riverOptions } from './river.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { SimDevice, type DeviceContext, type Snapshot } from './sim-device.js';
 
 const CHANNELS = 8;

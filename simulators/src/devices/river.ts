@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { smoothNoise, type Random } from '../random.js';
 
 const HOUR = 3_600_000;

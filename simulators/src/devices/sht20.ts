@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { int16Register, registerToInt16 } from '../modbus/word-order.js';
 import { smoothNoise } from '../random.js';
 import { airTemperature, localHour, relativeHumidity } from './daily-cycle.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { int16Register } from '../modbus/word-order.js';
 import { smoothNoise } from '../random.js';
 import { airTemperature, hourBump, localHour, relativeHumidity, sunlight, traffic } from './daily-cycle.js';

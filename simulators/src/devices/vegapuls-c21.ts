@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { EXCEPTION, type Table } from '../modbus/register-bank.js';
 import { float32Registers, type WordOrder } from '../modbus/word-order.js';
 import { RiverModel, riverOptions } from './river.js';
