@@ -96,7 +96,7 @@ export async function rabbitStack(s: Scope, o: StackOptions): Promise<ProvinceSt
 
   const dataDir = s.tempDir('cityedge-bench-province-registry-');
   const adminToken = `bench-admin-${randomBytes(16).toString('hex')}`;
-  const args = [o.registryScript, '--data-dir', dataDir, '--database-url', o.databaseUrl, '--port', String(httpPort), '--broker', 'rabbitmq', '--broker-url', cluster.mqttUrls[0]!, '--gateway-broker-url', cluster.mqttUrls.join(','), '--rabbitmq-auth-port', String(authPort), '--trust-proxy', '--log-format', 'json', '--log-level', 'warn'];
+  const args = [o.registryScript, '--data-dir', dataDir, '--database-url', o.databaseUrl, '--port', String(httpPort), '--broker', 'rabbitmq', '--broker-url', cluster.mqttUrls.join(','), '--rabbitmq-auth-port', String(authPort), '--trust-proxy', '--log-format', 'json', '--log-level', 'warn'];
   const proc = spawn(process.execPath, args, { env: { ...process.env, REGISTRY_ADMIN_TOKEN: adminToken }, stdio: ['ignore', 'pipe', 'pipe'] });
   s.process(proc, 'SIGTERM', 10_000);
   let out = '';

@@ -250,6 +250,8 @@ export async function connectMosquitto(o: {
  */
 export async function connectRabbitmq(o: {
   url: string;
+  /** The cluster's other nodes: the registry's own MQTT sessions move to the next one after a lost connection. */
+  otherUrls?: readonly string[];
   dataDir: string;
   topicPrefix?: string;
   logger: Logger;
@@ -274,7 +276,7 @@ export async function connectRabbitmq(o: {
   return {
     mode: 'external',
     url: o.url,
-    service: { url: o.url, username: '_registry', password, protocolVersion: 4 },
+    service: { url: o.url, ...(o.otherUrls?.length && { otherUrls: o.otherUrls }), username: '_registry', password, protocolVersion: 4 },
     identity: auth,
     persistentSessions: true,
     attach: (core) => {

@@ -48,6 +48,16 @@ describe('registry command line', () => {
     expect(parseRegistryArgs(['--gateway-broker-url', 'mqtt://a:1,https://b'], {})).toMatchObject({ ok: false, message: expect.stringMatching(/^--gateway-broker-url: expected mqtt.*"https:\/\/b"/) });
   });
 
+  it('takes every node of a RabbitMQ cluster in --broker-url: the registry moves between them, gateways are told all of them', () => {
+    const r = parseRegistryArgs(['--broker', 'rabbitmq', '--broker-url', 'mqtt://n1:1883, mqtt://n2:1883,mqtt://n3:1883'], {});
+    expect(r).toMatchObject({ ok: true, options: { brokerUrl: 'mqtt://n1:1883', brokerOtherUrls: ['mqtt://n2:1883', 'mqtt://n3:1883'], gatewayBrokerUrl: 'mqtt://n1:1883', gatewayBrokerUrls: ['mqtt://n1:1883', 'mqtt://n2:1883', 'mqtt://n3:1883'] } });
+    const own = parseRegistryArgs(['--broker', 'rabbitmq', '--broker-url', 'mqtt://n1:1883,mqtt://n2:1883', '--gateway-broker-url', 'mqtts://b1:8883,mqtts://b2:8883'], {});
+    expect(own).toMatchObject({ ok: true, options: { brokerOtherUrls: ['mqtt://n2:1883'], gatewayBrokerUrls: ['mqtts://b1:8883', 'mqtts://b2:8883'] } });
+    expect(parseRegistryArgs(['--broker', 'rabbitmq', '--broker-url', 'mqtt://n1:1883'], {})).toMatchObject({ ok: true, options: { brokerOtherUrls: undefined, gatewayBrokerUrls: undefined } });
+    expect(parseRegistryArgs(['--broker', 'rabbitmq', '--broker-url', 'mqtt://n1:1883,tcp://n2'], {})).toMatchObject({ ok: false, message: expect.stringMatching(/^--broker-url: expected mqtt.*"tcp:\/\/n2"/) });
+    expect(parseRegistryArgs(['--broker', 'mosquitto', '--broker-url', 'mqtt://a:1883,mqtt://b:1883'], { DYNSEC_ADMIN_PASSWORD: 'x' })).toMatchObject({ ok: false, message: expect.stringMatching(/^--broker-url: several URLs are for a cluster \(--broker rabbitmq\)/) });
+  });
+
   it('tells gateways a broker URL of their own, distinct from where the registry connects', () => {
     const env = { DYNSEC_ADMIN_PASSWORD: 'x' };
     const split = parseRegistryArgs(['--broker', 'mosquitto', '--broker-url', 'mqtt://mosquitto:1883', '--gateway-broker-url', 'mqtts://broker.ioc.example.vn:8883'], env);

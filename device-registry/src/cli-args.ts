@@ -13,7 +13,9 @@ options:
   --mqtt-host <addr>      embedded broker: address to listen on  [127.0.0.1]
   --mqtt-port <n>         embedded broker: port to listen on     [1883]
   --broker-url <url>      mosquitto, rabbitmq: where the registry connects (required; an internal address such as
-                          mqtt://mosquitto:1883). embedded: the default of --gateway-broker-url
+                          mqtt://mosquitto:1883); rabbitmq: every node's URL, comma-separated, and the registry's
+                          own sessions move to the next node after a lost connection. embedded: the default of
+                          --gateway-broker-url
   --gateway-broker-url <url>  the broker URL gateways are told at enrollment and in their configuration:
                           its public name, e.g. mqtts://broker.ioc.example.vn:8883; for a cluster, every
                           node's URL, comma-separated (gateways fail over through them)
@@ -52,8 +54,10 @@ export interface RegistryCliOptions {
   broker: 'embedded' | 'mosquitto' | 'rabbitmq';
   mqttHost: string;
   mqttPort: number;
-  /** Mosquitto: where the registry connects. Embedded: the default of gatewayBrokerUrl. */
+  /** Mosquitto, RabbitMQ: where the registry connects. Embedded: the default of gatewayBrokerUrl. */
   brokerUrl: string | undefined;
+  /** RabbitMQ: the cluster's other nodes (the rest of --broker-url's list). */
+  brokerOtherUrls: string[] | undefined;
   /** Told to gateways (enrollment, configurations); undefined: brokerUrl, else the embedded broker's own address. */
   gatewayBrokerUrl: string | undefined;
   /** Every URL of --gateway-broker-url when it lists several (a cluster). */
@@ -136,8 +140,11 @@ export function parseRegistryArgs(argv: string[], env: NodeJS.ProcessEnv, stdout
   if (values.broker !== 'embedded' && values.broker !== 'mosquitto' && values.broker !== 'rabbitmq') return { ok: false, message: `--broker: expected embedded, mosquitto or rabbitmq, got "${values.broker}"` };
   const mqttPort = Number(values['mqtt-port']);
   if (!/^\d+$/.test(values['mqtt-port']) || mqttPort > 65535) return { ok: false, message: `--mqtt-port: expected 0..65535, got "${values['mqtt-port']}"` };
-  const brokerUrl = values['broker-url'];
-  if (brokerUrl !== undefined && !/^(mqtts?|wss?):\/\/[^\s/]+/.test(brokerUrl)) return { ok: false, message: `--broker-url: expected mqtt://, mqtts://, ws:// or wss:// URL, got "${brokerUrl}"` };
+  const brokerUrls = values['broker-url']?.split(',').map((u) => u.trim());
+  const badBrokerUrl = brokerUrls?.find((u) => !/^(mqtts?|wss?):\/\/[^\s/]+/.test(u));
+  if (badBrokerUrl !== undefined) return { ok: false, message: `--broker-url: expected mqtt://, mqtts://, ws:// or wss:// URL, got "${badBrokerUrl}"` };
+  if (brokerUrls && brokerUrls.length > 1 && values.broker !== 'rabbitmq') return { ok: false, message: `--broker-url: several URLs are for a cluster (--broker rabbitmq); --broker ${values.broker} takes one` };
+  const brokerUrl = brokerUrls?.[0];
   const fromEnv = values['gateway-broker-url'] === undefined && env.REGISTRY_GATEWAY_BROKER_URL !== undefined && env.REGISTRY_GATEWAY_BROKER_URL !== '';
   const gatewayBrokerUrls = (values['gateway-broker-url'] ?? (fromEnv ? env.REGISTRY_GATEWAY_BROKER_URL : undefined))?.split(',').map((u) => u.trim());
   const badGatewayUrl = gatewayBrokerUrls?.find((u) => !/^(mqtts?|wss?):\/\/[^\s/]+/.test(u));
@@ -145,6 +152,8 @@ export function parseRegistryArgs(argv: string[], env: NodeJS.ProcessEnv, stdout
     return { ok: false, message: `${fromEnv ? 'REGISTRY_GATEWAY_BROKER_URL' : '--gateway-broker-url'}: expected mqtt://, mqtts://, ws:// or wss:// URL, got "${badGatewayUrl}"` };
   }
   const gatewayBrokerUrl = gatewayBrokerUrls?.[0];
+  // A cluster's gateways are told every node: the registry's own list unless told otherwise.
+  const toldGateways = gatewayBrokerUrls ?? brokerUrls;
   if (values.broker !== 'embedded' && brokerUrl === undefined) return { ok: false, message: `--broker-url: required with --broker ${values.broker} (where ${values.broker === 'mosquitto' ? 'Mosquitto' : 'a RabbitMQ node'} listens)` };
   const rabbitPort = Number(values['rabbitmq-auth-port']);
   if (!/^\d+$/.test(values['rabbitmq-auth-port']) || rabbitPort > 65535) return { ok: false, message: `--rabbitmq-auth-port: expected 0..65535, got "${values['rabbitmq-auth-port']}"` };
@@ -184,8 +193,9 @@ export function parseRegistryArgs(argv: string[], env: NodeJS.ProcessEnv, stdout
       mqttHost: values['mqtt-host'],
       mqttPort,
       brokerUrl,
+      brokerOtherUrls: brokerUrls && brokerUrls.length > 1 ? brokerUrls.slice(1) : undefined,
       gatewayBrokerUrl: gatewayBrokerUrl ?? brokerUrl,
-      gatewayBrokerUrls: gatewayBrokerUrls && gatewayBrokerUrls.length > 1 ? gatewayBrokerUrls : undefined,
+      gatewayBrokerUrls: toldGateways && toldGateways.length > 1 ? toldGateways : undefined,
       dynsecAdmin: values['dynsec-admin'],
       rabbitmqAuth: { host: values['rabbitmq-auth-host'], port: rabbitPort, secret: rabbitSecret },
       dynsecPassword,

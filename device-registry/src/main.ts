@@ -34,7 +34,7 @@ async function main(argv: string[]): Promise<number> {
     if (o.broker === 'embedded') broker = { mode: 'embedded', host: o.mqttHost, port: o.mqttPort };
     else if (o.broker === 'mosquitto') broker = await connectMosquitto({ url: o.brokerUrl!, admin: o.dynsecAdmin, adminPassword: o.dynsecPassword!, dataDir: o.dataDir, topicPrefix: o.topicPrefix, logger });
     else {
-      const rabbit = await connectRabbitmq({ url: o.brokerUrl!, dataDir: o.dataDir, topicPrefix: o.topicPrefix, logger, auth: { host: o.rabbitmqAuth.host, port: o.rabbitmqAuth.port, ...(o.rabbitmqAuth.secret !== undefined && { secret: o.rabbitmqAuth.secret }) } });
+      const rabbit = await connectRabbitmq({ url: o.brokerUrl!, ...(o.brokerOtherUrls && { otherUrls: o.brokerOtherUrls }), dataDir: o.dataDir, topicPrefix: o.topicPrefix, logger, auth: { host: o.rabbitmqAuth.host, port: o.rabbitmqAuth.port, ...(o.rabbitmqAuth.secret !== undefined && { secret: o.rabbitmqAuth.secret }) } });
       closeBroker = rabbit.close;
       broker = rabbit;
     }

@@ -7,6 +7,11 @@ import { BrokerError } from './errors.js';
 export interface MqttConnection {
   /** mqtt://host:port or mqtts://host:port */
   url: string;
+  /**
+   * Further nodes of the same broker cluster: after a lost connection or a failed attempt the
+   * client tries the next URL, round the list (as gateways do with forwarding.brokerUrls).
+   */
+  otherUrls?: readonly string[];
   username: string;
   password: string;
   /** Defaults to `<username>-<role>-<random>`; set it where a session must survive a restart. */
@@ -29,6 +34,14 @@ export interface OpenMqttOptions {
   prepare?: (client: MqttClient) => void;
 }
 
+/** One MQTT.js `servers` entry: MQTT.js moves to the next entry on every reconnect. */
+function serverOf(url: string): { host: string; port: number; protocol: 'mqtt' | 'mqtts' | 'ws' | 'wss' } {
+  const u = new URL(url);
+  const protocol = u.protocol.slice(0, -1) as 'mqtt' | 'mqtts' | 'ws' | 'wss';
+  const defaultPort = { mqtt: 1883, mqtts: 8883, ws: 80, wss: 443 }[protocol];
+  return { host: u.hostname, port: u.port ? Number(u.port) : defaultPort, protocol };
+}
+
 /**
  * Connects a service client and waits for the first CONNACK. A refused login (bad credentials,
  * not authorized) fails at once with REG_BROKER_AUTH; an unreachable broker fails with
@@ -45,6 +58,7 @@ export async function openMqtt(conn: MqttConnection, opts: OpenMqttOptions): Pro
     protocolVersion: conn.protocolVersion ?? 5,
     reconnectPeriod: 1000,
     connectTimeout: 10_000,
+    ...(conn.otherUrls?.length ? { servers: [conn.url, ...conn.otherUrls].map(serverOf) } : {}),
     ...(conn.ca ? { ca: conn.ca } : {}),
     ...opts.options,
   });
