@@ -102,6 +102,16 @@ export function checkSharedFlags(
   return { ok: true, topicPrefix: values['topic-prefix'], logLevel: values['log-level'], logFormat: logFormat.format };
 }
 
+/** An MQTT broker URL as the registry and gateways take it (the path, if any, is not used). */
+export const MQTT_URL = /^(mqtts?|wss?):\/\/[^\s/]+/;
+
+/** A comma-separated list of MQTT URLs (one or a cluster's nodes); a string is the problem, naming `source`. */
+function mqttUrlList(source: string, text: string | undefined): string[] | undefined | string {
+  const urls = text?.split(',').map((u) => u.trim());
+  const bad = urls?.find((u) => !MQTT_URL.test(u));
+  return bad === undefined ? urls : `${source}: expected mqtt://, mqtts://, ws:// or wss:// URL, got "${bad}"`;
+}
+
 /** Parses the command line; every problem is a message naming the flag (exit code 2). */
 export function parseRegistryArgs(argv: string[], env: NodeJS.ProcessEnv, stdoutIsTTY = false): CliResult {
   let values;
@@ -140,17 +150,13 @@ export function parseRegistryArgs(argv: string[], env: NodeJS.ProcessEnv, stdout
   if (values.broker !== 'embedded' && values.broker !== 'mosquitto' && values.broker !== 'rabbitmq') return { ok: false, message: `--broker: expected embedded, mosquitto or rabbitmq, got "${values.broker}"` };
   const mqttPort = Number(values['mqtt-port']);
   if (!/^\d+$/.test(values['mqtt-port']) || mqttPort > 65535) return { ok: false, message: `--mqtt-port: expected 0..65535, got "${values['mqtt-port']}"` };
-  const brokerUrls = values['broker-url']?.split(',').map((u) => u.trim());
-  const badBrokerUrl = brokerUrls?.find((u) => !/^(mqtts?|wss?):\/\/[^\s/]+/.test(u));
-  if (badBrokerUrl !== undefined) return { ok: false, message: `--broker-url: expected mqtt://, mqtts://, ws:// or wss:// URL, got "${badBrokerUrl}"` };
+  const brokerUrls = mqttUrlList('--broker-url', values['broker-url']);
+  if (typeof brokerUrls === 'string') return { ok: false, message: brokerUrls };
   if (brokerUrls && brokerUrls.length > 1 && values.broker !== 'rabbitmq') return { ok: false, message: `--broker-url: several URLs are for a cluster (--broker rabbitmq); --broker ${values.broker} takes one` };
   const brokerUrl = brokerUrls?.[0];
   const fromEnv = values['gateway-broker-url'] === undefined && env.REGISTRY_GATEWAY_BROKER_URL !== undefined && env.REGISTRY_GATEWAY_BROKER_URL !== '';
-  const gatewayBrokerUrls = (values['gateway-broker-url'] ?? (fromEnv ? env.REGISTRY_GATEWAY_BROKER_URL : undefined))?.split(',').map((u) => u.trim());
-  const badGatewayUrl = gatewayBrokerUrls?.find((u) => !/^(mqtts?|wss?):\/\/[^\s/]+/.test(u));
-  if (badGatewayUrl !== undefined) {
-    return { ok: false, message: `${fromEnv ? 'REGISTRY_GATEWAY_BROKER_URL' : '--gateway-broker-url'}: expected mqtt://, mqtts://, ws:// or wss:// URL, got "${badGatewayUrl}"` };
-  }
+  const gatewayBrokerUrls = mqttUrlList(fromEnv ? 'REGISTRY_GATEWAY_BROKER_URL' : '--gateway-broker-url', values['gateway-broker-url'] ?? (fromEnv ? env.REGISTRY_GATEWAY_BROKER_URL : undefined));
+  if (typeof gatewayBrokerUrls === 'string') return { ok: false, message: gatewayBrokerUrls };
   const gatewayBrokerUrl = gatewayBrokerUrls?.[0];
   // A cluster's gateways are told every node: the registry's own list unless told otherwise.
   const toldGateways = gatewayBrokerUrls ?? brokerUrls;

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { DEFAULT_TOPIC_PREFIX, type LogFormat } from '@cityedge/contract';
-import { checkSharedFlags, SHARED_FLAGS } from '../cli-args.js';
+import { checkSharedFlags, MQTT_URL, SHARED_FLAGS } from '../cli-args.js';
 import { INGEST_GROUP } from './worker.js';
 
 export const INGEST_USAGE = `usage: cityedge-registry ingest [options]
@@ -79,7 +79,7 @@ export function parseIngestArgs(argv: string[], env: NodeJS.ProcessEnv, stdoutIs
   const source = values.source;
   if (source !== 'mqtt' && source !== 'amqp') return { ok: false, message: `--source: expected mqtt or amqp, got "${source}"` };
   const brokerUrls = values['broker-url']?.split(',') ?? [];
-  const scheme = source === 'mqtt' ? /^(mqtts?|wss?):\/\/[^\s/]+/ : /^amqps?:\/\/[^\s/]+/;
+  const scheme = source === 'mqtt' ? MQTT_URL : /^amqps?:\/\/[^\s/]+/;
   if (brokerUrls.length === 0 || !brokerUrls.every((u) => scheme.test(u)) || (source === 'mqtt' && brokerUrls.length > 1)) {
     return { ok: false, message: source === 'mqtt' ? '--broker-url: required, one mqtt://, mqtts://, ws:// or wss:// URL' : '--broker-url: required, amqp:// or amqps:// URLs, comma-separated' };
   }
