@@ -28,9 +28,9 @@ const tcp = { id: 'bus', type: 'tcp', host: '127.0.0.1', devices: [{ id: 'th', p
  * back; a port that was missing before, or one a new line names, commits, and the report of the
  * running configuration names the line.
  */
-async function attempt(current: object[], next: object[], before: HealthSnapshot, after: HealthSnapshot): Promise<ConfigReport> {
+async function attempt(current: object[], next: object[], before: HealthSnapshot, after: HealthSnapshot | (() => HealthSnapshot)): Promise<ConfigReport> {
   const reports: ConfigReport[] = [];
-  let health = before;
+  let health = (): HealthSnapshot => before;
   const cm = new ConfigManager({
     gatewayId: GW,
     stateDir: mkdtempSync(join(tmpdir(), 'cityedge-cm-')),
@@ -38,10 +38,10 @@ async function attempt(current: object[], next: object[], before: HealthSnapshot
     logger: pino({ level: 'silent' }),
     resolve: (d) => Promise.resolve({ ok: true, value: resolve(d) }),
     apply: () => {
-      health = after;
+      health = typeof after === 'function' ? after : () => after;
       return Promise.resolve();
     },
-    health: () => health,
+    health: () => health(),
     report: (r) => reports.push(r),
   });
   await cm.boot(resolve(doc(current)));
@@ -76,5 +76,21 @@ describe('the health check and serial ports', () => {
   it('does not blame a configuration that left the line alone (an adapter unplugged meanwhile)', async () => {
     const r = await attempt([tcp, rtu('/dev/ttyUSB0')], [{ ...tcp, port: 503 }, rtu('/dev/ttyUSB0')], { ...ok, linesOpen: ['bus', 'rs485'], linesUnopenable: [] }, { ...ok, linesOpen: ['bus'], linesUnopenable: ['rs485'] });
     expect(r.state).toBe('committed');
+  });
+
+  it('judges a board still in its first handshake once the handshake ends: the committed report follows it', async () => {
+    const board = { id: 'uno', type: 'firmata', host: '127.0.0.1', devices: [{ id: 'post', points: [{ name: 'siren', pin: 'D7', mode: 'digital-out' }] }] };
+    // The health check finds the board starting three times, then answering.
+    let startingLooks = 3;
+    const after = (): HealthSnapshot => {
+      if (startingLooks > 0) {
+        startingLooks--;
+        return { ...ok, linesOpen: ['bus'], linesUnopenable: [], linesStarting: ['uno'] };
+      }
+      return { ...ok, devicesAnswering: 2, linesOpen: ['bus', 'uno'], linesUnopenable: [], linesStarting: [] };
+    };
+    const r = await attempt([tcp], [tcp, board], { ...ok, linesOpen: ['bus'], linesUnopenable: [] }, after);
+    expect(r.state).toBe('committed');
+    expect(startingLooks).toBe(0);
   });
 });

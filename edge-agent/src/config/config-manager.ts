@@ -21,7 +21,12 @@ export interface HealthSnapshot {
   linesOpen: readonly string[];
   /** Lines whose port or socket cannot be opened now. */
   linesUnopenable: readonly string[];
+  /** Lines still in their first connection attempt (a Firmata board's first handshake); none when omitted. */
+  linesStarting?: readonly string[];
 }
+
+/** How often the health check looks again while a line is still starting. */
+const STARTING_RECHECK_MS = 200;
 
 export interface ConfigManagerOptions {
   gatewayId: string;
@@ -170,6 +175,10 @@ export class ConfigManager {
     this.running = { doc, resolved: next };
     this.send(doc.version, 'applied');
     await this.waitWindow(next.config.ota.healthWindowMs);
+    // A board still in its first handshake (bounded by its handshakeTimeoutMs) is judged once it
+    // ends, so the committed report carries problems computed after it: a watch sees the board
+    // answer or fail, not a board that is still booting.
+    while (!this.stopped && (this.opts.health().linesStarting?.length ?? 0) > 0) await this.waitWindow(STARTING_RECHECK_MS);
     if (this.stopped) return; // the attempt marker stays: the next boot counts this as a failure
     const after = this.opts.health();
     const problems: string[] = [];

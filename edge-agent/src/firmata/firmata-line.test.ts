@@ -1,8 +1,10 @@
+import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
-import { builtinProfiles, createCatalog, resolveGatewayConfig, type GatewayEvent, type Reading } from '@cityedge/contract';
-import { createBoardTransport, FirmataError } from '@cityedge/drivers';
+import { builtinProfiles, createCatalog, resolveGatewayConfig, type FirmataLineConfig, type GatewayEvent, type Reading, type ResolvedFirmataLine } from '@cityedge/contract';
+import { createBoardTransport, FirmataBoardTransport, FirmataError } from '@cityedge/drivers';
 import { SimFirmataBoard } from '@cityedge/simulators';
+import { runtimeProblems } from '../poll/runtime-problems.js';
 import { FirmataLine } from './firmata-line.js';
 
 /**
@@ -37,9 +39,64 @@ async function until(what: string, check: () => boolean, ms = WAIT_MS): Promise<
   }
 }
 
+/**
+ * The link to a board that is still booting: it accepts the agent's connection and drops what the
+ * agent sends (counting its version queries, 0xF9) until release(), then joins each connection to
+ * the board. Never released, it is a board that never completes its handshake.
+ */
+class BootingLink {
+  versionQueries = 0;
+  private readonly server = net.createServer((s) => this.accept(s));
+  private readonly held = new Set<net.Socket>();
+  private readonly all = new Set<net.Socket>();
+  private board: { host: string; port: number } | undefined;
+
+  async listen(): Promise<number> {
+    await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', () => r()));
+    return (this.server.address() as net.AddressInfo).port;
+  }
+
+  /** The board has booted: it hears the agent from now on. */
+  release(board: { host: string; port: number }): void {
+    this.board = board;
+    for (const s of this.held) this.join(s);
+    this.held.clear();
+  }
+
+  async close(): Promise<void> {
+    for (const s of this.all) s.destroy();
+    await new Promise<void>((r) => this.server.close(() => r()));
+  }
+
+  private accept(s: net.Socket): void {
+    this.all.add(s);
+    s.on('close', () => {
+      this.all.delete(s);
+      this.held.delete(s);
+    });
+    s.on('error', () => undefined);
+    if (this.board) return this.join(s);
+    this.held.add(s);
+    s.on('data', (chunk: Buffer) => {
+      if (this.held.has(s)) this.versionQueries += chunk.filter((b) => b === 0xf9).length;
+    });
+  }
+
+  private join(s: net.Socket): void {
+    const up = net.connect(this.board!.port, this.board!.host);
+    this.all.add(up);
+    up.on('error', () => undefined);
+    up.on('close', () => s.destroy());
+    s.on('close', () => up.destroy());
+    s.on('data', (chunk: Buffer) => up.write(chunk));
+    up.on('data', (chunk: Buffer) => s.write(chunk));
+  }
+}
+
 describe('FirmataLine against StandardFirmata in the emulator (network board)', () => {
   let board: SimFirmataBoard;
   let line: FirmataLine;
+  let cfg: ResolvedFirmataLine<FirmataLineConfig>;
   const sink = new Sink();
 
   beforeAll(async () => {
@@ -83,7 +140,7 @@ describe('FirmataLine against StandardFirmata in the emulator (network board)', 
       createCatalog(builtinProfiles),
     );
     if (!r.ok) throw new Error(JSON.stringify(r.problems));
-    const cfg = r.value.firmataLines[0]!;
+    cfg = r.value.firmataLines[0]!;
     line = new FirmataLine({ line: cfg, transport: createBoardTransport(cfg.config, { logger: quiet }), sink, logger: quiet, random: () => 0.5 });
     line.start();
     await until('the first good readings of both devices', () => sink.latest('station', 'light')?.q === 'good' && sink.latest('miswired', 'level')?.q === 'good', BOOT_MS);
@@ -161,4 +218,73 @@ describe('FirmataLine against StandardFirmata in the emulator (network board)', 
     expect(sink.latest('station', 'siren')?.v).toBe(true);
     expect(line.stats().reconnects).toBeGreaterThanOrEqual(1);
   }, BOOT_MS + WAIT_MS);
+
+  it('a board still booting: its devices are starting, not failing, until it answers; then no device ever failed', async () => {
+    await line.stop(); // the board takes one host at a time
+    const link = new BootingLink();
+    const booting = new Sink();
+    const transport = new FirmataBoardTransport({ endpoint: { kind: 'tcp', host: '127.0.0.1', port: await link.listen() }, handshakeTimeoutMs: BOOT_MS, versionQueryIntervalMs: 100, logger: quiet });
+    const second = new FirmataLine({ line: cfg, transport, sink: booting, logger: quiet, random: () => 0.5 });
+    try {
+      second.start();
+      // Fifteen version queries unanswered (100 ms apart): the handshake has outlasted quarantineAfter (2) poll intervals of 500 ms.
+      await until('the agent asking the booting board for its version', () => link.versionQueries >= 15, BOOT_MS);
+      const during = second.stats();
+      expect(during).toMatchObject({ starting: true, connected: false, openError: undefined });
+      expect(during.devices.map((d) => d.polls)).toEqual([0, 0]);
+      expect(runtimeProblems([during])).toEqual({ lines: [], devices: [] });
+      expect(booting.readings).toEqual([]);
+      expect(booting.events).toEqual([]);
+
+      link.release(board.info() as { host: string; port: number });
+      await until('the first good readings after the boot', () => booting.latest('station', 'light')?.q === 'good' && booting.latest('miswired', 'level')?.q === 'good', BOOT_MS);
+      const after = second.stats();
+      expect(after.starting).toBe(false);
+      expect(after.devices.map((d) => d.failures)).toEqual([0, 0]);
+      expect(runtimeProblems([after])).toEqual({ lines: [], devices: [] });
+      expect(booting.events.filter((e) => e.type === 'device.offline')).toEqual([]);
+    } finally {
+      await second.stop();
+      await link.close();
+    }
+  }, 2 * BOOT_MS + WAIT_MS);
+});
+
+describe('FirmataLine with a board that never completes its handshake', () => {
+  it('shows no problem during the handshake, then the line and its devices (never answered) with EDGE_FIRMATA_TIMEOUT', async () => {
+    const link = new BootingLink();
+    const port = await link.listen();
+    const r = resolveGatewayConfig(
+      {
+        gateway: { id: 'gw-test' },
+        forwarding: { brokerUrl: 'mqtt://127.0.0.1:1' },
+        lines: [{ id: 'mute', type: 'firmata', host: '127.0.0.1', port, pollIntervalMs: 100, handshakeTimeoutMs: 3000, quarantineAfter: 2, devices: [{ id: 'post', points: [{ name: 'siren', pin: 'D7', mode: 'digital-out' }] }] }],
+      },
+      createCatalog(builtinProfiles),
+    );
+    if (!r.ok) throw new Error(JSON.stringify(r.problems));
+    const cfg = r.value.firmataLines[0]!;
+    const sink = new Sink();
+    const transport = new FirmataBoardTransport({ endpoint: { kind: 'tcp', host: '127.0.0.1', port }, handshakeTimeoutMs: cfg.config.handshakeTimeoutMs, versionQueryIntervalMs: 100, logger: quiet });
+    const line = new FirmataLine({ line: cfg, transport, sink, logger: quiet, random: () => 0.5 });
+    try {
+      line.start();
+      await until('the agent asking for the version three times', () => link.versionQueries >= 3);
+      const during = line.stats();
+      expect(during).toMatchObject({ starting: true, openError: undefined });
+      expect(runtimeProblems([during])).toEqual({ lines: [], devices: [] });
+      expect(sink.readings).toEqual([]);
+
+      await until('the device reported as never answered', () => runtimeProblems([line.stats()]).devices.length > 0);
+      const p = runtimeProblems([line.stats()]);
+      expect(p.lines).toEqual([expect.objectContaining({ line: 'mute', code: 'EDGE_FIRMATA_TIMEOUT' })]);
+      expect(p.devices).toEqual([expect.objectContaining({ dev: 'post', line: 'mute', state: 'never-answered', code: 'EDGE_FIRMATA_TIMEOUT' })]);
+      expect(p.devices[0]!.message).toMatch(/^never answered \(\d+ polls?, EDGE_FIRMATA_TIMEOUT: line mute cannot be opened\)$/);
+      expect(sink.latest('post', 'siren')).toMatchObject({ v: null, q: 'bad', err: 'EDGE_FIRMATA_TIMEOUT' });
+      expect(line.stats().starting).toBe(false);
+    } finally {
+      await line.stop();
+      await link.close();
+    }
+  }, WAIT_MS);
 });

@@ -38,6 +38,12 @@ const RECONNECT_MIN_MS = 1000;
  * quarantineAfter such polls in a row the link is closed and opened again (a USB board resets
  * when its port opens). Outputs are driven to their last written (or initial) level on every
  * connection, so a siren sounding before an unplug sounds again after it.
+ *
+ * The devices are not polled until the first connection attempt has ended: a board still booting
+ * or completing its first handshake (up to handshakeTimeoutMs) is starting, not failing, so none of
+ * its devices counts a failed poll, goes offline or is reported as a problem meanwhile. Once the
+ * board has answered, or that attempt has failed, polls run as usual: a board that cannot be
+ * reached shows its devices as never answered, and one that drops later as failing, then quarantined.
  */
 export class FirmataLine {
   private readonly opts: FirmataLineOptions;
@@ -49,6 +55,8 @@ export class FirmataLine {
   /** The level each output should have, by "device/point": last written, else its initial. */
   private readonly desired = new Map<string, boolean>();
   private running = false;
+  /** The first connection attempt since start() is under way: the devices wait for it (see the class comment). */
+  private starting = false;
   private loop: Promise<void> | undefined;
   private connecting: Promise<void> | undefined;
   private readonly sleeper = new Sleeper();
@@ -96,8 +104,7 @@ export class FirmataLine {
   start(): void {
     if (this.running) return;
     this.running = true;
-    const t0 = this.now();
-    this.boardDevices.forEach((d, i) => (d.nextDue = t0 + Math.min(i * 50, d.device.pollIntervalMs)));
+    this.starting = true;
     this.offLost = this.opts.transport.onLost((err) => this.onLost(err));
     this.loop = this.run().catch((err: unknown) => this.log.error({ err }, 'firmata line stopped on an unexpected error'));
   }
@@ -120,6 +127,7 @@ export class FirmataLine {
       id: this.id,
       description: t.description,
       connected: t.isOpen,
+      starting: this.running && this.starting,
       openError: this.openError && !t.isOpen ? { code: this.openError.code, message: this.openError.message, since: this.openSince ?? this.now() } : undefined,
       transactions: this.transactions,
       devices: this.boardDevices.map((d) => ({ ...d.stats, pinProblems: { ...d.stats.pinProblems } })),
@@ -157,8 +165,14 @@ export class FirmataLine {
       if (!t.isOpen && !this.connecting && this.now() >= this.reopenAt) {
         this.connecting = this.connect().finally(() => {
           this.connecting = undefined;
+          if (this.starting) this.firstAttemptEnded();
           this.sleeper.wake();
         });
+      }
+      if (this.starting) {
+        // Woken when the first attempt ends (bounded by handshakeTimeoutMs) or by stop().
+        await this.sleeper.sleep(60_000);
+        continue;
       }
       const next = this.boardDevices.reduce<BoardDevice | undefined>((a, d) => (!a || d.nextDue < a.nextDue ? d : a), undefined);
       const wakeAt = Math.min(next?.nextDue ?? Infinity, !t.isOpen && !this.connecting ? this.reopenAt : Infinity);
@@ -169,6 +183,13 @@ export class FirmataLine {
       }
       if (next && next.nextDue <= this.now()) await this.poll(next);
     }
+  }
+
+  /** The board answered its first handshake, or the attempt failed: polls start, spread over a short window as on a Modbus line. */
+  private firstAttemptEnded(): void {
+    this.starting = false;
+    const t0 = this.now();
+    this.boardDevices.forEach((d, i) => (d.nextDue = t0 + Math.min(i * 50, d.device.pollIntervalMs)));
   }
 
   private async connect(): Promise<void> {

@@ -32,6 +32,12 @@ export interface LineStats {
   id: string;
   description: string;
   connected: boolean;
+  /**
+   * The line's first connection attempt is under way (a Firmata board's first handshake): its
+   * devices are not polled until it ends, so none of them is a problem yet. Modbus lines open at
+   * their first poll and do not set it.
+   */
+  starting?: boolean | undefined;
   openError: LineOpenError | undefined;
   transactions: number;
   devices: DeviceStats[];

@@ -4,7 +4,9 @@ import type { LineStats } from './line-scheduler.js';
 /**
  * What is wrong on the lines and devices now, from their statistics: a line whose port cannot
  * be opened; a device that was polled and never answered, was quarantined, or failed its last
- * poll. A device not polled yet is not a problem (yet).
+ * poll. A device not polled yet is not a problem (yet): that includes the devices of a Firmata
+ * board during its first handshake, which are polled only once it ends (FirmataLine), so a board
+ * still booting shows no problem and one that cannot be reached shows them after handshakeTimeoutMs.
  */
 export function runtimeProblems(lines: readonly LineStats[]): RuntimeProblems {
   const out: { lines: LineProblem[]; devices: DeviceProblem[] } = { lines: [], devices: [] };

@@ -16,12 +16,14 @@ export function healthSnapshot(lines: readonly LineStats[], brokerConnected: boo
   let answering = 0;
   const linesOpen: string[] = [];
   const linesUnopenable: string[] = [];
+  const linesStarting: string[] = [];
   for (const st of lines) {
     if (st.connected) linesOpen.push(st.id);
+    if (st.starting === true) linesStarting.push(st.id);
     if (st.openError) linesUnopenable.push(st.id);
     for (const d of st.devices) if (d.polls > 0 && d.consecutiveFailures === 0) answering++;
   }
-  return { brokerConnected, devicesAnswering: answering, linesOpen, linesUnopenable };
+  return { brokerConnected, devicesAnswering: answering, linesOpen, linesUnopenable, linesStarting };
 }
 
 /** `/healthz`: ok, degraded (something to look at) or failing (not running, or the outbox cannot write). */
