@@ -107,16 +107,10 @@ describe('flood warning at the edge, offline', { timeout: 120_000 }, () => {
     const issued = await api('PUT', `/v1/gateways/${GW}/config`, { document });
     expect(issued.status, JSON.stringify(issued.body)).toBe(201);
     const watched = await runProgram(EDGECTL_BUILD, ['--registry', central.url, 'config', 'watch', GW, '--version', String(issued.body.version), '--timeout', '40'], { EDGECTL_TOKEN: ADMIN });
-    // On a loaded machine the emulated board can still be booting when the configuration commits
-    // (the AVR emulator runs at about 0.4x real time then): the watch exits 4 naming only the board's
-    // device, which answers soon after. Any other problem fails here.
-    expect([0, 4], watched.out + watched.err).toContain(watched.code);
-    if (watched.code === 4) {
-      expect(watched.err).toContain('but 1 device have problems');
-      expect(watched.out).toMatch(/device warning-post \(line board\): never answered/);
-      const show = () => runProgram(EDGECTL_BUILD, ['--registry', central.url, 'gateway', 'show', GW], { EDGECTL_TOKEN: ADMIN });
-      await eventually(async () => (/problems:\s+none \(running v/.test((await show()).out) ? true : undefined), 60_000, 'the board to answer');
-    }
+    // The emulated board may still be booting when the health window ends (the AVR emulator runs at
+    // about 0.4x real time on a loaded machine): its devices are not polled during the handshake and
+    // the agent commits once it ends, so the report names no problem.
+    expect(watched.code, watched.out + watched.err).toBe(0);
   }, 180_000);
 
   afterAll(async () => {
