@@ -178,7 +178,12 @@ export class ConfigManager {
     // A board still in its first handshake (bounded by its handshakeTimeoutMs) is judged once it
     // ends, so the committed report carries problems computed after it: a watch sees the board
     // answer or fail, not a board that is still booting.
-    while (!this.stopped && (this.opts.health().linesStarting?.length ?? 0) > 0) await this.waitWindow(STARTING_RECHECK_MS);
+    for (let looks = 0; !this.stopped; looks++) {
+      const starting = this.opts.health().linesStarting ?? [];
+      if (starting.length === 0) break;
+      if (looks === 0) this.log.info({ version: doc.version, lines: starting }, 'health window over; judged once these lines end their first connection attempt');
+      await this.waitWindow(STARTING_RECHECK_MS);
+    }
     if (this.stopped) return; // the attempt marker stays: the next boot counts this as a failure
     const after = this.opts.health();
     const problems: string[] = [];
