@@ -127,7 +127,9 @@ export class FirmataLine {
       id: this.id,
       description: t.description,
       connected: t.isOpen,
-      starting: this.running && this.starting,
+      // Until each device has had its first poll after that attempt: judging the board between the
+      // two would count a device that answers as one that does not.
+      starting: this.running && (this.starting || this.boardDevices.some((d) => d.stats.polls === 0)),
       openError: this.openError && !t.isOpen ? { code: this.openError.code, message: this.openError.message, since: this.openSince ?? this.now() } : undefined,
       transactions: this.transactions,
       devices: this.boardDevices.map((d) => ({ ...d.stats, pinProblems: { ...d.stats.pinProblems } })),

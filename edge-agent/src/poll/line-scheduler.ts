@@ -35,7 +35,8 @@ export interface LineStats {
   /**
    * The line's first connection attempt is under way (a Firmata board's first handshake): its
    * devices are not polled until it ends, so none of them is a problem yet. Modbus lines open at
-   * their first poll and do not set it.
+   * their first poll and do not set it. It stays set until every device has had its first poll, so
+   * a health check never judges the board between two of them.
    */
   starting?: boolean | undefined;
   openError: LineOpenError | undefined;
