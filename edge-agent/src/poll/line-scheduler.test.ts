@@ -116,6 +116,39 @@ describe('line scheduler', () => {
     expect(stats.quarantined).toBe(true);
   });
 
+  it('polls the devices of a line back to back, once an interval, and counts no slip for it', async () => {
+    const bus = new FakeBus();
+    const sink = new Sink();
+    const appendedAt = new Map<string, number[]>();
+    const timed = {
+      appendReadings(r: Reading[]) {
+        const dev = r[0]!.dev;
+        appendedAt.set(dev, [...(appendedAt.get(dev) ?? []), Date.now()]);
+        sink.appendReadings(r);
+      },
+      appendEvent: (e: GatewayEvent) => sink.appendEvent(e),
+    };
+    const devices = [1, 2, 3, 4].map((u) => ({ id: `sht-${u}`, profile: 'sht20', unitId: u, pollIntervalMs: 1000 }));
+    const s = new LineScheduler({ line: line(devices), transport: bus, sink: timed, logger: pino({ level: 'silent' }) });
+    s.start();
+    await vi.advanceTimersByTimeAsync(10_500);
+    await stop(s);
+
+    // One transaction takes the fake bus 20 ms, plus 3.6 ms between frames at 9600 baud.
+    const poll = 20 + interFrameGapMs(line([]).config);
+    const cycles = appendedAt.get('sht-1')!.length;
+    expect(cycles).toBeGreaterThanOrEqual(10);
+    for (let c = 0; c < cycles; c++) {
+      const burst = devices.map((d) => appendedAt.get(d.id)![c]!);
+      // Each device right after the one before it: the line is never left idle inside a burst...
+      for (let i = 1; i < burst.length; i++) expect(burst[i]! - burst[i - 1]!).toBeLessThanOrEqual(Math.ceil(poll));
+      // ...and the bursts are one interval apart.
+      if (c > 0) expect(burst[0]! - appendedAt.get('sht-1')![c - 1]!).toBe(1000);
+    }
+    // Waiting behind the others in the first burst is a device's slot, not lateness.
+    expect(s.stats().devices.map((d) => d.maxSlipMs)).toEqual([0, 0, 0, 0]);
+  });
+
   it('scales values, and reports a device that comes back', async () => {
     const bus = new FakeBus();
     bus.registers.set(1, 305).set(2, 546);

@@ -129,11 +129,11 @@ export class LineScheduler {
   reconfigure(line: ResolvedLine): void {
     const kept = new Map(this.pollers.map((p) => [p.device.id, p]));
     const now = this.now();
-    this.pollers = line.devices.map((d, i) => {
+    this.pollers = line.devices.map((d) => {
       const old = kept.get(d.id);
       if (old && isDeepStrictEqual(old.device, d) && line.config.maxGapRegisters === this.line.config.maxGapRegisters) return old;
       const p = new DevicePoller(d, line.config.maxGapRegisters);
-      p.nextDue = now + Math.min(i * 50, d.pollIntervalMs);
+      p.nextDue = now;
       return p;
     });
     this.line = line;
@@ -144,9 +144,12 @@ export class LineScheduler {
   start(): void {
     if (this.running) return;
     this.running = true;
-    // Spread first polls over a short window so devices on a line do not all start at once.
+    // All due now: the line polls them one after the other, and each keeps the slot its first
+    // poll actually started in (pollOne). A line's devices then answer in one burst per interval,
+    // which the outbox commits (one fsync) and forwards (one message) together, instead of one
+    // commit and one message for each device spread over the interval.
     const t0 = this.now();
-    this.pollers.forEach((p, i) => (p.nextDue = t0 + Math.min(i * 50, p.device.pollIntervalMs)));
+    for (const p of this.pollers) p.nextDue = t0;
     this.loop = this.run().catch((err: unknown) => this.log.error({ err }, 'line scheduler stopped on an unexpected error'));
   }
 
@@ -343,7 +346,9 @@ export class LineScheduler {
   private async pollOne(poller: DevicePoller, scheduled = true): Promise<Reading[]> {
     const line = this.line.config;
     const started = this.now();
-    if (scheduled) {
+    // A device's first poll waits behind the others of its burst: that is its slot, not a slip.
+    const first = poller.stats.polls === 0;
+    if (scheduled && !first) {
       const slip = Math.max(0, started - poller.nextDue);
       poller.stats.lastSlipMs = slip;
       poller.stats.maxSlipMs = Math.max(poller.stats.maxSlipMs, slip);
@@ -375,8 +380,10 @@ export class LineScheduler {
     }
     this.opts.onPoll?.(poller.device.id, result.outcome, finished - started, failingBefore);
     if (!scheduled) return result.readings;
-    // Fixed rate: the next slot follows the previous one; missed slots are skipped, not bunched.
+    // Fixed rate: the next slot follows the previous one (the first: when it started); missed
+    // slots are skipped, not bunched.
     const interval = poller.intervalMs(line.maxBackoffMs, line.quarantineAfter);
+    if (first) poller.nextDue = started;
     let due = poller.nextDue + interval;
     if (due <= finished) due = finished + interval - ((finished - poller.nextDue) % interval);
     poller.nextDue = due;
