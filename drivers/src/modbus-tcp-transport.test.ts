@@ -121,6 +121,15 @@ describe('Modbus TCP transport against ServerTCP', () => {
     expect(await transport.readRegisters(1, 'holding', 7, 1, 500)).toEqual([7]);
   });
 
+  it('keeps nothing of a settled request in modbus-serial (it held 256 per client: each request for 25 s at 10/s)', async () => {
+    // White-box on purpose: the library's table is where every request's closures were kept.
+    const table = () => Object.keys((transport as unknown as { client: { _transactions: object } }).client._transactions);
+    for (let i = 0; i < 300; i++) expect(await transport.readRegisters(1, 'holding', i % 100, 2, 500)).toHaveLength(2);
+    await expectModbusError(transport.readRegisters(1, 'holding', 950, 2, 500), 'EDGE_MODBUS_EXCEPTION');
+    await expectModbusError(transport.readRegisters(SILENT_UNIT, 'holding', 0, 2, 100), 'EDGE_MODBUS_TIMEOUT');
+    expect(table()).toEqual([]);
+  });
+
   it('runs overlapping calls one at a time with per-call unit ids', async () => {
     const results = await Promise.all([
       transport.readRegisters(1, 'holding', 1, 1, 500),
