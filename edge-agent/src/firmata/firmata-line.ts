@@ -187,7 +187,7 @@ export class FirmataLine {
     }
   }
 
-  /** The board answered its first handshake, or the attempt failed: polls start, spread over a short window as on a Modbus line. */
+  /** The board answered its first handshake, or the attempt failed: polls start, the devices 50 ms apart. */
   private firstAttemptEnded(): void {
     this.starting = false;
     const t0 = this.now();
