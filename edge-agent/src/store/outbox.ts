@@ -2,7 +2,7 @@ import type Database from 'better-sqlite3';
 import type { Logger } from 'pino';
 import { encodeEvent, encodeReading, encodeStreamMessage, EventType, type GatewayEvent, type Reading, type Stream } from '@cityedge/contract';
 import { openOutboxDatabase } from './outbox-schema.js';
-import { prepareStatements, type OutboxStatements } from './outbox-sql.js';
+import { prepareStatements, type BatchRow, type OutboxStatements } from './outbox-sql.js';
 import { OverflowMonitor, type StreamCounts } from './overflow-monitor.js';
 import { CapacityPolicy, copyState, emptyState, totalBytes, totalRows, type Encoded, type OutboxState, type PendingReadings } from './capacity-policy.js';
 import { DiskSpace } from './disk-space.js';
@@ -228,6 +228,15 @@ export class Outbox {
     return this.reclaimer.step();
   }
 
+  /** Lets go of SQLite's page cache (it fills up with a backlog's pages); it refills with the few hot ones. */
+  releaseCache(): void {
+    try {
+      this.db?.pragma('shrink_memory');
+    } catch (err) {
+      this.log.warn({ err }, 'cannot release the outbox page cache');
+    }
+  }
+
   stats(): OutboxStats {
     return {
       backlogRows: this.backlogRows() - this.ackedWaiting.rows,
@@ -301,21 +310,13 @@ export class Outbox {
     for (const stream of STREAMS) {
       const t = this.s.t[stream];
       while (made.length < maxMessages) {
-        const rows = fresh && stream === 'telemetry' ? freshRows(fresh, t.cursor, maxReadings) : st.streams[stream].after.all(t.cursor, maxReadings);
-        const first = rows[0];
-        const last = rows[rows.length - 1];
-        if (!first || !last) break;
+        const [count, firstId, lastId, bytes, joined] = fresh && stream === 'telemetry' ? freshBatch(fresh, t.cursor, maxReadings) : (st.streams[stream].after.get(t.cursor, maxReadings) as BatchRow);
+        if (count === 0 || firstId === null || lastId === null || joined === null) break;
         const seq = this.s.nextSeq++;
-        const bodies = new Array<string>(rows.length);
-        let bytes = 0;
-        for (let i = 0; i < rows.length; i++) {
-          const row = rows[i] as [number, string, number];
-          bodies[i] = row[1];
-          bytes += row[2];
-        }
-        st.insertBatch.run(seq, stream, first[0], last[0], rows.length, bytes);
-        t.cursor = last[0];
-        made.push({ seq, stream, count: rows.length, payload: encodeStreamMessage(stream, this.opts.gatewayId, seq, bodies), firstId: first[0], lastId: last[0], bytes });
+        st.insertBatch.run(seq, stream, firstId, lastId, count, bytes);
+        t.cursor = lastId;
+        // The bodies come joined already: a message is one string, not one per row.
+        made.push({ seq, stream, count, payload: encodeStreamMessage(stream, this.opts.gatewayId, seq, [joined]), firstId, lastId, bytes });
       }
     }
     if (made.length > 0) st.setMeta.run(this.s.nextSeq, 'next_seq');
@@ -365,14 +366,14 @@ export class Outbox {
     this.s.dropped = { telemetry: Number(st.getMeta.get('dropped_telemetry') ?? 0), events: Number(st.getMeta.get('dropped_events') ?? 0) };
     this.persistedDropped = { ...this.s.dropped };
     for (const b of st.batches.all()) {
-      const bodies = st.streams[b.stream].range.all(b.first_id, b.last_id);
-      if (bodies.length !== b.count) this.log.error({ seq: b.seq, expected: b.count, found: bodies.length }, 'an unacknowledged batch lost rows; resending what is left');
+      const [count, , , , joined] = st.streams[b.stream].range.get(b.first_id, b.last_id) as BatchRow;
+      if (count !== b.count) this.log.error({ seq: b.seq, expected: b.count, found: count }, 'an unacknowledged batch lost rows; resending what is left');
       const t = this.s.t[b.stream];
       t.cursor = Math.max(t.cursor, b.last_id);
       t.nextId = Math.max(t.nextId, b.last_id + 1);
       this.s.nextSeq = Math.max(this.s.nextSeq, b.seq + 1);
-      const payload = encodeStreamMessage(b.stream, this.opts.gatewayId, b.seq, bodies);
-      this.batches.set(b.seq, { seq: b.seq, stream: b.stream, count: bodies.length, payload, firstId: b.first_id, lastId: b.last_id, bytes: b.bytes });
+      const payload = encodeStreamMessage(b.stream, this.opts.gatewayId, b.seq, joined === null ? [] : [joined]);
+      this.batches.set(b.seq, { seq: b.seq, stream: b.stream, count, payload, firstId: b.first_id, lastId: b.last_id, bytes: b.bytes });
     }
   }
 
@@ -659,11 +660,15 @@ export class Outbox {
 }
 
 /** Rows of `fresh` after `cursor`, at most `max`, as the `after` statement returns them: [id, body, bytes]. */
-function freshRows(fresh: FreshRows, cursor: number, max: number): Array<[number, string, number]> {
+/** The next batch of the rows a commit has just inserted, from memory, in the form the `after` statement gives. */
+function freshBatch(fresh: FreshRows, cursor: number, max: number): BatchRow {
   const { json, bytes } = fresh.readings;
-  const rows: Array<[number, string, number]> = [];
-  for (let i = cursor + 1 - fresh.firstId; i < json.length && rows.length < max; i++) rows.push([fresh.firstId + i, json[i] as string, bytes[i] as number]);
-  return rows;
+  const from = cursor + 1 - fresh.firstId;
+  const to = Math.min(json.length, from + max);
+  if (to <= from) return [0, null, null, 0, null];
+  let sum = 0;
+  for (let i = from; i < to; i++) sum += bytes[i] as number;
+  return [to - from, fresh.firstId + from, fresh.firstId + to - 1, sum, json.slice(from, to).join(',')];
 }
 
 function encode(event: GatewayEvent): Encoded {
