@@ -1,8 +1,9 @@
-import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import { Counter, Gauge, Registry } from 'prom-client';
 import type { LineStats } from '../poll/line-scheduler.js';
 import type { OutboxStats } from '../store/outbox.js';
 import type { MqttSessionStats } from '../mqtt/mqtt-session.js';
 import type { OutboxDrainStats } from '../forward/outbox-drain.js';
+import { collectProcessMetrics } from './process-metrics.js';
 
 type PollResult = 'ok' | 'partial' | 'failed';
 const POLL_RESULTS: readonly PollResult[] = ['ok', 'partial', 'failed'];
@@ -40,7 +41,7 @@ export class AgentMetrics {
     // histogram samples with a timer of this period: at 20 ms it woke an idle agent 50 times a
     // second (most of its idle CPU); a stall long enough to matter still shows at 1 s, and poll
     // slip (cityedge_poll_slip_max_seconds) measures lateness where it counts.
-    collectDefaultMetrics({ register: this.registry, prefix: 'cityedge_', eventLoopMonitoringPrecision: 1000 });
+    collectProcessMetrics(this.registry, { prefix: 'cityedge_', eventLoopMonitoringPrecision: 1000 });
     // prom-client's totals of handles, requests and resources are gauges named *_total, which
     // Prometheus reserves for counters (promtool check metrics refuses them); the by-type gauges stay.
     for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) this.registry.removeSingleMetric(`cityedge_${name}`);
