@@ -5,6 +5,7 @@ import { listSerialPorts, type ModbusTransport } from '@cityedge/drivers';
 import { Outbox } from './store/outbox.js';
 import { MqttSession } from './mqtt/mqtt-session.js';
 import { OutboxDrain } from './forward/outbox-drain.js';
+import { releaseMemory } from './runtime/release-memory.js';
 import { AgentMetrics } from './http/metrics.js';
 import { StatusServer, type Health } from './http/status-server.js';
 import { ConfigManager } from './config/config-manager.js';
@@ -212,7 +213,16 @@ export class Agent {
       now: this.now,
       ...(this.opts.random && { random: this.opts.random }),
     });
-    this.drain = new OutboxDrain({ outbox: this.outbox, session: this.session, logger: log.child({ module: 'drain' }), maxBatchReadings: config.forwarding.maxBatchReadings, inflightWindow: config.forwarding.inflightWindow });
+    const drainLog = log.child({ module: 'drain' });
+    this.drain = new OutboxDrain({
+      outbox: this.outbox,
+      session: this.session,
+      logger: drainLog,
+      maxBatchReadings: config.forwarding.maxBatchReadings,
+      inflightWindow: config.forwarding.inflightWindow,
+      // Once, after the backlog's last message is sent: not while it still needs its memory.
+      onBacklogSent: (readings) => setImmediate(() => releaseMemory(drainLog, { readings }, [() => this.outbox.releaseCache()])),
+    });
     this.problems = new ProblemReporter({ problems: () => capProblems(runtimeProblems(this.sources.lineStats())), publish: (r) => this.retainReport(JSON.stringify(r)) });
     this.sources = new SourceSet({
       gatewayId: config.gateway.id,

@@ -8,7 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Channel, ForwardingConfig, type EventsMessage, type ForwardingConfig as ForwardingConfigT, type Reading, type StatusMessage, type TelemetryMessage } from '@cityedge/contract';
 import { Outbox } from '../store/outbox.js';
 import { MqttSession, type MqttSessionOptions } from '../mqtt/mqtt-session.js';
-import { OutboxDrain } from './outbox-drain.js';
+import { OutboxDrain, type OutboxDrainOptions } from './outbox-drain.js';
 import { Mqtt5TestBroker, TestBroker, waitUntil, type ReceivedMessage } from '@cityedge/test-support';
 
 let dir: string;
@@ -34,7 +34,7 @@ function makeOutbox(): Outbox {
 }
 
 /** The two parts that forward: the MQTT session and the outbox drain over it, started and stopped as the runtime does. */
-function makeForwarder(outbox: Outbox, config: Partial<ForwardingConfigT> & { brokerUrl: string }, extra: Partial<MqttSessionOptions> = {}) {
+function makeForwarder(outbox: Outbox, config: Partial<ForwardingConfigT> & { brokerUrl: string }, extra: Partial<MqttSessionOptions> = {}, drainExtra: Partial<OutboxDrainOptions> = {}) {
   const cfg = ForwardingConfig.parse({ reconnectMinMs: 100, reconnectMaxMs: 1000, statusIntervalMs: 1000, inflightWindow: 4, maxBatchReadings: 20, ...config });
   const log = logger();
   const session = new MqttSession({
@@ -47,7 +47,7 @@ function makeForwarder(outbox: Outbox, config: Partial<ForwardingConfigT> & { br
     stopTimeoutMs: 500,
     ...extra,
   });
-  const drain = new OutboxDrain({ outbox, session, logger: log, maxBatchReadings: cfg.maxBatchReadings, inflightWindow: cfg.inflightWindow });
+  const drain = new OutboxDrain({ outbox, session, logger: log, maxBatchReadings: cfg.maxBatchReadings, inflightWindow: cfg.inflightWindow, ...drainExtra });
   const parts = {
     session,
     drain,
@@ -143,6 +143,32 @@ describe('forwarding: the MQTT session and the outbox drain', () => {
     expect(ordered.map((m) => m.seq)).toEqual(ordered.map((_, i) => i + 1));
     expect(values(ordered)).toEqual(readings(0, produced).map((r) => r.v));
     expect(forwarder.stats().reconnects).toBeGreaterThanOrEqual(1);
+  });
+
+  it('says once when a backlog has been sent, not while it is still sending and not for live traffic', async () => {
+    const broker = await startBroker();
+    const outbox = makeOutbox();
+    const backlogs: number[] = [];
+    const forwarder = makeForwarder(outbox, { brokerUrl: broker.url }, {}, { backlogReadings: 1000, onBacklogSent: (n) => backlogs.push(n) });
+    forwarder.start();
+    // Live traffic, more than backlogReadings in all: the drain catches up after every commit.
+    for (let i = 0; i < 50; i++) {
+      outbox.appendReadings(readings(i * 30, 30));
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    await waitFor('live readings sent', () => forwarder.stats().ackedReadings === 1500);
+    expect(backlogs).toEqual([]);
+    await broker.stop();
+    await waitFor('the forwarder to notice', () => !forwarder.stats().connected);
+    for (let i = 0; i < 10; i++) outbox.appendReadings(readings(1500 + i * 300, 300));
+    outbox.flush();
+    await broker.start();
+    await waitFor('the backlog to drain', () => outbox.stats().backlogRows === 0 && forwarder.stats().inflight === 0);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(backlogs).toHaveLength(1);
+    // Everything it sent since it last caught up: the backlog, which it sends 4 messages of 20 readings at a time.
+    expect(backlogs[0]).toBeGreaterThanOrEqual(3000);
+    expect(values(bySeq(broker.received))).toEqual(readings(0, 4500).map((r) => r.v));
   });
 
   it('keeps retrying with capped, jittered backoff when the broker refuses the credentials', async () => {

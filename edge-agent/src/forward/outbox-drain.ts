@@ -17,6 +17,13 @@ export interface OutboxDrainOptions {
   maxBatchReadings: number;
   /** Messages published and not yet acknowledged at once. */
   inflightWindow: number;
+  /**
+   * Called when the drain has caught up after sending at least `backlogReadings` readings without
+   * catching up (a backlog, after an outage): the moment to give back the memory that took.
+   */
+  onBacklogSent?: (readings: number) => void;
+  /** Default 50,000. */
+  backlogReadings?: number;
 }
 
 export interface OutboxDrainStats {
@@ -55,6 +62,8 @@ export class OutboxDrain {
   private running = false;
   private pumpScheduled = false;
   private unsubscribe: Array<() => void> = [];
+  /** Readings published since the drain last had nothing left to send. */
+  private sentSinceCaughtUp = 0;
   private readonly counters = { published: 0, acked: 0, rejected: 0, publishedReadings: 0, ackedReadings: 0 };
 
   constructor(opts: OutboxDrainOptions) {
@@ -124,7 +133,7 @@ export class OutboxDrain {
       let batch = this.resend.shift();
       if (!batch) {
         const fresh = this.opts.outbox.takeBatches(this.inflightWindow - this.window.size, this.maxBatchReadings);
-        if (fresh.length === 0) return;
+        if (fresh.length === 0) return this.caughtUp();
         this.resend = fresh;
         batch = this.resend.shift() as Batch;
       }
@@ -136,7 +145,10 @@ export class OutboxDrain {
     const generation = this.generation;
     this.window.set(batch.seq, batch);
     this.counters.published++;
-    if (batch.stream === 'telemetry') this.counters.publishedReadings += batch.count;
+    if (batch.stream === 'telemetry') {
+      this.counters.publishedReadings += batch.count;
+      this.sentSinceCaughtUp += batch.count;
+    }
     this.opts.session.publish(this.opts.session.topic(STREAM_CHANNEL[batch.stream]), batch.payload).then(
       () => {
         if (generation !== this.generation || !this.window.delete(batch.seq)) return;
@@ -150,6 +162,13 @@ export class OutboxDrain {
         this.refused(batch, err);
       },
     );
+  }
+
+  /** Nothing is left to send but what is in flight. */
+  private caughtUp(): void {
+    const sent = this.sentSinceCaughtUp;
+    this.sentSinceCaughtUp = 0;
+    if (sent >= (this.opts.backlogReadings ?? 50_000)) this.opts.onBacklogSent?.(sent);
   }
 
   /** A failed PUBACK is not an ack: the batch stays in the outbox, and the connection backs off. */
