@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants, existsSync, writeFileSync } from 'node:fs';
+import { accessSync, appendFileSync, constants, existsSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { delimiter, dirname, join } from 'node:path';
 import { BROKER_FLAG } from './broker-child.js';
@@ -130,5 +130,8 @@ export function spawnAgent(scope: Scope, agentScript: string, configPath: string
     env: agentEnvironment(),
   });
   scope.process(proc, 'SIGTERM', 10_000);
+  // BENCH_AGENT_OUTPUT=<file>: everything the agent writes, e.g. with BENCH_AGENT_NODE_ARGS=--trace-deopt.
+  const file = process.env.BENCH_AGENT_OUTPUT;
+  if (file) for (const s of [proc.stdout, proc.stderr]) s?.on('data', (d: Buffer) => appendFileSync(file, d));
   return { pid: proc.pid as number, proc, output: tail(proc) };
 }

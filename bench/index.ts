@@ -39,6 +39,8 @@ import { cpus } from 'node:os';
  *
  * Sections: --only append,drain,mosquitto,live,live-loaded,enroll,config-delivery,ingest,cameras,rules,firmata,outage,console,idle,storm,province
  * `--baseline-agent <path/to/cityedge-agent.js>` runs another build beside this one (live, idle).
+ * BENCH_AGENT_NODE_ARGS adds node flags to the agent's (its unit's); BENCH_AGENT_OUTPUT=<file>
+ * keeps everything the agents write.
  * `node dist/bench.js --aedes-broker <port>`, `--bench-sim`, `--bench-fleet` and `--bench-firmata` are the child
  * processes the benchmark starts itself.
  */

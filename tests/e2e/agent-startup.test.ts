@@ -3,6 +3,7 @@ import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
+import { unitEnvironment, unitNodeFlags } from '../../bench/unit.js';
 import { AGENT_BUILD } from '../global-setup.js';
 import { tempDir } from '../support/fixtures.js';
 
@@ -52,7 +53,10 @@ describe('the shipped example configuration', { timeout: SLOW }, () => {
     expect(check.err).toBe('');
     expect(check.code).toBe(0);
 
-    const child = spawn(process.execPath, [AGENT_BUILD, 'run', '--config', EXAMPLE, '--state-dir', state, '--log-level', 'debug'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // With the node flags and environment of deploy/systemd/cityedge-agent.service.
+    const flags = unitNodeFlags();
+    expect(flags).toContain('--expose-gc');
+    const child = spawn(process.execPath, [...flags, AGENT_BUILD, 'run', '--config', EXAMPLE, '--state-dir', state, '--log-level', 'debug'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...unitEnvironment() } });
     let out = '';
     let err = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));

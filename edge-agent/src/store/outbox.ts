@@ -659,7 +659,6 @@ export class Outbox {
   }
 }
 
-/** Rows of `fresh` after `cursor`, at most `max`, as the `after` statement returns them: [id, body, bytes]. */
 /** The next batch of the rows a commit has just inserted, from memory, in the form the `after` statement gives. */
 function freshBatch(fresh: FreshRows, cursor: number, max: number): BatchRow {
   const { json, bytes } = fresh.readings;
