@@ -667,7 +667,9 @@ function freshBatch(fresh: FreshRows, cursor: number, max: number): BatchRow {
   if (to <= from) return [0, null, null, 0, null];
   let sum = 0;
   for (let i = from; i < to; i++) sum += bytes[i] as number;
-  return [to - from, fresh.firstId + from, fresh.firstId + to - 1, sum, json.slice(from, to).join(',')];
+  // Usually the batch is everything the commit inserted: join it without copying it first.
+  const part = from === 0 && to === json.length ? json : json.slice(from, to);
+  return [to - from, fresh.firstId + from, fresh.firstId + to - 1, sum, part.join(',')];
 }
 
 function encode(event: GatewayEvent): Encoded {
